@@ -1,0 +1,16 @@
+/**
+ * Applies `BITRIX_URL_REWRITES` to an outbound URL. Keys are origins (`https://host[:port]`) or `*`;
+ * values are base URLs that may contain `{host}`. The exact origin wins over `*`. URLs that match
+ * nothing are returned unchanged, so production needs no entry at all.
+ *
+ * @example
+ * rewriteUrl('https://a.bitrix24.com/rest/profile', { '*': 'http://127.0.0.1:9/h/{host}' })
+ * // → 'http://127.0.0.1:9/h/a.bitrix24.com/rest/profile'
+ */
+export function rewriteUrl(url: string, rewrites: Readonly<Record<string, string>>): string {
+  const parsed = new URL(url);
+  const base = rewrites[parsed.origin] ?? rewrites['*'];
+  if (base === undefined) return url;
+  const target = base.replaceAll('{host}', parsed.host).replace(/\/+$/, '');
+  return `${target}${parsed.pathname}${parsed.search}`;
+}

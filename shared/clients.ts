@@ -1,0 +1,9 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+/**
+ * SDK clients, created once per execution environment. Endpoints come from the standard
+ * `AWS_ENDPOINT_URL_*` variables, so the same code reaches AWS or a local server.
+ */
+export const dynamoDbClient = new DynamoDBClient({});
+export const documentClient = DynamoDBDocumentClient.from(dynamoDbClient);

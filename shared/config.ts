@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import { ConfigError } from './domain/errors.js';
+
+const csv = z
+  .string()
+  .transform((value) =>
+    value
+      .split(',')
+      .map((part) => part.trim().toLowerCase())
+      .filter((part) => part.length > 0),
+  );
+
+const jsonRecord = z.string().transform((value, ctx) => {
+  try {
+    const parsed: unknown = JSON.parse(value);
+    const result = z.record(z.string(), z.string().url()).safeParse(parsed);
+    if (result.success) return result.data;
+    ctx.addIssue({ code: 'custom', message: 'must be a JSON object of origin → base URL' });
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be valid JSON' });
+  }
+  return z.NEVER;
+});
+
+const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
+
+/**
+ * Every setting, read from the environment once at cold start. A function's deployment sets only the
+ * variables it uses; the others keep their defaults.
+ */
+const schema = z.object({
+  /** The token table. */
+  TABLE_NAME: z.string().min(1).default('bitrix24-tokens'),
+  /** Shards of the due index the sweep reads. Changing it needs every token set re-written. */
+  DUE_SHARDS: int(4, 1),
+  /** Authorization servers we send our client secret to (host names as Bitrix24 names them). */
+  BITRIX_AUTH_SERVERS: csv.default(['oauth.bitrix.info', 'oauth.bitrix24.tech']),
+  /**
+   * Transport-level redirection of outbound Bitrix24 URLs, for an emulator or a proxy:
+   * `{"https://oauth.bitrix.info": "http://127.0.0.1:8080/h/oauth.bitrix.info"}` or
+   * `{"*": "http://127.0.0.1:8080/h/{host}"}`. Data keeps the real host names.
+   */
+  BITRIX_URL_REWRITES: jsonRecord.default({}),
+  /** Secrets Manager id (name or ARN) of `{"clientId": "...", "clientSecret": "..."}`. */
+  CLIENT_CREDENTIALS_SECRET_ID: z.string().min(1).optional(),
+  /** How long the client credentials stay cached, so a rotation takes effect. */
+  CLIENT_CREDENTIALS_MAX_AGE_SECONDS: int(300),
+  /** Timeout of one call to the authorization server or a portal. Must stay below the lease. */
+  BITRIX_HTTP_TIMEOUT_MS: int(8000, 100),
+  /** Assumed refresh-token lifetime (Bitrix24 documents 180 days; real tokens carry 30). */
+  REFRESH_TOKEN_LIFETIME_DAYS: z.coerce.number().positive().default(30),
+  /** Refresh lease: longer than the HTTP timeout plus the write retries. */
+  REFRESH_LEASE_SECONDS: int(30, 1),
+});
+
+export type Config = Readonly<z.infer<typeof schema>>;
+
+/**
+ * Parses the environment into a frozen `Config`; a bad value fails the cold start with its name.
+ *
+ * @example
+ * const config = loadConfig(); // module scope of a handler
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty strings mean "not set" (CDK and shells produce them).
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const result = schema.safeParse(cleaned);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${problems}`);
+  }
+  if (result.data.BITRIX_HTTP_TIMEOUT_MS >= result.data.REFRESH_LEASE_SECONDS * 1000) {
+    throw new ConfigError('invalid configuration: BITRIX_HTTP_TIMEOUT_MS must be shorter than REFRESH_LEASE_SECONDS');
+  }
+  return Object.freeze(result.data);
+}

@@ -1,0 +1,170 @@
+/**
+ * The one error family of the service. Every class sets `name` explicitly (survives minification),
+ * carries a machine-readable `code`, and serialises without secrets (`toJSON`).
+ */
+
+export type AppErrorCode =
+  | 'validation'
+  | 'config'
+  | 'not_found'
+  | 'conflict'
+  | 'lease_held'
+  | 'forbidden'
+  | 'oauth'
+  | 'rest'
+  | 'state'
+  | 'unavailable';
+
+export interface AppErrorOptions extends ErrorOptions {
+  /** Extra fields that are safe to log and to show (never tokens or secrets). */
+  readonly details?: Readonly<Record<string, string | number | boolean | undefined>>;
+}
+
+export class AppError extends Error {
+  readonly code: AppErrorCode;
+  readonly details: Readonly<Record<string, string | number | boolean | undefined>>;
+
+  constructor(code: AppErrorCode, message: string, options: AppErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.details = options.details ?? {};
+  }
+
+  /** Safe to log: no stack of the cause, no secrets. */
+  toJSON(): Record<string, unknown> {
+    return { name: this.name, code: this.code, message: this.message, ...this.details };
+  }
+}
+
+/** Input that does not meet the contract: the caller's fault, answered with a 4xx. */
+export class ValidationError extends AppError {
+  constructor(message: string, options: AppErrorOptions = {}) {
+    super('validation', message, options);
+    this.name = 'ValidationError';
+  }
+}
+
+/** A missing or malformed setting: the deployment's fault, raised at cold start. */
+export class ConfigError extends AppError {
+  constructor(message: string, options: AppErrorOptions = {}) {
+    super('config', message, options);
+    this.name = 'ConfigError';
+  }
+}
+
+/** No installation or token set for that portal (and user). */
+export class PortalNotFoundError extends AppError {
+  constructor(memberId: string, userId?: number) {
+    super('not_found', userId === undefined ? 'portal not found' : 'token set not found', {
+      details: { memberId, userId },
+    });
+    this.name = 'PortalNotFoundError';
+  }
+}
+
+/**
+ * A conditional write lost: somebody else changed the item first. Re-read and decide again; never
+ * overwrite.
+ */
+export class TokenConflictError extends AppError {
+  constructor(message: string, options: AppErrorOptions = {}) {
+    super('conflict', message, options);
+    this.name = 'TokenConflictError';
+  }
+}
+
+/** Another worker holds the refresh lease of that token set. */
+export class LeaseHeldError extends AppError {
+  readonly leaseUntil: number;
+
+  constructor(memberId: string, userId: number, leaseUntil: number) {
+    super('lease_held', 'another worker is refreshing this token set', { details: { memberId, userId, leaseUntil } });
+    this.name = 'LeaseHeldError';
+    this.leaseUntil = leaseUntil;
+  }
+}
+
+/** A request proved it is not allowed to do what it asks (forged event, wrong application token). */
+export class ForbiddenError extends AppError {
+  constructor(message: string, options: AppErrorOptions = {}) {
+    super('forbidden', message, options);
+    this.name = 'ForbiddenError';
+  }
+}
+
+/** OAuth `state` unknown, expired, already used or not bound to this browser. */
+export class OAuthStateError extends AppError {
+  readonly reason: 'unknown' | 'expired' | 'browser_mismatch';
+
+  constructor(reason: 'unknown' | 'expired' | 'browser_mismatch') {
+    super('state', `authorization state is ${reason === 'browser_mismatch' ? 'not bound to this browser' : reason}`, {
+      details: { reason },
+    });
+    this.name = 'OAuthStateError';
+    this.reason = reason;
+  }
+}
+
+/**
+ * How a failed call to the authorization server is handled. `transient` keeps the old tokens and
+ * retries later; the others need a person.
+ */
+export type OAuthFailureCategory =
+  | 'invalid_grant'
+  | 'invalid_client'
+  | 'payment_required'
+  | 'expired_code'
+  | 'invalid_request'
+  | 'transient';
+
+/** The authorization server said no, or could not be understood. */
+export class BitrixOAuthError extends AppError {
+  /** The server's `error` code (`invalid_grant`, `PAYMENT_REQUIRED`, …), or ours for transport faults. */
+  readonly error: string;
+  readonly errorDescription: string;
+  /** HTTP status, 0 when no answer arrived. */
+  readonly status: number;
+  readonly category: OAuthFailureCategory;
+
+  constructor(error: string, errorDescription: string, status: number, options: AppErrorOptions = {}) {
+    super('oauth', `authorization server answered ${error}${errorDescription ? `: ${errorDescription}` : ''}`, {
+      ...options,
+      details: { ...options.details, error, status },
+    });
+    this.name = 'BitrixOAuthError';
+    this.error = error;
+    this.errorDescription = errorDescription;
+    this.status = status;
+    this.category = categorizeOAuthError(error, status);
+  }
+}
+
+/** Maps the server's error code (and status) to what we do about it. Unknown codes are transient. */
+export function categorizeOAuthError(error: string, status: number): OAuthFailureCategory {
+  switch (error) {
+    case 'invalid_grant':
+    case 'bad_verification_code':
+      return 'invalid_grant';
+    case 'invalid_client':
+      return 'invalid_client';
+    case 'PAYMENT_REQUIRED':
+      return 'payment_required';
+    case 'expired_token':
+      return 'expired_code';
+    case 'invalid_request':
+    case 'invalid_scope':
+    case 'insufficient_scope':
+      return 'invalid_request';
+    default:
+      // Unknown codes, 5xx, 429, timeouts and malformed answers: keep the tokens and try again later.
+      // A false "transient" costs a retry; a false "dead" costs a portal.
+      void status;
+      return 'transient';
+  }
+}
+
+/** Whether an unknown thrown value is one of ours. */
+export function isAppError(value: unknown): value is AppError {
+  return value instanceof AppError;
+}

@@ -1,0 +1,61 @@
+/**
+ * The token table's keys and indexes: the one definition that both the CDK construct and the local
+ * DynamoDB server use, so tests run against the same shape that is deployed.
+ *
+ * Items (see docs/DATA-MODEL.md):
+ * - installation  pk `PORTAL#{memberId}`  sk `INSTALLATION`
+ * - token set     pk `PORTAL#{memberId}`  sk `TOKEN#{userId}`   (in the due index while refreshable)
+ * - OAuth state   pk `STATE#{state}`      sk `STATE`            (TTL)
+ */
+export const TABLE_SCHEMA = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  /** Epoch seconds; DynamoDB deletes the item some time (up to ~48 h) after it. Never used as a timer. */
+  timeToLiveAttribute: 'ttl',
+  dueIndex: {
+    name: 'due',
+    /** `DUE#{n}`: n = hash(memberId, userId) mod shard count, so the sweep scales past one partition. */
+    partitionKey: 'dueShard',
+    /** epoch ms at which the sweep should refresh. */
+    sortKey: 'dueAt',
+  },
+} as const;
+
+export const keys = {
+  portalPk: (memberId: string): string => `PORTAL#${memberId}`,
+  installationSk: 'INSTALLATION',
+  tokenSk: (userId: number): string => `TOKEN#${userId}`,
+  tokenSkPrefix: 'TOKEN#',
+  statePk: (state: string): string => `STATE#${state}`,
+  stateSk: 'STATE',
+  dueShard: (shard: number): string => `DUE#${shard}`,
+} as const;
+
+/** The CreateTable input for a local server or a test (on-demand billing, same keys and index). */
+export function createTableInput(tableName: string) {
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST' as const,
+    AttributeDefinitions: [
+      { AttributeName: TABLE_SCHEMA.partitionKey, AttributeType: 'S' as const },
+      { AttributeName: TABLE_SCHEMA.sortKey, AttributeType: 'S' as const },
+      { AttributeName: TABLE_SCHEMA.dueIndex.partitionKey, AttributeType: 'S' as const },
+      { AttributeName: TABLE_SCHEMA.dueIndex.sortKey, AttributeType: 'N' as const },
+    ],
+    KeySchema: [
+      { AttributeName: TABLE_SCHEMA.partitionKey, KeyType: 'HASH' as const },
+      { AttributeName: TABLE_SCHEMA.sortKey, KeyType: 'RANGE' as const },
+    ],
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: TABLE_SCHEMA.dueIndex.name,
+        KeySchema: [
+          { AttributeName: TABLE_SCHEMA.dueIndex.partitionKey, KeyType: 'HASH' as const },
+          { AttributeName: TABLE_SCHEMA.dueIndex.sortKey, KeyType: 'RANGE' as const },
+        ],
+        // The sweep needs only the key to lease it; the lease read is consistent anyway.
+        Projection: { ProjectionType: 'KEYS_ONLY' as const },
+      },
+    ],
+  };
+}
