@@ -1,4 +1,4 @@
-import { AppError, BitrixOAuthError, isAppError } from '../domain/errors.js';
+import { BitrixOAuthError, isAppError } from '../domain/errors.js';
 
 /** An error with an HTTP status that `@middy/http-error-handler` turns into a response. */
 export class HttpError extends Error {
@@ -41,7 +41,7 @@ export function toHttpError(error: unknown): HttpError {
   if (isAppError(error)) {
     const status = STATUS_BY_CODE[error.code] ?? 500;
     const message = status < 500 ? error.message : 'internal error';
-    return new HttpError(status, (error as AppError).code, message, { cause: error });
+    return new HttpError(status, error.code, message, { cause: error });
   }
   return new HttpError(500, 'internal', 'internal error', { cause: error });
 }
