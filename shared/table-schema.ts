@@ -6,6 +6,8 @@
  * - installation  pk `PORTAL#{memberId}`  sk `INSTALLATION`
  * - token set     pk `PORTAL#{memberId}`  sk `TOKEN#{userId}`   (in the due index while refreshable)
  * - OAuth state   pk `STATE#{state}`      sk `STATE`            (TTL)
+ * - parked claim  pk `LIFECYCLE#{memberId}` sk `PARKED#{id}`   (TTL; in the due index under `PARKED#{n}`)
+ * - receipt       pk `LIFECYCLE#{memberId}` sk `RECEIPT#{id}`  (TTL)
  */
 export const TABLE_SCHEMA = {
   partitionKey: 'pk',
@@ -29,6 +31,13 @@ export const keys = {
   statePk: (state: string): string => `STATE#${state}`,
   stateSk: 'STATE',
   dueShard: (shard: number): string => `DUE#${shard}`,
+  /** Parked install claims and receipts of finished ones (docs/LIFECYCLE.md). */
+  lifecyclePk: (memberId: string): string => `LIFECYCLE#${memberId}`,
+  parkedSk: (id: string): string => `PARKED#${id}`,
+  parkedSkPrefix: 'PARKED#',
+  receiptSk: (id: string): string => `RECEIPT#${id}`,
+  /** Due-index shard of parked claims: its own prefix, so the token sweep never sees them. */
+  parkedShard: (shard: number): string => `PARKED#${shard}`,
 } as const;
 
 /** The CreateTable input for a local server or a test (on-demand billing, same keys and index). */

@@ -1,0 +1,22 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+/**
+ * The `application_token` Bitrix24 sends with every event of one installation. It is the only proof an
+ * ONAPPUNINSTALL carries, so only its SHA-256 is stored: a leaked table does not let anybody forge
+ * events, and comparing hashes of equal length in constant time reveals nothing through timing.
+ */
+
+/** SHA-256 of the application token, hex. */
+export function hashApplicationToken(applicationToken: string): string {
+  return createHash('sha256').update(applicationToken, 'utf8').digest('hex');
+}
+
+/**
+ * Whether `applicationToken` is the one whose hash is stored. Constant time in the token's content;
+ * an absent stored hash never matches (fail closed).
+ */
+export function applicationTokenMatches(applicationToken: string, storedHash: string | undefined): boolean {
+  if (storedHash === undefined || !/^[0-9a-f]{64}$/.test(storedHash)) return false;
+  const presented = createHash('sha256').update(applicationToken, 'utf8').digest();
+  return timingSafeEqual(presented, Buffer.from(storedHash, 'hex'));
+}

@@ -1,0 +1,247 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { hashApplicationToken } from './application-token.js';
+
+/**
+ * Wire types of the app-lifecycle messages Bitrix24 sends us (event webhooks and the install frame's
+ * POST), and the one domain shape they turn into once parsed: an `InstallClaim` (tokens someone claims
+ * were issued to our app for a portal — unproven until the authorization server confirms) or an
+ * `UninstallRequest`.
+ *
+ * Wire rules (PROTOCOL.md §4, §5): bodies are form-encoded, so every leaf arrives as a string; the same
+ * payloads also arrive as JSON in documentation and tests, where numbers appear. Each leaf therefore
+ * accepts a string or a finite number and becomes a string. Keys stay snake_case / UPPER as sent.
+ */
+
+/** A leaf as it arrives: a string (form bodies) or a number (JSON), bounded, read as trimmed text. */
+const leaf = (max: number) =>
+  z
+    .union([z.string().max(max), z.number().finite()])
+    .transform((value) => String(value).trim());
+
+const requiredLeaf = (max: number) => leaf(max).pipe(z.string().min(1));
+
+/** Tokens, ids and hashes Bitrix24 issues: printable ASCII without separators. */
+const opaque = (max: number) => requiredLeaf(max).pipe(z.string().regex(/^[\x21-\x7e]+$/, 'must be printable ASCII'));
+
+/** `member_id`: 32 hex in practice; documentation samples redact it with dots. */
+export const memberIdSchema = requiredLeaf(64).pipe(z.string().regex(/^[A-Za-z0-9._-]+$/, 'is not a member id'));
+
+/** An absolute http(s) URL (endpoints). */
+const endpoint = requiredLeaf(512).pipe(
+  z.string().refine((value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'https:' || url.protocol === 'http:') && url.username === '' && url.password === '';
+    } catch {
+      return false;
+    }
+  }, 'is not an http(s) URL'),
+);
+
+/** Non-negative integer sent as text (`user_id`, `expires`). */
+const integerText = leaf(20).pipe(z.string().regex(/^\d{1,15}$/, 'is not a non-negative integer')).transform(Number);
+
+const optionalLeaf = (max: number) => leaf(max).optional();
+
+/** `auth` of ONAPPINSTALL / ONAPPUPDATE: both tokens, the application token and the endpoints. */
+export const installAuthSchema = z.object({
+  access_token: opaque(512),
+  refresh_token: opaque(512),
+  application_token: opaque(256),
+  member_id: memberIdSchema,
+  domain: requiredLeaf(253),
+  client_endpoint: endpoint,
+  server_endpoint: endpoint,
+  expires: integerText.optional(),
+  expires_in: integerText.optional(),
+  scope: optionalLeaf(2048),
+  status: optionalLeaf(8),
+  user_id: integerText.optional(),
+});
+
+/** `data` of ONAPPINSTALL / ONAPPUPDATE (all optional; informational). */
+const installDataSchema = z.object({
+  VERSION: optionalLeaf(32),
+  PREVIOUS_VERSION: optionalLeaf(32),
+  ACTIVE: optionalLeaf(8),
+  INSTALLED: optionalLeaf(8),
+  LANGUAGE_ID: optionalLeaf(16),
+});
+
+export const installEventSchema = z.object({
+  event: requiredLeaf(64),
+  ts: optionalLeaf(20),
+  event_handler_id: optionalLeaf(32),
+  data: installDataSchema.optional(),
+  auth: installAuthSchema,
+});
+export type InstallEventWire = z.infer<typeof installEventSchema>;
+
+/** ONAPPUNINSTALL: no tokens, only the application token to prove it comes from Bitrix24. */
+export const uninstallEventSchema = z.object({
+  event: requiredLeaf(64),
+  ts: optionalLeaf(20),
+  data: z.object({ CLEAN: optionalLeaf(8), LANGUAGE_ID: optionalLeaf(16) }).optional(),
+  auth: z.object({
+    application_token: opaque(256),
+    member_id: memberIdSchema,
+    domain: optionalLeaf(253),
+    client_endpoint: endpoint.optional(),
+    server_endpoint: endpoint.optional(),
+  }),
+});
+export type UninstallEventWire = z.infer<typeof uninstallEventSchema>;
+
+/**
+ * What every event shares; enough to dispatch on and to acknowledge events we do not handle. `data`
+ * and `auth` vary per event (ONOFFLINEEVENT sends `data` as an empty list) and are checked per event.
+ */
+export const eventEnvelopeSchema = z.object({
+  event: requiredLeaf(64).pipe(z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'is not an event name')),
+  ts: optionalLeaf(20),
+  event_handler_id: optionalLeaf(32),
+  data: z.unknown().optional(),
+  auth: z.record(z.string(), z.unknown()).optional(),
+});
+export type EventEnvelopeWire = z.infer<typeof eventEnvelopeSchema>;
+
+/** The install frame's POST body (PROTOCOL.md §5). `SERVER_ENDPOINT`, `APPLICATION_TOKEN`, `APPLICATION_SCOPE` are newer and optional. */
+export const installFrameBodySchema = z.object({
+  AUTH_ID: opaque(512),
+  AUTH_EXPIRES: integerText.optional(),
+  REFRESH_ID: opaque(512),
+  member_id: memberIdSchema,
+  status: optionalLeaf(8),
+  PLACEMENT: optionalLeaf(128),
+  PLACEMENT_OPTIONS: optionalLeaf(8192),
+  SERVER_ENDPOINT: endpoint.optional(),
+  APPLICATION_TOKEN: opaque(256).optional(),
+  APPLICATION_SCOPE: optionalLeaf(2048),
+});
+export type InstallFrameBodyWire = z.infer<typeof installFrameBodySchema>;
+
+/** The install frame's query string. `APP_SID` is a per-render session id, never the application token. */
+export const installFrameQuerySchema = z.object({
+  DOMAIN: optionalLeaf(261),
+  PROTOCOL: optionalLeaf(1),
+  LANG: optionalLeaf(16),
+  APP_SID: optionalLeaf(128),
+});
+export type InstallFrameQueryWire = z.infer<typeof installFrameQuerySchema>;
+
+/** The lifecycle events we act on; every other event is acknowledged and ignored. */
+export type LifecycleEventName = 'ONAPPINSTALL' | 'ONAPPUPDATE' | 'ONAPPUNINSTALL';
+
+/** Event names compare case-insensitively (`onAppInstall` in older docs, `ONAPPINSTALL` on the wire). */
+export function lifecycleEventName(event: string): LifecycleEventName | undefined {
+  const upper = event.toUpperCase();
+  return upper === 'ONAPPINSTALL' || upper === 'ONAPPUPDATE' || upper === 'ONAPPUNINSTALL' ? upper : undefined;
+}
+
+/** What started a claim. */
+export type ClaimTrigger = 'ONAPPINSTALL' | 'ONAPPUPDATE' | 'install_page';
+
+/**
+ * Tokens a message claims were issued to our app for `memberId`. Nothing in it is trusted until the
+ * authorization server, reached through an allow-listed host, answers a refresh of `refreshToken`
+ * with this very `memberId`.
+ */
+export interface InstallClaim {
+  readonly trigger: ClaimTrigger;
+  readonly memberId: string;
+  readonly refreshToken: string;
+  /**
+   * Authorization servers to try, in order (REST bases like `https://oauth.bitrix.info/rest/`). One
+   * when the message named its server; the default first and the other allow-listed ones after it when
+   * it did not (an install frame without `SERVER_ENDPOINT`).
+   */
+  readonly serverEndpoints: readonly string[];
+  /** SHA-256 of the message's application token; the token itself is dropped at parse time. */
+  readonly applicationTokenHash?: string | undefined;
+  readonly scope?: string | undefined;
+  readonly appVersion?: string | undefined;
+  /** The user the message names (unverified; used only when the server's answer lacks `user_id`). */
+  readonly claimedUserId?: number | undefined;
+  /** epoch ms when we received the message: decides which of two writes is newer. */
+  readonly receivedAt: number;
+}
+
+/** An ONAPPUNINSTALL, parsed. */
+export interface UninstallRequest {
+  readonly memberId: string;
+  readonly applicationToken: string;
+  /** `data[CLEAN]=1`: the admin asked to delete the app's data too. */
+  readonly clean: boolean;
+  readonly receivedAt: number;
+}
+
+/** Turns a validated ONAPPINSTALL / ONAPPUPDATE into a claim. */
+export function claimFromInstallEvent(wire: InstallEventWire, trigger: 'ONAPPINSTALL' | 'ONAPPUPDATE', receivedAt: number): InstallClaim {
+  return {
+    trigger,
+    memberId: wire.auth.member_id,
+    refreshToken: wire.auth.refresh_token,
+    serverEndpoints: [wire.auth.server_endpoint],
+    applicationTokenHash: hashApplicationToken(wire.auth.application_token),
+    scope: nonEmpty(wire.auth.scope),
+    appVersion: nonEmpty(wire.data?.VERSION),
+    claimedUserId: wire.auth.user_id,
+    receivedAt,
+  };
+}
+
+/**
+ * Turns a validated install-frame POST into a claim. Without `SERVER_ENDPOINT` the default server is
+ * tried first and the other allow-listed ones after it (a refresh on the wrong server is refused
+ * without spending the token).
+ */
+export function claimFromInstallFrame(
+  body: InstallFrameBodyWire,
+  receivedAt: number,
+  options: { readonly defaultServerEndpoint: string; readonly allowedAuthServers: readonly string[] },
+): InstallClaim {
+  const serverEndpoints =
+    body.SERVER_ENDPOINT !== undefined
+      ? [body.SERVER_ENDPOINT]
+      : uniqueInOrder([
+          options.defaultServerEndpoint,
+          ...options.allowedAuthServers.map((host) => `https://${host}/rest/`),
+        ]);
+  return {
+    trigger: 'install_page',
+    memberId: body.member_id,
+    refreshToken: body.REFRESH_ID,
+    serverEndpoints,
+    applicationTokenHash: body.APPLICATION_TOKEN === undefined ? undefined : hashApplicationToken(body.APPLICATION_TOKEN),
+    scope: nonEmpty(body.APPLICATION_SCOPE),
+    receivedAt,
+  };
+}
+
+/** Turns a validated ONAPPUNINSTALL into a request. */
+export function uninstallRequestFromEvent(wire: UninstallEventWire, receivedAt: number): UninstallRequest {
+  return {
+    memberId: wire.auth.member_id,
+    applicationToken: wire.auth.application_token,
+    clean: wire.data?.CLEAN === '1' || wire.data?.CLEAN?.toUpperCase() === 'Y',
+    receivedAt,
+  };
+}
+
+/**
+ * A stable id of one claim: the same message delivered twice (or a reloaded install frame) has the same
+ * id. It hashes the refresh token, which is single-use and unique per message, so the id reveals
+ * nothing and cannot be guessed.
+ */
+export function claimId(claim: Pick<InstallClaim, 'memberId' | 'refreshToken'>): string {
+  return createHash('sha256').update(`${claim.memberId}\n${claim.refreshToken}`, 'utf8').digest('hex');
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.length === 0 ? undefined : value;
+}
+
+function uniqueInOrder(values: readonly string[]): string[] {
+  return [...new Set(values)];
+}
