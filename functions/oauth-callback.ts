@@ -1,4 +1,39 @@
-// Placeholder entry point: its handler is built by the work on this function and replaces this file.
-export const handler = async (): Promise<never> => {
-  throw new Error('oauth-callback is not implemented yet');
+import { loadConfig } from '../shared/config.js';
+import { bitrixOAuthClient, oauthStateRepository, tokenRepository } from '../shared/dependencies.js';
+import { httpHandler } from '../shared/http/http-handler.js';
+import { authorizationPage, readBindingCookie } from '../shared/http/oauth-pages.js';
+import { logger } from '../shared/logger.js';
+import { completeAuthorization, defaultNextRefreshAt } from '../shared/use-cases/complete-authorization.js';
+
+const config = loadConfig();
+const deps = {
+  states: oauthStateRepository(config),
+  tokens: tokenRepository(config),
+  oauth: bitrixOAuthClient(config),
+  allowedAuthServers: config.BITRIX_AUTH_SERVERS,
+  refreshTokenLifetimeMs: config.REFRESH_TOKEN_LIFETIME_DAYS * 86_400_000,
+  nextRefreshAt: defaultNextRefreshAt,
+  now: Date.now,
 };
+
+/** GET /oauth/callback?code&state&domain&member_id&scope&server_domain — the portal's redirect back. */
+export const handler = httpHandler(async (event) => {
+  // The query carries the code and the state: it is never logged.
+  const query = event.queryStringParameters ?? {};
+  const outcome = await completeAuthorization(
+    {
+      code: query.code,
+      state: query.state,
+      domain: query.domain,
+      memberId: query.member_id,
+      scope: query.scope,
+      serverDomain: query.server_domain,
+      browserBinding: readBindingCookie(event.cookies),
+    },
+    deps,
+  );
+  const { kind, portal } = outcome;
+  if (kind === 'connected') logger.info('authorization completed', { portal, memberId: outcome.memberId, userId: outcome.userId });
+  else logger.warn('authorization refused', { outcome: kind, portal, ...(kind === 'server_failed' ? { error: outcome.error } : {}) });
+  return authorizationPage(outcome);
+});

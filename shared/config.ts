@@ -51,6 +51,14 @@ const schema = z.object({
   REFRESH_TOKEN_LIFETIME_DAYS: z.coerce.number().positive().default(30),
   /** Refresh lease: longer than the HTTP timeout plus the write retries. */
   REFRESH_LEASE_SECONDS: int(30, 1),
+  /** How long a started authorization (its `state`) may take before the callback refuses it. */
+  OAUTH_STATE_TTL_SECONDS: int(600, 30),
+  /**
+   * `Secure` flag of the OAuth browser-binding cookie. `auto` sets it unless the request arrived over
+   * plain http (`x-forwarded-proto: http`); `false` only for local http runs (browsers drop Secure cookies
+   * on plain http except for localhost).
+   */
+  OAUTH_COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
 });
 
 export type Config = Readonly<z.infer<typeof schema>>;
