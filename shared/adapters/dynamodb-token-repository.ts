@@ -6,6 +6,7 @@ import {
   PutCommand,
   QueryCommand,
   type QueryCommandOutput,
+  ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { LeaseHeldError, PortalNotFoundError, TokenConflictError } from '../domain/errors.js';
@@ -20,6 +21,7 @@ import {
   type TokenSource,
   type TokenStatus,
 } from '../domain/token-set.js';
+import type { PortalListing, PortalSummaryPage, TokenSummary } from '../ports/portal-listing.js';
 import type {
   DuePage,
   FailureInput,
@@ -78,11 +80,48 @@ function failureOf(item: Item): FailureRecord | undefined {
 }
 
 function toTokenSet(item: Item): TokenSet {
+  return { ...toTokenSummary(item), accessToken: str(item, 'accessToken'), refreshToken: str(item, 'refreshToken') };
+}
+
+/**
+ * Attributes the operator listing may read: an allow-list, so an attribute added later (a token, a
+ * hash) stays out of the listing until somebody decides it is safe to show.
+ */
+const SUMMARY_ATTRIBUTES = [
+  'pk',
+  'sk',
+  'memberId',
+  'userId',
+  'accessExpiresAt',
+  'refreshIssuedAt',
+  'refreshExpiresAt',
+  'clientEndpoint',
+  'serverEndpoint',
+  'domain',
+  'scope',
+  'appStatus',
+  'appVersion',
+  'status',
+  'source',
+  'version',
+  'leaseOwner',
+  'leaseUntil',
+  'dueAt',
+  'lastRefreshAt',
+  'lastUsedAt',
+  'lastFailure',
+  'consecutiveFailures',
+  'createdAt',
+  'updatedAt',
+  'installedBy',
+  'installedAt',
+  'uninstalledAt',
+] as const;
+
+function toTokenSummary(item: Item): TokenSummary {
   return {
     memberId: str(item, 'memberId'),
     userId: num(item, 'userId'),
-    accessToken: str(item, 'accessToken'),
-    refreshToken: str(item, 'refreshToken'),
     accessExpiresAt: num(item, 'accessExpiresAt'),
     refreshIssuedAt: num(item, 'refreshIssuedAt'),
     refreshExpiresAt: num(item, 'refreshExpiresAt'),
@@ -187,7 +226,7 @@ class UpdateBuilder {
  * const repo = new DynamoDbTokenRepository({ client: new DynamoDBClient({}), tableName: 'tokens' });
  * const tokens = await repo.getTokenSet({ memberId, userId: 1 });
  */
-export class DynamoDbTokenRepository implements TokenRepository {
+export class DynamoDbTokenRepository implements TokenRepository, PortalListing {
   readonly dueShards: number;
   private readonly doc: DynamoDBDocumentClient;
   private readonly table: string;
@@ -438,6 +477,36 @@ export class DynamoDbTokenRepository implements TokenRepository {
     });
     return {
       keys: page,
+      cursor: LastEvaluatedKey === undefined ? undefined : Buffer.from(JSON.stringify(LastEvaluatedKey)).toString('base64url'),
+    };
+  }
+
+  async listPortalSummaries(options: { cursor?: string | undefined; limit?: number } = {}): Promise<PortalSummaryPage> {
+    // Scan with an allow-listed projection: DynamoDB bills the whole items it reads, but no token is
+    // ever returned to (or held by) the caller.
+    const { Items, LastEvaluatedKey, ScannedCount } = await this.doc.send(
+      new ScanCommand({
+        TableName: this.table,
+        Limit: options.limit ?? 500,
+        FilterExpression: 'begins_with(#pk, :portal)',
+        ProjectionExpression: SUMMARY_ATTRIBUTES.map((name) => `#${name}`).join(', '),
+        ExpressionAttributeNames: Object.fromEntries(SUMMARY_ATTRIBUTES.map((name) => [`#${name}`, name])),
+        ExpressionAttributeValues: { ':portal': keys.portalPk('') },
+        ExclusiveStartKey:
+          options.cursor === undefined ? undefined : (JSON.parse(Buffer.from(options.cursor, 'base64url').toString()) as Item),
+      }),
+    );
+    const installations: Installation[] = [];
+    const tokenSets: TokenSummary[] = [];
+    for (const item of Items ?? []) {
+      const sk = str(item, 'sk');
+      if (sk === keys.installationSk) installations.push(toInstallation(item));
+      else if (sk.startsWith(keys.tokenSkPrefix)) tokenSets.push(toTokenSummary(item));
+    }
+    return {
+      installations,
+      tokenSets,
+      scanned: ScannedCount ?? 0,
       cursor: LastEvaluatedKey === undefined ? undefined : Buffer.from(JSON.stringify(LastEvaluatedKey)).toString('base64url'),
     };
   }
