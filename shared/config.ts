@@ -51,6 +51,25 @@ const schema = z.object({
   REFRESH_TOKEN_LIFETIME_DAYS: z.coerce.number().positive().default(30),
   /** Refresh lease: longer than the HTTP timeout plus the write retries. */
   REFRESH_LEASE_SECONDS: int(30, 1),
+  /**
+   * Timeout of the authorization-server call that verifies an install event or install-frame POST.
+   * Short on purpose: Bitrix24 deprioritises slow event handlers, and a timed-out claim is parked and
+   * finished later, not lost.
+   */
+  LIFECYCLE_VERIFY_TIMEOUT_MS: int(1500, 100),
+  /** Largest event / install-frame body accepted (bytes, after base64 decoding); larger ones get 413. */
+  LIFECYCLE_BODY_MAX_BYTES: int(65_536, 1024),
+  /** Authorization server of an install frame that names none (`SERVER_ENDPOINT` absent). */
+  DEFAULT_SERVER_ENDPOINT: z.string().url().default('https://oauth.bitrix.info/rest/'),
+  /** How long a parked (not yet verified) install claim is retried before it is dropped; also its TTL. */
+  PARKED_EVENT_MAX_AGE_DAYS: z.coerce.number().positive().default(7),
+  /** Due-index shards of parked claims (`PARKED#{n}`). */
+  PARKED_EVENT_SHARDS: int(2, 1),
+  /** First retry delay of a parked claim; doubles per attempt up to `PARKED_RETRY_MAX_SECONDS`. */
+  PARKED_RETRY_BASE_SECONDS: int(60, 1),
+  PARKED_RETRY_MAX_SECONDS: int(3600, 1),
+  /** How long a finished claim's receipt is kept, so a second delivery of it changes nothing. */
+  LIFECYCLE_RECEIPT_TTL_HOURS: int(48, 1),
   /** How long a started authorization (its `state`) may take before the callback refuses it. */
   OAUTH_STATE_TTL_SECONDS: int(600, 30),
   /**
