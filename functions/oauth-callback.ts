@@ -19,19 +19,9 @@ const deps = {
 /** GET /oauth/callback?code&state&domain&member_id&scope&server_domain — the portal's redirect back. */
 export const handler = httpHandler(async (event) => {
   // The query carries the code and the state: it is never logged.
-  const query = event.queryStringParameters ?? {};
-  const outcome = await completeAuthorization(
-    {
-      code: query.code,
-      state: query.state,
-      domain: query.domain,
-      memberId: query.member_id,
-      scope: query.scope,
-      serverDomain: query.server_domain,
-      browserBinding: readBindingCookie(event.cookies),
-    },
-    deps,
-  );
+  const { code, state, domain, member_id: memberId, scope, server_domain: serverDomain } = event.queryStringParameters ?? {};
+  const browserBinding = readBindingCookie(event.cookies);
+  const outcome = await completeAuthorization({ code, state, domain, memberId, scope, serverDomain, browserBinding }, deps);
   const { kind, portal } = outcome;
   if (kind === 'connected') logger.info('authorization completed', { portal, memberId: outcome.memberId, userId: outcome.userId });
   else logger.warn('authorization refused', { outcome: kind, portal, ...(kind === 'server_failed' ? { error: outcome.error } : {}) });
