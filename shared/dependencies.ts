@@ -6,6 +6,7 @@ import { documentClient } from './clients.js';
 import type { Config } from './config.js';
 import type { BitrixOAuthClient, ClientCredentialsProvider } from './ports/oauth-client.js';
 import type { OAuthStateRepository } from './ports/oauth-state-repository.js';
+import type { PortalListing } from './ports/portal-listing.js';
 import type { TokenRepository } from './ports/token-repository.js';
 
 /**
@@ -17,6 +18,11 @@ import type { TokenRepository } from './ports/token-repository.js';
  * const repository = tokenRepository(config);
  */
 export function tokenRepository(config: Config): TokenRepository {
+  return new DynamoDbTokenRepository({ client: documentClient, tableName: config.TABLE_NAME, dueShards: config.DUE_SHARDS });
+}
+
+/** The token-free listing of every portal, for operator views (status page, CLI); never on a request path. */
+export function portalListing(config: Config): PortalListing {
   return new DynamoDbTokenRepository({ client: documentClient, tableName: config.TABLE_NAME, dueShards: config.DUE_SHARDS });
 }
 
