@@ -47,6 +47,25 @@ const schema = z.object({
   CLIENT_CREDENTIALS_MAX_AGE_SECONDS: int(300),
   /** Timeout of one call to the authorization server or a portal. Must stay below the lease. */
   BITRIX_HTTP_TIMEOUT_MS: int(8000, 100),
+  /**
+   * Consumer library: a token this close to expiry is refreshed on demand (through the one refresh
+   * path) before it is handed out.
+   */
+  CONSUMER_REFRESH_MARGIN_SECONDS: int(300),
+  /**
+   * Consumer library: longest time a process keeps an access token in memory. The real limit is
+   * min(this, expiresAt − margin), and a consumer that meets `expired_token` drops it at once.
+   */
+  CONSUMER_CACHE_SECONDS: int(300),
+  /** Consumer library: how often a process records that it uses a token set (`lastUsedAt`). */
+  CONSUMER_TOUCH_THROTTLE_SECONDS: int(900),
+  /** Timeout of one portal REST call (Bitrix24 cloud stops a request after 60 s). */
+  BITRIX_REST_TIMEOUT_MS: int(30_000, 100),
+  /** Attempts of one REST call while the portal answers `QUERY_LIMIT_EXCEEDED` / `OPERATION_TIME_LIMIT`. */
+  BITRIX_REST_MAX_ATTEMPTS: int(4, 1),
+  /** Back-off between those attempts: full jitter over base·2ⁿ, capped. */
+  BITRIX_REST_BACKOFF_BASE_MS: int(1000),
+  BITRIX_REST_BACKOFF_MAX_MS: int(15_000),
   /** Assumed refresh-token lifetime (Bitrix24 documents 180 days; real tokens carry 30). */
   REFRESH_TOKEN_LIFETIME_DAYS: z.coerce.number().positive().default(30),
   /** Refresh lease: longer than the HTTP timeout plus the write retries. */

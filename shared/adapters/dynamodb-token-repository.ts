@@ -32,6 +32,7 @@ import type {
   RefreshResultInput,
   TokenRepository,
 } from '../ports/token-repository.js';
+import type { PortalAddressInput } from '../ports/portal-address-store.js';
 import { keys, TABLE_SCHEMA } from '../table-schema.js';
 
 type Item = Record<string, unknown>;
@@ -450,6 +451,48 @@ export class DynamoDbTokenRepository implements TokenRepository, PortalListing {
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return;
       throw error;
+    }
+  }
+
+  /** See `PortalAddressStore.updatePortalAddress`: one conditional write per item of the portal. */
+  async updatePortalAddress(memberId: string, input: PortalAddressInput): Promise<void> {
+    const itemKeys: Item[] = [];
+    let cursor: Record<string, unknown> | undefined;
+    do {
+      const page: QueryCommandOutput = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': keys.portalPk(memberId) },
+          ProjectionExpression: 'pk, sk',
+          ConsistentRead: true,
+          ExclusiveStartKey: cursor,
+        }),
+      );
+      itemKeys.push(...(page.Items ?? []).filter((k) => k.sk === keys.installationSk || String(k.sk).startsWith(keys.tokenSkPrefix)));
+      cursor = page.LastEvaluatedKey;
+    } while (cursor !== undefined);
+    for (const key of itemKeys) {
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: { pk: key.pk, sk: key.sk },
+            UpdateExpression: 'SET #clientEndpoint = :endpoint, #domain = :domain, #updatedAt = :now',
+            // Only where the old address is still stored: a late or repeated report changes nothing.
+            ConditionExpression: 'attribute_exists(pk) AND #clientEndpoint = :previous',
+            ExpressionAttributeNames: { '#clientEndpoint': 'clientEndpoint', '#domain': 'domain', '#updatedAt': 'updatedAt' },
+            ExpressionAttributeValues: {
+              ':endpoint': input.clientEndpoint,
+              ':domain': domainFromEndpoint(input.clientEndpoint),
+              ':now': input.now,
+              ':previous': input.previousClientEndpoint,
+            },
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
     }
   }
 

@@ -164,6 +164,64 @@ export function categorizeOAuthError(error: string, status: number): OAuthFailur
   }
 }
 
+/**
+ * Why no access token can be handed out for a token set. `reauth_required`, `payment_required`,
+ * `invalid_client` and `uninstalled` mirror the token set's status and need a person (open the app,
+ * pay, fix the app's credentials, reinstall); `refresh_failed` means the token expired and the refresh
+ * failed for a transient reason (retry later).
+ */
+export type TokenUnavailableReason =
+  | 'reauth_required'
+  | 'payment_required'
+  | 'invalid_client'
+  | 'uninstalled'
+  | 'refresh_failed';
+
+/** The portal (or user) is known, but its tokens cannot be used now; `reason` says why. */
+export class TokenUnavailableError extends AppError {
+  readonly reason: TokenUnavailableReason;
+  readonly memberId: string;
+  readonly userId: number | undefined;
+
+  constructor(reason: TokenUnavailableReason, memberId: string, userId?: number, options: AppErrorOptions = {}) {
+    super('unavailable', `no usable token: ${reason.replaceAll('_', ' ')}`, {
+      ...options,
+      details: { ...options.details, reason, memberId, userId },
+    });
+    this.name = 'TokenUnavailableError';
+    this.reason = reason;
+    this.memberId = memberId;
+    this.userId = userId;
+  }
+}
+
+/**
+ * A portal's REST API refused a call (PROTOCOL.md §3.2), or the call failed on the way (`error` is
+ * then ours: `timeout`, `network_error`, `malformed_response`, `too_many_redirects`, `not_executed`;
+ * `status` 0 when no answer arrived). Never carries the token or the request body.
+ */
+export class BitrixRestError extends AppError {
+  /** The portal's `error` code (`ACCESS_DENIED`, `QUERY_LIMIT_EXCEEDED`, …) or ours for transport faults. */
+  readonly error: string;
+  readonly errorDescription: string;
+  /** HTTP status, 0 when no answer arrived. */
+  readonly status: number;
+  /** The REST method called (`crm.lead.list`), or the batch command's method. */
+  readonly method: string;
+
+  constructor(error: string, errorDescription: string, status: number, method: string, options: AppErrorOptions = {}) {
+    super('rest', `${method} failed: ${error}${errorDescription ? ` (${errorDescription})` : ''}`, {
+      ...options,
+      details: { ...options.details, error, status, method },
+    });
+    this.name = 'BitrixRestError';
+    this.error = error;
+    this.errorDescription = errorDescription;
+    this.status = status;
+    this.method = method;
+  }
+}
+
 /** Whether an unknown thrown value is one of ours. */
 export function isAppError(value: unknown): value is AppError {
   return value instanceof AppError;
