@@ -1,0 +1,349 @@
+/**
+ * Operator CLI: `npm run ops -- <command>`. Works against the local store of a running `npm start`
+ * (default) or a table in AWS (`--table NAME`, or `TABLE_NAME`; region and credentials from the usual
+ * AWS environment). Never prints a token. Run with `--help` for the reference (also in docs/OPERATIONS.md).
+ */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { readServiceDescriptor } from '../local/service-descriptor.js';
+import type { Config } from '../shared/config.js';
+import { isAppError, PortalNotFoundError } from '../shared/domain/errors.js';
+import {
+  describeRow,
+  isRowStatus,
+  type PortalRowStatus,
+  type PortalStatusRow,
+  ROW_STATUSES,
+} from '../shared/use-cases/portal-status.js';
+
+export const USAGE = `Usage: npm run ops -- <command> [options]
+
+Commands:
+  list [--status S[,S...]]         every portal and token set, most urgent first
+  show <memberId>                  one portal: installation and token sets
+  refresh <memberId> [--user N]    refresh now, through the leased refresh path (default: every user)
+  uninstall <memberId> [--clean]   revoke: mark uninstalled and delete its tokens
+                                   (--clean: delete every item of the portal)
+  sweep                            run the refresh sweep now and print its summary
+  status-page [--port N]           serve the status page on http://127.0.0.1:N (default a free port)
+
+Target (default: the local store of a running \`npm start\`):
+  --data-dir DIR    data folder of the local service (default .local-data)
+  --table NAME      a table in AWS; region and credentials from the AWS environment
+                    (TABLE_NAME works too; refresh and sweep also need CLIENT_CREDENTIALS_SECRET_ID)
+
+Options:
+  --json            machine-readable output on stdout (progress stays on stderr)
+  -h, --help        this text
+
+Statuses: ${ROW_STATUSES.join(', ')}
+Exit codes: 0 done, 1 failed (portal not found, refresh refused, AWS error), 2 wrong usage.`;
+
+/** Where output goes; the entry point passes the process's streams. */
+export interface OpsIo {
+  readonly stdout: { write(text: string): unknown; readonly isTTY?: boolean | undefined };
+  readonly stderr: { write(text: string): unknown; readonly isTTY?: boolean | undefined };
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+}
+
+class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** A failure with a message for the operator (exit code 1). */
+class CommandError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CommandError';
+  }
+}
+
+const OPTIONS = {
+  status: { type: 'string' },
+  user: { type: 'string' },
+  clean: { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+  table: { type: 'string' },
+  'data-dir': { type: 'string' },
+  port: { type: 'string' },
+  'page-size': { type: 'string' },
+} as const;
+
+type Flags = ReturnType<typeof parse>['values'];
+
+function parse(argv: readonly string[]) {
+  try {
+    return parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+function positiveInt(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${name} must be a whole number`);
+  return n;
+}
+
+/**
+ * Points the process environment at the target, the way a Lambda's environment points a handler at
+ * its table, so the same wiring (`shared/dependencies.ts`, handlers) runs unchanged. Returns a line
+ * naming the target.
+ */
+function applyTarget(flags: Flags, io: OpsIo): string {
+  const table = flags.table ?? io.env.TABLE_NAME;
+  if (table !== undefined && table !== '') {
+    io.env.TABLE_NAME = table;
+    return `table ${table} in ${io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION ?? 'the default AWS region'}`;
+  }
+  const dataDir = resolve(io.cwd, flags['data-dir'] ?? io.env.LOCAL_DATA_DIR ?? '.local-data');
+  let descriptor: ReturnType<typeof readServiceDescriptor>;
+  try {
+    descriptor = readServiceDescriptor(dataDir);
+  } catch (error) {
+    throw new CommandError((error as Error).message);
+  }
+  Object.assign(io.env, descriptor.env);
+  return `local service ${descriptor.serviceUrl} (${dataDir})`;
+}
+
+/** Loads the modules that read the environment at import, after `applyTarget` set it. */
+async function wiring() {
+  const [{ loadConfig }, dependencies] = await Promise.all([
+    import('../shared/config.js'),
+    import('../shared/dependencies.js'),
+  ]);
+  const config: Config = loadConfig();
+  return { config, ...dependencies };
+}
+
+function progressLine(io: OpsIo, text: string): void {
+  // A TTY gets one line that updates; a log gets one line per step.
+  io.stderr.write(io.stderr.isTTY === true ? `\r\x1b[2K${text}` : `${text}\n`);
+}
+
+function endProgress(io: OpsIo): void {
+  if (io.stderr.isTTY === true) io.stderr.write('\n');
+}
+
+function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n');
+}
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+function rowCells(row: PortalStatusRow, now: number): string[] {
+  const d = describeRow(row, now);
+  return [
+    row.memberId,
+    row.domain,
+    row.userId === undefined ? '—' : String(row.userId),
+    row.status,
+    d.accessExpiresIn,
+    d.refreshAge,
+    d.lastRefresh,
+    clip(d.lastFailure, 70),
+  ];
+}
+
+const ROW_HEADERS = [
+  'MEMBER_ID',
+  'DOMAIN',
+  'USER',
+  'STATUS',
+  'ACCESS EXPIRES',
+  'REFRESH AGE',
+  'LAST REFRESH',
+  'LAST FAILURE',
+];
+
+async function list(flags: Flags, io: OpsIo): Promise<number> {
+  let statuses: PortalRowStatus[] | undefined;
+  if (flags.status !== undefined) {
+    const names = flags.status.split(',').map((s) => s.trim());
+    const unknown = names.filter((name) => !isRowStatus(name));
+    if (unknown.length > 0)
+      throw new UsageError(`unknown status ${unknown.join(', ')}; use ${ROW_STATUSES.join(', ')}`);
+    statuses = names.filter(isRowStatus);
+  }
+  const pageSize = positiveInt(flags['page-size'], '--page-size');
+  const { config, portalListing } = await wiring();
+  const { collectPortalStatus } = await import('../shared/use-cases/portal-status.js');
+  const report = await collectPortalStatus(
+    { listing: portalListing(config), now: Date.now },
+    {
+      statuses,
+      pageSize,
+      onProgress: (p) => progressLine(io, `reading… page ${p.pages}, ${p.scanned} items, ${p.portals} portals`),
+    },
+  );
+  endProgress(io);
+  if (flags.json) {
+    io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return 0;
+  }
+  const counts = ROW_STATUSES.filter((s) => report.counts[s] > 0)
+    .map((s) => `${report.counts[s]} ${s}`)
+    .join(', ');
+  io.stdout.write(`${report.portals} portals${counts === '' ? '' : `: ${counts}`}\n`);
+  if (report.rows.length > 0) {
+    io.stdout.write(
+      `${table(
+        ROW_HEADERS,
+        report.rows.map((r) => rowCells(r, report.generatedAt)),
+      )}\n`,
+    );
+  }
+  return 0;
+}
+
+async function show(memberId: string, flags: Flags, io: OpsIo): Promise<number> {
+  const { config, tokenRepository } = await wiring();
+  const { describePortal } = await import('../shared/use-cases/portal-status.js');
+  const detail = await describePortal(memberId, { tokens: tokenRepository(config) });
+  if (flags.json) {
+    io.stdout.write(`${JSON.stringify(detail, null, 2)}\n`);
+    return 0;
+  }
+  const now = Date.now();
+  const at = (ms: number | undefined) => (ms === undefined ? '—' : new Date(ms).toISOString());
+  const lines: string[] = [`portal ${memberId}`];
+  const i = detail.installation;
+  if (i === undefined) lines.push('  installation: none (token sets without an installation record)');
+  else {
+    lines.push(
+      `  domain:          ${i.domain}`,
+      `  installation:    ${i.status}${i.appVersion === undefined ? '' : `, app version ${i.appVersion}`}${i.appStatus === undefined ? '' : `, app status ${i.appStatus}`}`,
+      `  installed:       ${at(i.installedAt)}${i.installedBy === undefined ? '' : ` by user ${i.installedBy}`}`,
+      ...(i.uninstalledAt === undefined ? [] : [`  uninstalled:     ${at(i.uninstalledAt)}`]),
+      `  client endpoint: ${i.clientEndpoint}`,
+      `  server endpoint: ${i.serverEndpoint}`,
+      `  scope:           ${i.scope ?? '—'}`,
+    );
+  }
+  for (const row of detail.rows) {
+    const d = describeRow(row, now);
+    if (row.userId === undefined) {
+      lines.push('', `  no token sets (${row.status})`);
+      continue;
+    }
+    lines.push(
+      '',
+      `  user ${row.userId}: ${row.status}`,
+      `    access token:   expires ${d.accessExpiresIn} (${at(row.accessExpiresAt)})`,
+      `    refresh token:  ${d.refreshAge} (window ends ${at(row.refreshExpiresAt)})`,
+      `    chain from:     ${row.source ?? '—'}`,
+      `    last refresh:   ${d.lastRefresh}`,
+      `    next refresh:   ${d.nextRefresh}`,
+      `    last failure:   ${d.lastFailure}`,
+      `    failures in a row: ${row.consecutiveFailures}`,
+    );
+    if (row.leaseUntil !== undefined && row.leaseUntil > now)
+      lines.push(`    refresh lease held until ${at(row.leaseUntil)}`);
+  }
+  io.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}
+
+async function statusPage(flags: Flags, io: OpsIo): Promise<number> {
+  const port = positiveInt(flags.port, '--port') ?? 0;
+  const { config, portalListing } = await wiring();
+  const [{ collectPortalStatus }, { statusPageHandlers }, { startLambdaHttpServer }] = await Promise.all([
+    import('../shared/use-cases/portal-status.js'),
+    import('../shared/http/status-page.js'),
+    import('../local/lambda-http-server.js'),
+  ]);
+  const listing = portalListing(config);
+  const page = statusPageHandlers((statuses) => collectPortalStatus({ listing, now: Date.now }, { statuses }));
+  const server = await startLambdaHttpServer({ 'GET /status': page.html, 'GET /status.json': page.json }, { port });
+  io.stdout.write(`status page: ${server.url}/status  (Ctrl-C to stop)\n`);
+  await new Promise<void>((resolveStop) => {
+    const stop = () => resolveStop();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await server.stop();
+  return 0;
+}
+
+/** One line for the operator. Never the error object itself: a cause could carry a request. */
+function failureMessage(error: unknown): string {
+  if (error instanceof PortalNotFoundError) {
+    const { memberId, userId } = error.details;
+    return userId === undefined
+      ? `portal ${memberId} not found`
+      : `portal ${memberId} has no token set for user ${userId}`;
+  }
+  if (error instanceof CommandError || isAppError(error)) return error.message;
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}
+
+/**
+ * Runs one CLI command and returns its exit code: 0 done, 1 failed, 2 wrong usage. Messages go to
+ * stderr; results to stdout.
+ *
+ * @example
+ * process.exitCode = await runOps(['list', '--status', 'reauth_required'], { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
+ */
+export async function runOps(argv: readonly string[], io: OpsIo): Promise<number> {
+  try {
+    const { values: flags, positionals } = parse(argv);
+    const [command, ...args] = positionals;
+    if (flags.help || command === undefined || command === 'help') {
+      io.stdout.write(`${USAGE}\n`);
+      return command === undefined && !flags.help ? 2 : 0;
+    }
+    const needMember = () => {
+      const memberId = args[0];
+      if (memberId === undefined || memberId === '') throw new UsageError(`${command} needs a memberId`);
+      return memberId;
+    };
+    const known = ['list', 'show', 'refresh', 'uninstall', 'sweep', 'status-page'];
+    if (!known.includes(command)) throw new UsageError(`unknown command ${command}`);
+    const target = applyTarget(flags, io);
+    if (!flags.json) io.stderr.write(`target: ${target}\n`);
+    switch (command) {
+      case 'list':
+        return await list(flags, io);
+      case 'show':
+        return await show(needMember(), flags, io);
+      case 'status-page':
+        return await statusPage(flags, io);
+      default:
+        throw new CommandError(`${command} is not available yet`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr.write(`error: ${error.message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    io.stderr.write(`error: ${failureMessage(error)}\n`);
+    return 1;
+  }
+}
+
+// Run only as the entry point, so tests can import `runOps`.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = await runOps(process.argv.slice(2), {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    cwd: process.cwd(),
+  });
+}

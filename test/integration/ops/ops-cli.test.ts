@@ -1,0 +1,185 @@
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbTokenRepository } from '../../../shared/adapters/dynamodb-token-repository.js';
+import type { NewChainInput } from '../../../shared/ports/token-repository.js';
+import { DAY, HOUR, memberId, newChain } from '../../helpers/fixtures.js';
+import { createTestTable, type TestTable } from '../../helpers/table.js';
+
+interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `scripts/ops.ts` as its own process (exit codes and streams as an operator sees them). */
+function ops(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/ops.ts', ...args], {
+      env: { ...process.env, TABLE_NAME: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolveRun({ code, stdout, stderr }));
+  });
+}
+
+let table: TestTable;
+let repo: DynamoDbTokenRepository;
+const chains: NewChainInput[] = [];
+let dead: NewChainInput;
+
+beforeAll(async () => {
+  table = await createTestTable('ops');
+  repo = new DynamoDbTokenRepository({ client: table.client, tableName: table.tableName });
+  const now = Date.now();
+  for (const domain of ['alpha.bitrix24.com', 'beta.bitrix24.com']) {
+    const chain = newChain({
+      clientEndpoint: `https://${domain}/rest/`,
+      refreshIssuedAt: now - 12 * DAY,
+      accessExpiresAt: now + HOUR,
+    });
+    await repo.storeNewChain(chain, null);
+    await repo.saveInstallation(
+      {
+        memberId: chain.memberId,
+        domain,
+        clientEndpoint: chain.clientEndpoint,
+        serverEndpoint: chain.serverEndpoint,
+        status: 'active',
+        installedAt: now - 20 * DAY,
+        installedBy: 1,
+        appVersion: '1',
+        now,
+      },
+      null,
+    );
+    chains.push(chain);
+  }
+  dead = newChain({ clientEndpoint: 'https://dead.bitrix24.com/rest/', userId: 9 });
+  await repo.storeNewChain(dead, null);
+  await repo.recordFailure(
+    { memberId: dead.memberId, userId: 9 },
+    {
+      usedRefreshToken: dead.refreshToken,
+      failure: { category: 'invalid_grant', code: 'invalid_grant', message: 'refresh token expired', at: now - 60_000 },
+      status: 'reauth_required',
+      consecutiveFailures: 1,
+      now,
+    },
+  );
+});
+afterAll(async () => {
+  await table.drop();
+});
+
+function expectNoTokens(text: string): void {
+  for (const chain of [...chains, dead]) {
+    expect(text).not.toContain(chain.accessToken);
+    expect(text).not.toContain(chain.refreshToken);
+  }
+}
+
+describe('npm run ops (against a table, as in AWS)', () => {
+  it('lists every token set, most urgent first, with counts and times, and no token', async () => {
+    // Act
+    const result = await ops(['list', '--table', table.tableName, '--page-size', '2']);
+
+    // Assess
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trim().split('\n');
+    expect(lines[0]).toBe('3 portals: 1 reauth_required, 2 active');
+    expect(lines[1]).toMatch(
+      /^MEMBER_ID\s+DOMAIN\s+USER\s+STATUS\s+ACCESS EXPIRES\s+REFRESH AGE\s+LAST REFRESH\s+LAST FAILURE$/,
+    );
+    expect(lines[2]).toContain(dead.memberId);
+    expect(lines[2]).toContain('reauth_required');
+    expect(lines[2]).toMatch(/invalid_grant: refresh token expired \(\d+ min ago\)/);
+    expect(lines[3]).toMatch(/alpha\.bitrix24\.com\s+1\s+active\s+in \d+ min\s+12 d of 30 d\s+never/);
+    // Progress goes to stderr, one line per page when not on a terminal.
+    expect(result.stderr).toMatch(/reading… page 1, 2 items/);
+    expect(result.stderr).toMatch(/reading… page [3-9]/);
+    expectNoTokens(result.stdout + result.stderr);
+  });
+
+  it('filters by status and prints JSON with --json', async () => {
+    // Act
+    const result = await ops(['list', '--status', 'reauth_required', '--json', '--table', table.tableName]);
+
+    // Assess
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as {
+      rows: { memberId: string; status: string }[];
+      counts: Record<string, number>;
+    };
+    expect(report.rows.map((r) => [r.memberId, r.status])).toEqual([[dead.memberId, 'reauth_required']]);
+    expect(report.counts.active).toBe(2);
+    expectNoTokens(result.stdout);
+  });
+
+  it('shows one portal with its installation and token sets', async () => {
+    // Prepare
+    const chain = chains[0];
+    if (chain === undefined) throw new Error('fixture');
+
+    // Act
+    const text = await ops(['show', chain.memberId, '--table', table.tableName]);
+    const json = await ops(['show', chain.memberId, '--json', '--table', table.tableName]);
+
+    // Assess
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain('domain:          alpha.bitrix24.com');
+    expect(text.stdout).toContain('user 1: active');
+    expect(text.stdout).toMatch(/refresh token: {2}12 d of 30 d/);
+    expect(json.code).toBe(0);
+    const detail = JSON.parse(json.stdout) as { installation: { domain: string }; rows: { userId: number }[] };
+    expect(detail.installation.domain).toBe('alpha.bitrix24.com');
+    expect(detail.rows.map((r) => r.userId)).toEqual([1]);
+    expectNoTokens(text.stdout + json.stdout);
+  });
+
+  it('fails with exit code 1 and a clear message for a portal it does not know', async () => {
+    // Prepare
+    const unknown = memberId();
+
+    // Act
+    const result = await ops(['show', unknown, '--table', table.tableName]);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`error: portal ${unknown} not found`);
+    expect(result.stdout).toBe('');
+  });
+
+  it('answers wrong usage with exit code 2 and the reference', async () => {
+    // Act
+    const unknownCommand = await ops(['frobnicate']);
+    const badStatus = await ops(['list', '--status', 'fine', '--table', table.tableName]);
+    const help = await ops(['--help']);
+
+    // Assess
+    expect(unknownCommand.code).toBe(2);
+    expect(unknownCommand.stderr).toContain('unknown command frobnicate');
+    expect(badStatus.code).toBe(2);
+    expect(badStatus.stderr).toContain('unknown status fine');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: npm run ops -- <command>');
+  });
+
+  it('says how to start the local service when none is running', async () => {
+    // Act
+    const result = await ops(['list', '--data-dir', `/tmp/no-such-dir-${memberId()}`]);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('no local service found');
+    expect(result.stderr).toContain('npm start');
+  });
+});
