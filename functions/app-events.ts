@@ -1,4 +1,19 @@
-// Placeholder entry point: its handler is built by the work on this function and replaces this file.
-export const handler = async (): Promise<never> => {
-  throw new Error('app-events is not implemented yet');
-};
+import { loadConfig } from '../shared/config.js';
+import { lifecycleDependencies } from '../shared/dependencies.js';
+import { appEventResponse } from '../shared/http/app-event-responses.js';
+import { formBody, parsedBody } from '../shared/http/form-body.js';
+import { httpHandler } from '../shared/http/http-handler.js';
+import { type HandleAppEventDeps, handleAppEvent } from '../shared/use-cases/handle-app-event.js';
+
+/**
+ * POST /bitrix/events — Bitrix24 event webhooks (ONAPPINSTALL, ONAPPUPDATE, ONAPPUNINSTALL; others are
+ * acknowledged and ignored). The body is credentials: it is never logged.
+ */
+export function appEventsHandler(deps: HandleAppEventDeps, options: { readonly maxBodyBytes: number }) {
+  return httpHandler(async (event) => appEventResponse(await handleAppEvent(parsedBody(event), deps))).use(
+    formBody({ maxBytes: options.maxBodyBytes }),
+  );
+}
+
+const config = loadConfig();
+export const handler = appEventsHandler(lifecycleDependencies(config), { maxBodyBytes: config.LIFECYCLE_BODY_MAX_BYTES });

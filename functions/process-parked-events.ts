@@ -1,4 +1,26 @@
-// Placeholder entry point: its handler is built by the work on this function and replaces this file.
-export const handler = async (): Promise<never> => {
-  throw new Error('process-parked-events is not implemented yet');
-};
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { loadConfig } from '../shared/config.js';
+import { lifecycleDependencies } from '../shared/dependencies.js';
+import { logger } from '../shared/logger.js';
+import { finishParkedEvents, type FinishParkedEventsSummary } from '../shared/use-cases/finish-parked-events.js';
+import type { RegisterInstallationDeps } from '../shared/use-cases/register-installation.js';
+
+/** Time kept back from the Lambda timeout for the last attempt and the summary. */
+const SAFETY_MARGIN_MS = 10_000;
+
+/** Scheduled (EventBridge): finishes install claims parked while the authorization server was down. */
+export function processParkedEventsHandler(deps: RegisterInstallationDeps) {
+  return middy<unknown, FinishParkedEventsSummary>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .handler(async (_event: unknown, context: Context) => {
+      const deadline = deps.now() + Math.max(0, context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS);
+      const summary = await finishParkedEvents(deps, { deadline });
+      logger.info('parked install claims processed', { ...summary });
+      return summary;
+    });
+}
+
+const config = loadConfig();
+export const handler = processParkedEventsHandler(lifecycleDependencies(config));

@@ -1,4 +1,5 @@
 import { DynamoDbOAuthStateRepository } from './adapters/dynamodb-oauth-state-repository.js';
+import { DynamoDbParkedEventRepository } from './adapters/dynamodb-parked-event-repository.js';
 import { DynamoDbTokenRepository } from './adapters/dynamodb-token-repository.js';
 import { HttpBitrixOAuthClient } from './adapters/bitrix-oauth-client.js';
 import { SecretsManagerCredentials } from './adapters/secrets-manager-credentials.js';
@@ -6,8 +7,11 @@ import { documentClient } from './clients.js';
 import type { Config } from './config.js';
 import type { BitrixOAuthClient, ClientCredentialsProvider } from './ports/oauth-client.js';
 import type { OAuthStateRepository } from './ports/oauth-state-repository.js';
+import type { ParkedEventRepository } from './ports/parked-event-repository.js';
 import type { PortalListing } from './ports/portal-listing.js';
 import type { TokenRepository } from './ports/token-repository.js';
+import { defaultNextRefreshAt } from './use-cases/complete-authorization.js';
+import type { OpenInstallPageDeps } from './use-cases/open-install-page.js';
 
 /**
  * Builds the adapters from a `Config`, for a handler's module scope. Each call makes new adapters over
@@ -37,11 +41,44 @@ export function clientCredentials(config: Config): ClientCredentialsProvider {
   });
 }
 
-export function bitrixOAuthClient(config: Config, credentials = clientCredentials(config)): BitrixOAuthClient {
+/** `timeoutMs` overrides `BITRIX_HTTP_TIMEOUT_MS` (the lifecycle handlers use a shorter one). */
+export function bitrixOAuthClient(
+  config: Config,
+  credentials = clientCredentials(config),
+  timeoutMs = config.BITRIX_HTTP_TIMEOUT_MS,
+): BitrixOAuthClient {
   return new HttpBitrixOAuthClient({
     credentials,
     allowedAuthServers: config.BITRIX_AUTH_SERVERS,
     urlRewrites: config.BITRIX_URL_REWRITES,
-    timeoutMs: config.BITRIX_HTTP_TIMEOUT_MS,
+    timeoutMs,
   });
+}
+
+/** Parked install claims and their receipts, in the token table. */
+export function parkedEventRepository(config: Config): ParkedEventRepository {
+  return new DynamoDbParkedEventRepository({ client: documentClient, tableName: config.TABLE_NAME, shards: config.PARKED_EVENT_SHARDS });
+}
+
+/**
+ * Everything the lifecycle use cases need (install events, uninstall, install page, parked claims).
+ * The authorization-server client gets `LIFECYCLE_VERIFY_TIMEOUT_MS`: Bitrix24 waits for our answer.
+ */
+export function lifecycleDependencies(config: Config, now: () => number = Date.now): OpenInstallPageDeps {
+  return {
+    tokens: tokenRepository(config),
+    parked: parkedEventRepository(config),
+    oauth: bitrixOAuthClient(config, clientCredentials(config), config.LIFECYCLE_VERIFY_TIMEOUT_MS),
+    allowedAuthServers: config.BITRIX_AUTH_SERVERS,
+    refreshTokenLifetimeMs: config.REFRESH_TOKEN_LIFETIME_DAYS * 86_400_000,
+    nextRefreshAt: defaultNextRefreshAt,
+    parking: {
+      baseDelayMs: config.PARKED_RETRY_BASE_SECONDS * 1000,
+      maxDelayMs: config.PARKED_RETRY_MAX_SECONDS * 1000,
+      maxAgeMs: config.PARKED_EVENT_MAX_AGE_DAYS * 86_400_000,
+    },
+    receiptTtlSeconds: config.LIFECYCLE_RECEIPT_TTL_HOURS * 3600,
+    defaultServerEndpoint: config.DEFAULT_SERVER_ENDPOINT,
+    now,
+  };
 }
