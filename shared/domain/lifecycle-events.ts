@@ -98,7 +98,11 @@ export type UninstallEventWire = z.infer<typeof uninstallEventSchema>;
  * and `auth` vary per event (ONOFFLINEEVENT sends `data` as an empty list) and are checked per event.
  */
 export const eventEnvelopeSchema = z.object({
-  event: requiredLeaf(64).pipe(z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'is not an event name')),
+  // A name, never a number or a list: both encodings send it as a string.
+  event: z
+    .string()
+    .max(64)
+    .regex(/^[A-Za-z0-9_.:-]+$/, 'is not an event name'),
   ts: optionalLeaf(20),
   event_handler_id: optionalLeaf(32),
   data: z.unknown().optional(),
