@@ -71,6 +71,44 @@ const schema = z.object({
   /** Refresh lease: longer than the HTTP timeout plus the write retries. */
   REFRESH_LEASE_SECONDS: int(30, 1),
   /**
+   * What the sweep keeps alive (docs/REFRESH.md): `always_warm` renews every access token before its
+   * hour ends; `warm_while_used` only while consumers used the token set within
+   * REFRESH_WARM_WINDOW_HOURS; `keep_alive` only keeps the refresh-token window open.
+   */
+  REFRESH_POLICY: z.enum(['always_warm', 'warm_while_used', 'keep_alive']).default('always_warm'),
+  /** Access tokens are renewed this long before expiry; must exceed the sweep interval (5 min). */
+  REFRESH_ACCESS_LEAD_MINUTES: z.coerce.number().nonnegative().default(15),
+  /** Up to this much earlier again, at random, so portals installed together spread out. */
+  REFRESH_ACCESS_JITTER_MINUTES: z.coerce.number().nonnegative().default(5),
+  /** Every chain is renewed this long before its refresh-token window (REFRESH_TOKEN_LIFETIME_DAYS) ends. */
+  REFRESH_TOKEN_LEAD_DAYS: z.coerce.number().nonnegative().default(7),
+  /** Up to this much earlier again, at random. */
+  REFRESH_TOKEN_JITTER_HOURS: z.coerce.number().nonnegative().default(24),
+  /** `warm_while_used`: a token set counts as used this long after a consumer read it. */
+  REFRESH_WARM_WINDOW_HOURS: z.coerce.number().positive().default(24),
+  /** Transient refresh failures in a row after which a token set is marked `degraded`. */
+  REFRESH_DEGRADED_AFTER: int(3, 1),
+  /** Back-off after a transient failure: base·2ⁿ⁻¹ (half of it random), capped at the max. */
+  REFRESH_RETRY_BASE_SECONDS: z.coerce.number().positive().default(60),
+  REFRESH_RETRY_MAX_SECONDS: z.coerce.number().positive().default(1800),
+  /** `payment_required` token sets stay in the due index and are retried this rarely. */
+  REFRESH_PAYMENT_RETRY_HOURS: z.coerce.number().positive().default(24),
+  /**
+   * After `invalid_grant` on a taken-over lease, wait this long before concluding `reauth_required`
+   * (the interrupted worker may still write). Longer than the lease plus the write retries.
+   */
+  REFRESH_TAKEOVER_GRACE_SECONDS: z.coerce.number().positive().default(120),
+  /** Attempts to store a refreshed pair (the old refresh token is already spent) before parking it. */
+  REFRESH_WRITE_ATTEMPTS: int(4, 1),
+  /** Token sets the sweep refreshes at the same time. */
+  REFRESH_SWEEP_CONCURRENCY: int(8, 1),
+  /** The sweep starts no refresh when less than this is left of the invocation; longer than one refresh. */
+  REFRESH_SWEEP_MARGIN_SECONDS: z.coerce.number().positive().default(15),
+  /** Most due token sets one sweep reads (the rest stay due for the next run and count as backlog). */
+  REFRESH_SWEEP_MAX_KEYS: int(5000, 1),
+  /** EventBridge bus for token-status notifications; unset = notifications go to the log only. */
+  EVENT_BUS_NAME: z.string().min(1).optional(),
+  /**
    * Timeout of the authorization-server call that verifies an install event or install-frame POST.
    * Short on purpose: Bitrix24 deprioritises slow event handlers, and a timed-out claim is parked and
    * finished later, not lost.
@@ -118,5 +156,31 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (result.data.BITRIX_HTTP_TIMEOUT_MS >= result.data.REFRESH_LEASE_SECONDS * 1000) {
     throw new ConfigError('invalid configuration: BITRIX_HTTP_TIMEOUT_MS must be shorter than REFRESH_LEASE_SECONDS');
   }
+  for (const problem of refreshConfigProblems(result.data)) throw new ConfigError(`invalid configuration: ${problem}`);
   return Object.freeze(result.data);
+}
+
+/**
+ * Cross-field rules of the refresh settings: each one, broken, would make a token set due again the
+ * moment it is refreshed, or let the refresh path conclude while another worker may still write.
+ */
+function refreshConfigProblems(c: z.infer<typeof schema>): string[] {
+  const problems: string[] = [];
+  if (c.REFRESH_ACCESS_LEAD_MINUTES + c.REFRESH_ACCESS_JITTER_MINUTES >= 60) {
+    problems.push('REFRESH_ACCESS_LEAD_MINUTES + REFRESH_ACCESS_JITTER_MINUTES must be under the 60-minute access-token life');
+  }
+  if (c.REFRESH_TOKEN_LEAD_DAYS + c.REFRESH_TOKEN_JITTER_HOURS / 24 >= c.REFRESH_TOKEN_LIFETIME_DAYS) {
+    problems.push('REFRESH_TOKEN_LEAD_DAYS + REFRESH_TOKEN_JITTER_HOURS must be under REFRESH_TOKEN_LIFETIME_DAYS');
+  }
+  // One second per write attempt (DynamoDB call plus back-off) is the write-retry budget.
+  if (c.REFRESH_TAKEOVER_GRACE_SECONDS <= c.REFRESH_LEASE_SECONDS + c.REFRESH_WRITE_ATTEMPTS) {
+    problems.push('REFRESH_TAKEOVER_GRACE_SECONDS must exceed REFRESH_LEASE_SECONDS + REFRESH_WRITE_ATTEMPTS');
+  }
+  if (c.REFRESH_SWEEP_MARGIN_SECONDS * 1000 <= c.BITRIX_HTTP_TIMEOUT_MS) {
+    problems.push('REFRESH_SWEEP_MARGIN_SECONDS must exceed BITRIX_HTTP_TIMEOUT_MS');
+  }
+  if (c.REFRESH_RETRY_MAX_SECONDS < c.REFRESH_RETRY_BASE_SECONDS) {
+    problems.push('REFRESH_RETRY_MAX_SECONDS must not be below REFRESH_RETRY_BASE_SECONDS');
+  }
+  return problems;
 }

@@ -6,6 +6,7 @@
  * - installation  pk `PORTAL#{memberId}`  sk `INSTALLATION`
  * - token set     pk `PORTAL#{memberId}`  sk `TOKEN#{userId}`   (in the due index while refreshable)
  * - OAuth state   pk `STATE#{state}`      sk `STATE`            (TTL)
+ * - recovery pair pk `PORTAL#{memberId}`  sk `RECOVERY#{userId}` (TTL)
  * - parked claim  pk `LIFECYCLE#{memberId}` sk `PARKED#{id}`   (TTL; in the due index under `PARKED#{n}`)
  * - receipt       pk `LIFECYCLE#{memberId}` sk `RECEIPT#{id}`  (TTL)
  */
@@ -28,6 +29,8 @@ export const keys = {
   installationSk: 'INSTALLATION',
   tokenSk: (userId: number): string => `TOKEN#${userId}`,
   tokenSkPrefix: 'TOKEN#',
+  /** A refreshed pair whose write failed, kept for the refresh path to apply (docs/REFRESH.md). */
+  recoverySk: (userId: number): string => `RECOVERY#${userId}`,
   statePk: (state: string): string => `STATE#${state}`,
   stateSk: 'STATE',
   dueShard: (shard: number): string => `DUE#${shard}`,

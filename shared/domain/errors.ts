@@ -3,6 +3,9 @@
  * carries a machine-readable `code`, and serialises without secrets (`toJSON`).
  */
 
+import type { RefreshFailureCategory } from './refresh-policy.js';
+import type { TokenStatus } from './token-set.js';
+
 export type AppErrorCode =
   | 'validation'
   | 'config'
@@ -219,6 +222,48 @@ export class BitrixRestError extends AppError {
     this.errorDescription = errorDescription;
     this.status = status;
     this.method = method;
+  }
+}
+
+/**
+ * A refresh attempt failed (or is being held back), so the stored tokens may not be usable.
+ * `category` says what went wrong (`backoff`: a recent failure's retry time has not come yet, no
+ * call was made); `status` is the token set's status after the attempt; `retryAt` (epoch ms) when
+ * the refresh path will try again, if it will. A `TokenUnavailableError`, so consumers need one catch.
+ */
+export class TokenRefreshError extends TokenUnavailableError {
+  readonly category: RefreshFailureCategory | 'backoff';
+  readonly status: TokenStatus;
+  readonly retryAt: number | undefined;
+
+  constructor(
+    key: { readonly memberId: string; readonly userId: number },
+    category: RefreshFailureCategory | 'backoff',
+    status: TokenStatus,
+    retryAt: number | undefined,
+    options: AppErrorOptions = {},
+  ) {
+    super(unavailableReason(status), key.memberId, key.userId, {
+      ...options,
+      details: { ...options.details, category, status, retryAt },
+    });
+    this.name = 'TokenRefreshError';
+    this.category = category;
+    this.status = status;
+    this.retryAt = retryAt;
+  }
+}
+
+/** The consumer-facing reason for a token set's status. */
+export function unavailableReason(status: TokenStatus): TokenUnavailableReason {
+  switch (status) {
+    case 'reauth_required':
+    case 'payment_required':
+    case 'invalid_client':
+    case 'uninstalled':
+      return status;
+    default:
+      return 'refresh_failed';
   }
 }
 

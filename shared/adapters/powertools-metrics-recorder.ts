@@ -1,0 +1,25 @@
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { MetricsRecorder } from '../ports/metrics-recorder.js';
+
+/**
+ * `MetricsRecorder` on Powertools Metrics (CloudWatch EMF). Plain counts join the invocation's
+ * metrics (flushed by the `logMetrics` middleware); dimensioned ones are flushed as single metrics so
+ * their dimension does not leak onto the others.
+ */
+export class PowertoolsMetricsRecorder implements MetricsRecorder {
+  constructor(private readonly metrics: Metrics) {}
+
+  count(name: string, value = 1, dimensions?: Readonly<Record<string, string>>): void {
+    if (dimensions === undefined) {
+      this.metrics.addMetric(name, MetricUnit.Count, value);
+      return;
+    }
+    const single = this.metrics.singleMetric();
+    single.addDimensions({ ...dimensions });
+    single.addMetric(name, MetricUnit.Count, value);
+  }
+
+  milliseconds(name: string, value: number): void {
+    this.metrics.addMetric(name, MetricUnit.Milliseconds, value);
+  }
+}
