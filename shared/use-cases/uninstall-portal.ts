@@ -1,6 +1,7 @@
 import { applicationTokenMatches } from '../domain/application-token.js';
 import { TokenConflictError } from '../domain/errors.js';
 import type { UninstallRequest } from '../domain/lifecycle-events.js';
+import type { Installation } from '../domain/token-set.js';
 import type { ParkedEventRepository } from '../ports/parked-event-repository.js';
 import type { TokenRepository } from '../ports/token-repository.js';
 
@@ -35,12 +36,43 @@ const WRITE_ATTEMPTS = 5;
  * if (outcome.kind === 'forbidden') throw new ForbiddenError('application token does not match');
  */
 export async function uninstallPortal(request: UninstallRequest, deps: UninstallPortalDeps): Promise<UninstallOutcome> {
+  return removeInstallation(request, deps, {
+    authorized: (installation) => applicationTokenMatches(request.applicationToken, installation.applicationTokenHash),
+    unknown: () => cancelParkedOnly(request, deps),
+  });
+}
+
+/**
+ * Operator revoke (`npm run ops -- uninstall`): what a verified ONAPPUNINSTALL does, on the operator's
+ * authority instead of the application token. The app stays installed on the portal's side, so a
+ * user opening it (or a reinstall) brings tokens back.
+ *
+ * @example
+ * const outcome = await revokePortal(memberId, { clean: false }, deps); // 'uninstalled' or 'unknown_portal'
+ */
+export async function revokePortal(
+  memberId: string,
+  options: { readonly clean: boolean },
+  deps: UninstallPortalDeps,
+): Promise<UninstallOutcome> {
+  return removeInstallation({ memberId, clean: options.clean }, deps, {
+    authorized: () => true,
+    unknown: async () => ({ kind: 'unknown_portal', memberId, cancelledParked: 0 }),
+  });
+}
+
+async function removeInstallation(
+  request: Pick<UninstallRequest, 'memberId' | 'clean'>,
+  deps: UninstallPortalDeps,
+  check: {
+    readonly authorized: (installation: Installation) => boolean;
+    readonly unknown: () => Promise<UninstallOutcome>;
+  },
+): Promise<UninstallOutcome> {
   for (let attempt = 1; ; attempt += 1) {
     const installation = await deps.tokens.getInstallation(request.memberId);
-    if (installation === undefined) return cancelParkedOnly(request, deps);
-    if (!applicationTokenMatches(request.applicationToken, installation.applicationTokenHash)) {
-      return { kind: 'forbidden', memberId: request.memberId };
-    }
+    if (installation === undefined) return check.unknown();
+    if (!check.authorized(installation)) return { kind: 'forbidden', memberId: request.memberId };
     try {
       if (installation.status !== 'uninstalled') {
         const now = deps.now();
