@@ -18,6 +18,8 @@ export interface FinishParkedEventsSummary {
   readonly dropped: number;
   /** Taken by another worker, or left for lack of time. */
   readonly skipped: number;
+  /** Claims still due when the run ended (published as `ParkedEventsBacklog`). */
+  readonly backlog: number;
 }
 
 /**
@@ -33,6 +35,18 @@ export async function finishParkedEvents(
   deps: RegisterInstallationDeps,
   options: FinishParkedEventsOptions,
 ): Promise<FinishParkedEventsSummary> {
+  const counts = await processDue(deps, options);
+  let backlog = 0;
+  for (let shard = 0; shard < deps.parked.shards; shard += 1) {
+    backlog += (await deps.parked.queryDue(shard, deps.now(), 1000)).length;
+  }
+  return { ...counts, backlog };
+}
+
+async function processDue(
+  deps: RegisterInstallationDeps,
+  options: FinishParkedEventsOptions,
+): Promise<Omit<FinishParkedEventsSummary, 'backlog'>> {
   const pageSize = options.pageSize ?? 25;
   let finished = 0;
   let retried = 0;

@@ -153,7 +153,9 @@ export async function verifyClaim(claim: InstallClaim, deps: RegisterInstallatio
         continue;
       }
       if (error instanceof ValidationError) continue; // the client's own allow-list said no
-      throw error;
+      // Credentials unreadable, a bug, an SDK failure: not the claim's fault. Keep it and try later.
+      logger.error('install claim verification failed', { memberId: claim.memberId, error });
+      return { kind: 'unavailable', error: 'internal_error' };
     }
     // The answer is the server's word on which portal the chain belongs to; the claim is not.
     if (issued.memberId !== claim.memberId) return { kind: 'refused', reason: 'member_mismatch' };

@@ -156,7 +156,7 @@ async function post(path: string, fuzz: FuzzCase): Promise<number> {
   const response = await fetch(`${server.url}${path}`, {
     method: 'POST',
     headers: { 'content-type': fuzz.contentType },
-    body: fuzz.body,
+    body: typeof fuzz.body === 'string' ? fuzz.body : new Uint8Array(fuzz.body),
   });
   await response.text();
   return response.status;
