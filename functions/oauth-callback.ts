@@ -3,16 +3,18 @@ import { bitrixOAuthClient, oauthStateRepository, tokenRepository } from '../sha
 import { httpHandler } from '../shared/http/http-handler.js';
 import { authorizationPage, readBindingCookie } from '../shared/http/oauth-pages.js';
 import { logger } from '../shared/logger.js';
-import { completeAuthorization, defaultNextRefreshAt } from '../shared/use-cases/complete-authorization.js';
+import { completeAuthorization, policyFirstRefreshAt } from '../shared/use-cases/complete-authorization.js';
+import { refreshSettings } from '../shared/use-cases/refresh-token-set.js';
 
 const config = loadConfig();
+const { policy, refreshTokenLifetimeMs } = refreshSettings(config);
 const deps = {
   states: oauthStateRepository(config),
   tokens: tokenRepository(config),
   oauth: bitrixOAuthClient(config),
   allowedAuthServers: config.BITRIX_AUTH_SERVERS,
-  refreshTokenLifetimeMs: config.REFRESH_TOKEN_LIFETIME_DAYS * 86_400_000,
-  nextRefreshAt: defaultNextRefreshAt,
+  refreshTokenLifetimeMs,
+  nextRefreshAt: policyFirstRefreshAt(policy, refreshTokenLifetimeMs, Date.now),
   now: Date.now,
 };
 

@@ -1,6 +1,7 @@
 import { browserBindingMatches, isOpaqueValue } from '../domain/authorization-state.js';
 import { BitrixOAuthError, TokenConflictError } from '../domain/errors.js';
 import { parsePortalAddress } from '../domain/portal-address.js';
+import { nextRefreshAt, type RefreshPolicy } from '../domain/refresh-policy.js';
 import { domainFromEndpoint, type IssuedTokens, type TokenKey } from '../domain/token-set.js';
 import type { BitrixOAuthClient } from '../ports/oauth-client.js';
 import type { OAuthStateRepository } from '../ports/oauth-state-repository.js';
@@ -211,7 +212,33 @@ async function saveInstallation(issued: IssuedTokens, queryScope: string | undef
   }
 }
 
-/** The default first refresh of a new chain: ten minutes before its access token expires. */
+/**
+ * A fixed first refresh of a new chain: ten minutes before its access token expires. For callers
+ * without a refresh policy; deployments use `policyFirstRefreshAt`.
+ */
 export function defaultNextRefreshAt(issued: IssuedTokens): number {
   return issued.accessExpiresAt - 10 * 60_000;
+}
+
+/**
+ * The first refresh of a new chain by the deployment's refresh policy (`REFRESH_POLICY` and its
+ * leads), the same rule the sweep applies after every refresh.
+ *
+ * @example
+ * const settings = refreshSettings(config);
+ * const first = policyFirstRefreshAt(settings.policy, settings.refreshTokenLifetimeMs, Date.now);
+ */
+export function policyFirstRefreshAt(
+  policy: RefreshPolicy,
+  refreshTokenLifetimeMs: number,
+  now: () => number,
+  random: () => number = Math.random,
+): (issued: IssuedTokens) => number {
+  return (issued) =>
+    nextRefreshAt(
+      { accessExpiresAt: issued.accessExpiresAt, refreshExpiresAt: issued.refreshIssuedAt + refreshTokenLifetimeMs },
+      now(),
+      policy,
+      random,
+    );
 }

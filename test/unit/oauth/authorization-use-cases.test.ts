@@ -10,6 +10,7 @@ import {
   type CompleteAuthorizationDeps,
   completeAuthorization,
   defaultNextRefreshAt,
+  policyFirstRefreshAt,
 } from '../../../shared/use-cases/complete-authorization.js';
 import { startAuthorization } from '../../../shared/use-cases/start-authorization.js';
 import { HOUR, issued as issuedTokens, memberId as newMemberId } from '../../helpers/fixtures.js';
@@ -316,5 +317,29 @@ describe('completeAuthorization', () => {
     // Assess
     expect(outcome.kind).toBe(kind);
     expect(store.writes).toBe(0);
+  });
+});
+
+describe('policyFirstRefreshAt', () => {
+  const policy = {
+    mode: 'always_warm' as const,
+    accessLeadMs: 15 * 60_000,
+    accessJitterMs: 5 * 60_000,
+    refreshLeadMs: 7 * 24 * HOUR,
+    refreshJitterMs: 24 * HOUR,
+    warmWindowMs: 24 * HOUR,
+  };
+
+  it('schedules a new chain by the refresh policy: before the access token ends when kept warm', () => {
+    // Prepare
+    const tokens = issuedTokens({ refreshIssuedAt: NOW, accessExpiresAt: NOW + HOUR });
+
+    // Act
+    const warm = policyFirstRefreshAt(policy, 30 * 24 * HOUR, () => NOW, () => 1)(tokens);
+    const keepAlive = policyFirstRefreshAt({ ...policy, mode: 'keep_alive' }, 30 * 24 * HOUR, () => NOW, () => 0)(tokens);
+
+    // Assess
+    expect(warm).toBe(NOW + HOUR - 20 * 60_000);
+    expect(keepAlive).toBe(NOW + 23 * 24 * HOUR);
   });
 });
