@@ -1,9 +1,13 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { PowertoolsMetricsRecorder } from '../shared/adapters/powertools-metrics-recorder.js';
 import { loadConfig } from '../shared/config.js';
 import { lifecycleDependencies } from '../shared/dependencies.js';
 import { logger } from '../shared/logger.js';
+import { metrics } from '../shared/metrics.js';
+import type { MetricsRecorder } from '../shared/ports/metrics-recorder.js';
 import { finishParkedEvents, type FinishParkedEventsSummary } from '../shared/use-cases/finish-parked-events.js';
 import type { RegisterInstallationDeps } from '../shared/use-cases/register-installation.js';
 
@@ -11,13 +15,17 @@ import type { RegisterInstallationDeps } from '../shared/use-cases/register-inst
 const SAFETY_MARGIN_MS = 10_000;
 
 /** Scheduled (EventBridge): finishes install claims parked while the authorization server was down. */
-export function processParkedEventsHandler(deps: RegisterInstallationDeps) {
+export function processParkedEventsHandler(deps: RegisterInstallationDeps, recorder: MetricsRecorder = new PowertoolsMetricsRecorder(metrics)) {
   return middy<unknown, FinishParkedEventsSummary>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics))
     .handler(async (_event: unknown, context: Context) => {
       const deadline = deps.now() + Math.max(0, context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS);
       const summary = await finishParkedEvents(deps, { deadline });
       logger.info('parked install claims processed', { ...summary });
+      recorder.count('ParkedEventsFinished', summary.finished);
+      recorder.count('ParkedEventsDropped', summary.dropped);
+      recorder.count('ParkedEventsBacklog', summary.backlog);
       return summary;
     });
 }

@@ -1,17 +1,19 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { ForbiddenError } from '../domain/errors.js';
 import { logger } from '../logger.js';
+import type { MetricsRecorder } from '../ports/metrics-recorder.js';
 import type { AppEventOutcome } from '../use-cases/handle-app-event.js';
 import { json } from './responses.js';
 
 /**
  * The answer to an event webhook, and its log line. Bitrix24 reads only the status: 2xx is delivered
  * (202 = parked, finished later), 4xx refused. Refusals become `ForbiddenError` (403) so the one error
- * translation renders them.
+ * translation renders them. Ignored events, parked claims and refusals are also counted.
  */
-export function appEventResponse(outcome: AppEventOutcome): APIGatewayProxyStructuredResultV2 {
+export function appEventResponse(outcome: AppEventOutcome, metrics: MetricsRecorder): APIGatewayProxyStructuredResultV2 {
   if (outcome.event === 'other') {
     logger.info('event ignored', { event: outcome.name });
+    metrics.count('LifecycleEventIgnored');
     return json(200, { status: 'ignored' });
   }
   const { event, result } = outcome;
@@ -19,24 +21,31 @@ export function appEventResponse(outcome: AppEventOutcome): APIGatewayProxyStruc
   switch (result.kind) {
     case 'registered':
       logger.info('installation registered', { ...base, userId: result.userId, newInstallation: result.newInstallation, keptNewerChain: result.keptNewerChain });
+      metrics.count('InstallRegistered');
       return json(200, { status: event === 'ONAPPUPDATE' ? 'updated' : 'installed' });
     case 'duplicate':
     case 'stale':
       logger.info('install event already handled', base);
+      metrics.count('InstallDuplicate');
       return json(200, { status: result.kind });
     case 'parked':
+      metrics.count('InstallClaimParked');
       return json(202, { status: 'accepted' });
     case 'refused':
+      metrics.count('InstallClaimRefused');
       throw new ForbiddenError('the authorization server did not confirm this install for this portal', {
         details: { reason: result.reason },
       });
     case 'uninstalled':
       logger.info('portal uninstalled', { ...base, clean: result.clean, tokenSetsDeleted: result.tokenSetsDeleted });
+      metrics.count('PortalUninstalled');
       return json(200, { status: 'uninstalled' });
     case 'unknown_portal':
       logger.info('uninstall of an unknown portal', { ...base, cancelledParked: result.cancelledParked });
+      metrics.count('UninstallUnknownPortal');
       return json(200, { status: 'unknown_portal' });
     case 'forbidden':
+      metrics.count('UninstallRefused');
       throw new ForbiddenError('the application token does not match');
   }
 }
