@@ -5,7 +5,7 @@ import type { OpenInstallPageDeps } from '../../shared/use-cases/open-install-pa
 import { appEventsHandler } from '../../functions/app-events.js';
 import { installPageHandler } from '../../functions/install-page.js';
 import { processParkedEventsHandler } from '../../functions/process-parked-events.js';
-import { type BitrixEmulator, startBitrixEmulator } from '../../local/emulator/emulator.js';
+import { type BitrixEmulator, startBitrixEmulator } from '../../local/emulator/index.js';
 import { type LambdaHttpServer, localContext, startLambdaHttpServer } from '../../local/lambda-http-server.js';
 import { defaultNextRefreshAt } from '../../shared/use-cases/complete-authorization.js';
 import { readWholeTable } from './lifecycle-table.js';
