@@ -1,0 +1,38 @@
+import { App } from 'aws-cdk-lib';
+import { BitrixTokenStack, type BitrixTokenStackProps } from './bitrix-token-stack.js';
+import type { Settings } from './function-catalog.js';
+import { addNagChecks } from './nag.js';
+
+/**
+ * `npx cdk synth|deploy`: one App, one environment-agnostic stack (synthesizes without an AWS
+ * account; the account and region come from the CLI profile at deploy time).
+ *
+ * Options as context, in cdk.json or `-c key=value`: `settings` (JSON object of shared/config.ts
+ * values), `existingCredentialsSecret`, `notificationEmail`, `notificationTopic` (false to skip the topic).
+ */
+const app = new App();
+addNagChecks(app);
+new BitrixTokenStack(app, 'Bitrix24TokenService', propsFromContext(app));
+app.synth();
+
+function propsFromContext(scope: App): BitrixTokenStackProps {
+  const text = (key: string): string | undefined => {
+    const value: unknown = scope.node.tryGetContext(key);
+    return typeof value === 'string' && value.length > 0 ? value : undefined;
+  };
+  const topic: unknown = scope.node.tryGetContext('notificationTopic');
+  return {
+    settings: settingsFromContext(scope.node.tryGetContext('settings')),
+    existingCredentialsSecret: text('existingCredentialsSecret'),
+    notificationEmail: text('notificationEmail'),
+    notificationTopic: topic === false || topic === 'false' ? false : undefined,
+  };
+}
+
+/** `-c settings='{"DUE_SHARDS":"8"}'` arrives as a string; cdk.json gives an object. Values become strings. */
+function settingsFromContext(value: unknown): Settings {
+  const parsed: unknown = typeof value === 'string' ? JSON.parse(value) : value;
+  if (parsed === undefined || parsed === null) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('context "settings" must be a JSON object');
+  return Object.fromEntries(Object.entries(parsed).map(([name, setting]) => [name, String(setting)]));
+}

@@ -1,0 +1,160 @@
+import { Duration, type RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
+import type { Construct } from 'constructs';
+import { loadConfig } from '../shared/config.js';
+import { METRICS_NAMESPACE } from '../shared/metric-names.js';
+import { Alarms } from './constructs/alarms.js';
+import { AppFunction } from './constructs/app-function.js';
+import { ClientCredentials } from './constructs/client-credentials.js';
+import { Notifications } from './constructs/notifications.js';
+import { OAuthHttpApi } from './constructs/oauth-http-api.js';
+import { TokenRefreshSchedule } from './constructs/token-refresh-schedule.js';
+import { TokenTable } from './constructs/token-table.js';
+import {
+  CONSUMER_SETTING_AREAS,
+  checkSettings,
+  FUNCTIONS,
+  type FunctionName,
+  type FunctionSpec,
+  type Settings,
+  settingsEnvironment,
+} from './function-catalog.js';
+
+export interface BitrixTokenStackProps extends StackProps {
+  /** Operator values of `shared/config.ts` settings; each reaches only the functions that read it. @default {} */
+  readonly settings?: Settings;
+  /** Name or complete ARN of an existing credentials secret. @default - a new secret to fill in */
+  readonly existingCredentialsSecret?: string;
+  /** Email subscribed to the notification topic. @default - none (subscribe later, see docs/DEPLOY.md) */
+  readonly notificationEmail?: string;
+  /** Create the SNS topic for attention events and alarms. @default true */
+  readonly notificationTopic?: boolean;
+  /** `POWERTOOLS_SERVICE_NAME` and the `service` metric dimension. @default 'bitrix24-token-service' */
+  readonly serviceName?: string;
+  /** `POWERTOOLS_METRICS_NAMESPACE`. @default METRICS_NAMESPACE ('Bitrix24TokenService') */
+  readonly metricsNamespace?: string;
+  /** `POWERTOOLS_LOG_LEVEL`. @default 'INFO' */
+  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /** Token table and its key on stack deletion. @default RemovalPolicy.RETAIN */
+  readonly tableRemovalPolicy?: RemovalPolicy;
+  /** How often the refresh sweep runs. @default Duration.minutes(5) */
+  readonly refreshInterval?: Duration;
+}
+
+/**
+ * The whole Bitrix24 token service: token table, client credentials, notifications, the seven
+ * functions, the HTTP API, the schedules and the alarms. Composition only; each concern is a construct.
+ *
+ * @example
+ * const service = new BitrixTokenStack(app, 'Bitrix24TokenService');
+ * service.grantConsumer(myFunction); // a Lambda of yours that calls Bitrix24
+ */
+export class BitrixTokenStack extends Stack {
+  readonly tokens: TokenTable;
+  readonly credentials: ClientCredentials;
+  readonly notifications: Notifications;
+  readonly functions: Readonly<Record<FunctionName, AppFunction>>;
+  readonly api: OAuthHttpApi;
+  readonly schedules: TokenRefreshSchedule;
+  readonly alarms: Alarms;
+  private readonly settings: Settings;
+
+  constructor(scope: Construct, id: string, props: BitrixTokenStackProps = {}) {
+    super(scope, id, {
+      description: 'Bitrix24 token service: keeps Bitrix24 OAuth tokens alive',
+      ...props,
+    });
+    this.settings = props.settings ?? {};
+    checkSettings(this.settings);
+    // The same parser the functions run at cold start: a bad value fails here, before a deploy.
+    loadConfig(this.settings);
+
+    const serviceName = props.serviceName ?? 'bitrix24-token-service';
+    const metricsNamespace = props.metricsNamespace ?? METRICS_NAMESPACE;
+    const refreshInterval = props.refreshInterval ?? Duration.minutes(5);
+
+    this.tokens = new TokenTable(this, 'Tokens', { removalPolicy: props.tableRemovalPolicy });
+    this.credentials = new ClientCredentials(this, 'ClientCredentials', {
+      existingSecret: props.existingCredentialsSecret,
+      encryptionKey: props.existingCredentialsSecret === undefined ? this.tokens.encryptionKey : undefined,
+    });
+    this.notifications = new Notifications(this, 'Notifications', {
+      createTopic: props.notificationTopic,
+      email: props.notificationEmail,
+    });
+
+    const byId: Record<string, AppFunction> = {};
+    const build = (name: FunctionName): AppFunction => {
+      const spec: FunctionSpec = FUNCTIONS[name];
+      const fn = new AppFunction(this, spec.id, {
+        entry: spec.entry,
+        description: spec.description,
+        timeout: spec.timeout,
+        memorySize: spec.memorySize,
+        retryAttempts: spec.retryAttempts,
+        serviceName,
+        metricsNamespace,
+        logLevel: props.logLevel,
+      });
+      byId[spec.id] = fn;
+      if (spec.tokens === 'consumer') {
+        this.grantConsumer(fn);
+        return fn;
+      }
+      for (const [variable, value] of Object.entries(settingsEnvironment(spec.settings, this.settings))) {
+        fn.addEnvironment(variable, value);
+      }
+      this.tokens.bind(fn, spec.tokens);
+      if (spec.clientCredentials) this.credentials.bind(fn);
+      if (spec.notifications) this.notifications.bind(fn);
+      return fn;
+    };
+    // Every name of the catalog, checked by the type: a function added there must be added here.
+    this.functions = {
+      oauthStart: build('oauthStart'),
+      oauthCallback: build('oauthCallback'),
+      appEvents: build('appEvents'),
+      installPage: build('installPage'),
+      refreshTokens: build('refreshTokens'),
+      processParkedEvents: build('processParkedEvents'),
+      exampleConsumer: build('exampleConsumer'),
+    };
+
+    this.api = new OAuthHttpApi(this, 'Api', {
+      oauthStart: this.functions.oauthStart,
+      oauthCallback: this.functions.oauthCallback,
+      appEvents: this.functions.appEvents,
+      installPage: this.functions.installPage,
+    });
+    this.schedules = new TokenRefreshSchedule(this, 'Schedules', {
+      refreshTokens: this.functions.refreshTokens,
+      processParkedEvents: this.functions.processParkedEvents,
+      refreshInterval,
+    });
+    this.alarms = new Alarms(this, 'Alarms', {
+      functions: byId,
+      refreshTokens: this.functions.refreshTokens,
+      refreshInterval,
+      api: this.api.httpApi,
+      reauthRequired: this.notifications.metricEvents('reauth_required'),
+      topic: this.notifications.topic,
+      metricsNamespace,
+      serviceName,
+    });
+  }
+
+  /**
+   * Gives a consumer Lambda (yours, or the example) exactly what the consumer library needs: read
+   * and conditionally update the portal's items in the token table (the refresh lease and fenced
+   * write), read the client credentials, publish status notifications; and sets `TABLE_NAME`,
+   * `CLIENT_CREDENTIALS_SECRET_ID`, `EVENT_BUS_NAME` and the library's settings.
+   */
+  grantConsumer(fn: LambdaFunction): void {
+    for (const [variable, value] of Object.entries(settingsEnvironment(CONSUMER_SETTING_AREAS, this.settings))) {
+      fn.addEnvironment(variable, value);
+    }
+    this.tokens.bind(fn, 'consumer');
+    this.credentials.bind(fn);
+    this.notifications.bind(fn);
+  }
+}

@@ -1,0 +1,162 @@
+import { Duration } from 'aws-cdk-lib';
+import type { IHttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  Alarm,
+  ComparisonOperator,
+  type IMetric,
+  MathExpression,
+  Metric,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { IFunction, Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { METRIC_NAMES } from '../../shared/metric-names.js';
+
+export interface AlarmsProps {
+  /** Every function of the service, by a readable name: one error alarm each. */
+  readonly functions: Readonly<Record<string, IFunction>>;
+  /** The refresh sweep. */
+  readonly refreshTokens: LambdaFunction;
+  /** The sweep's schedule interval (an invocation is expected at least this often). */
+  readonly refreshInterval: Duration;
+  /** The HTTP API (5xx alarm). @default - no API alarm */
+  readonly api?: IHttpApi;
+  /** `reauth_required` notifications (from `Notifications.metricEvents`). @default - no such alarm */
+  readonly reauthRequired?: IMetric;
+  /** Alarm actions go here. @default - alarms without actions */
+  readonly topic?: ITopic;
+  /** CloudWatch namespace of the custom metrics (POWERTOOLS_METRICS_NAMESPACE). */
+  readonly metricsNamespace: string;
+  /** `service` dimension of the custom metrics (POWERTOOLS_SERVICE_NAME). */
+  readonly serviceName: string;
+  /** Failed refreshes (all categories) in 15 minutes that raise the alarm. @default 5 */
+  readonly refreshFailureThreshold?: number;
+  /** `reauth_required` transitions in an hour that raise the alarm (each one is also notified). @default 3 */
+  readonly reauthRequiredThreshold?: number;
+  /** Parked install claims still waiting, three runs in a row. @default 1 */
+  readonly parkedEventsBacklogThreshold?: number;
+}
+
+/**
+ * The alarms an operator needs: refresh failures, a surge of `reauth_required`, the sweep failing,
+ * running long, falling behind or not running, parked install claims not draining, any function
+ * erroring, and API 5xx. Custom metric names come from `shared/metric-names.ts`.
+ *
+ * @example
+ * new Alarms(this, 'Alarms', { functions, refreshTokens, refreshInterval, metricsNamespace, serviceName, topic });
+ */
+export class Alarms extends Construct {
+  readonly alarms: Alarm[] = [];
+  private readonly action?: SnsAction;
+
+  constructor(scope: Construct, id: string, props: AlarmsProps) {
+    super(scope, id);
+    if (props.topic !== undefined) this.action = new SnsAction(props.topic);
+    const custom = (metricName: string, statistic: string, period: Duration) =>
+      new Metric({
+        namespace: props.metricsNamespace,
+        metricName,
+        dimensionsMap: { service: props.serviceName },
+        statistic,
+        period,
+      });
+
+    // RefreshFailed carries a `category` dimension: a Metrics Insights query sums every category.
+    this.add('RefreshFailures', {
+      metric: new MathExpression({
+        expression:
+          `SELECT SUM(${METRIC_NAMES.refreshFailed}) FROM SCHEMA("${props.metricsNamespace}", category, service) ` +
+          `WHERE service = '${props.serviceName}'`,
+        period: Duration.minutes(15),
+        label: 'Failed refreshes',
+      }),
+      threshold: props.refreshFailureThreshold ?? 5,
+      description: 'Token refreshes keep failing (authorization server down, or chains dying). See the logs of refresh-tokens.',
+    });
+    if (props.reauthRequired !== undefined) {
+      this.add('ReauthRequiredSurge', {
+        metric: props.reauthRequired,
+        threshold: props.reauthRequiredThreshold ?? 3,
+        description: 'Several portals need to authorize again within an hour: look for a common cause (credentials, a refresh race).',
+      });
+    }
+    this.add('SweepErrors', {
+      metric: props.refreshTokens.metricErrors({ period: Duration.minutes(15), statistic: 'Sum' }),
+      threshold: 1,
+      description: 'The refresh sweep itself failed (not a single portal: the whole run).',
+    });
+    const timeout = props.refreshTokens.timeout;
+    if (timeout !== undefined) {
+      this.add('SweepDuration', {
+        metric: props.refreshTokens.metricDuration({ period: Duration.minutes(15), statistic: 'Maximum' }),
+        threshold: Math.floor(timeout.toMilliseconds() * 0.8),
+        description: 'A sweep used more than 80% of its timeout: raise the timeout or the concurrency, or shard further.',
+      });
+    }
+    this.add('SweepBacklog', {
+      metric: custom(METRIC_NAMES.sweepBacklog, 'Minimum', Duration.minutes(15)),
+      threshold: 1,
+      evaluationPeriods: 2,
+      description: 'Sweeps leave due token sets behind for 30 minutes: they are not keeping up.',
+    });
+    this.add('SweepNotRunning', {
+      metric: props.refreshTokens.metricInvocations({
+        period: Duration.minutes(Math.max(15, props.refreshInterval.toMinutes() * 3)),
+        statistic: 'Sum',
+      }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+      treatMissingData: TreatMissingData.BREACHING,
+      description: 'The refresh sweep has not run for three intervals: check its schedule.',
+    });
+    this.add('ParkedEventsBacklog', {
+      metric: custom(METRIC_NAMES.parkedEventsBacklog, 'Minimum', Duration.minutes(5)),
+      threshold: props.parkedEventsBacklogThreshold ?? 1,
+      evaluationPeriods: 3,
+      description: 'Install events stay parked: the authorization server has been unreachable or refuses them.',
+    });
+    for (const [name, fn] of Object.entries(props.functions)) {
+      this.add(`${name}Errors`, {
+        metric: fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+        threshold: 1,
+        description: `${name} threw (errors the function did not turn into a response).`,
+      });
+    }
+    if (props.api !== undefined) {
+      this.add('ApiServerErrors', {
+        metric: props.api.metricServerError({ period: Duration.minutes(5), statistic: 'Sum' }),
+        threshold: 5,
+        description: 'The HTTP API answered 5xx: Bitrix24 does not resend events, so installs may be lost.',
+      });
+    }
+  }
+
+  private add(
+    id: string,
+    options: {
+      readonly metric: IMetric;
+      readonly threshold: number;
+      readonly description: string;
+      readonly evaluationPeriods?: number;
+      readonly comparisonOperator?: ComparisonOperator;
+      readonly treatMissingData?: TreatMissingData;
+    },
+  ): void {
+    const alarm = new Alarm(this, id, {
+      metric: options.metric,
+      threshold: options.threshold,
+      evaluationPeriods: options.evaluationPeriods ?? 1,
+      comparisonOperator: options.comparisonOperator ?? ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      // Custom metrics exist only when something happened: no data is good news.
+      treatMissingData: options.treatMissingData ?? TreatMissingData.NOT_BREACHING,
+      alarmDescription: options.description,
+    });
+    if (this.action !== undefined) {
+      alarm.addAlarmAction(this.action);
+      alarm.addOkAction(this.action);
+    }
+    this.alarms.push(alarm);
+  }
+}

@@ -1,0 +1,117 @@
+import { CfnOutput, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+/** The public paths, as Bitrix24 and browsers reach them. */
+export const ROUTES = {
+  oauthStart: '/oauth/start',
+  oauthCallback: '/oauth/callback',
+  events: '/bitrix/events',
+  install: '/bitrix/install',
+} as const;
+
+/**
+ * Access log line: what happened, never the query string or a body (the callback's query carries the
+ * authorization code and the state; event and install bodies carry tokens).
+ */
+const ACCESS_LOG_FORMAT = JSON.stringify({
+  requestId: '$context.requestId',
+  requestTime: '$context.requestTime',
+  routeKey: '$context.routeKey',
+  status: '$context.status',
+  protocol: '$context.protocol',
+  responseLength: '$context.responseLength',
+  responseLatency: '$context.responseLatency',
+  integrationStatus: '$context.integration.status',
+  integrationLatency: '$context.integration.latency',
+  integrationError: '$context.integrationErrorMessage',
+  sourceIp: '$context.identity.sourceIp',
+  userAgent: '$context.identity.userAgent',
+});
+
+export interface OAuthHttpApiProps {
+  /** `GET /oauth/start`: sends the browser to the portal's consent page. */
+  readonly oauthStart: IFunction;
+  /** `GET /oauth/callback`: the redirect URI registered in Bitrix24. */
+  readonly oauthCallback: IFunction;
+  /** `POST /bitrix/events`: the event handler URL (ONAPPINSTALL, ONAPPUNINSTALL, ONAPPUPDATE). */
+  readonly appEvents: IFunction;
+  /** `GET|POST /bitrix/install`: the install page ("Path for initial installation"). */
+  readonly installPage: IFunction;
+  /** Steady-state requests per second of the default stage. @default 50 */
+  readonly throttleRateLimit?: number;
+  /** Burst of the default stage. @default 100 */
+  readonly throttleBurstLimit?: number;
+  /** Retention of the access log. @default RetentionDays.ONE_MONTH */
+  readonly accessLogRetention?: RetentionDays;
+}
+
+/**
+ * The HTTP API in front of the OAuth, event and install functions: four routes, one default stage with
+ * throttling and an access log, and the URLs to paste into Bitrix24 as stack outputs.
+ *
+ * @example
+ * const api = new OAuthHttpApi(this, 'Api', { oauthStart, oauthCallback, appEvents, installPage });
+ */
+export class OAuthHttpApi extends Construct {
+  readonly httpApi: HttpApi;
+  readonly stage: HttpStage;
+  readonly accessLogs: LogGroup;
+
+  constructor(scope: Construct, id: string, props: OAuthHttpApiProps) {
+    super(scope, id);
+    this.httpApi = new HttpApi(this, 'HttpApi', {
+      description: 'Bitrix24 token service: OAuth code flow, application events, install page',
+      // Our own $default stage below carries the throttling and the access log.
+      createDefaultStage: false,
+    });
+    this.accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: props.accessLogRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stage = new HttpStage(this, 'DefaultStage', {
+      httpApi: this.httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: props.throttleRateLimit ?? 50, burstLimit: props.throttleBurstLimit ?? 100 },
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(this.accessLogs),
+        format: AccessLogFormat.custom(ACCESS_LOG_FORMAT),
+      },
+    });
+
+    this.route(ROUTES.oauthStart, [HttpMethod.GET], props.oauthStart, 'OAuthStart',
+      'The user-facing start of the OAuth code flow: anonymous by design; it only redirects to the portal ' +
+        'and binds a single-use state to the browser cookie.');
+    this.route(ROUTES.oauthCallback, [HttpMethod.GET], props.oauthCallback, 'OAuthCallback',
+      'Browser redirect from Bitrix24, which cannot add an authorization header; authenticated by the ' +
+        'single-use, browser-bound state, and the code is only redeemable with our client secret.');
+    this.route(ROUTES.events, [HttpMethod.POST], props.appEvents, 'AppEvents',
+      'Bitrix24 event webhooks cannot send authorization headers; ONAPPINSTALL is verified against the ' +
+        'authorization server with its access token, later events by their application_token.');
+    this.route(ROUTES.install, [HttpMethod.GET, HttpMethod.POST], props.installPage, 'InstallPage',
+      'The Bitrix24 install frame POSTs without authorization headers; its tokens are verified with the ' +
+        'authorization server before anything is stored.');
+
+    const base = this.httpApi.apiEndpoint;
+    output(this, 'ApiUrl', base, 'Base URL of the HTTP API');
+    output(this, 'RedirectUri', `${base}${ROUTES.oauthCallback}`, 'Bitrix24 app setting: redirect URI (callback)');
+    output(this, 'InstallUrl', `${base}${ROUTES.install}`, 'Bitrix24 app setting: path for initial installation / install handler');
+    output(this, 'EventHandlerUrl', `${base}${ROUTES.events}`, 'Bitrix24 event handler URL (ONAPPINSTALL, ONAPPUNINSTALL)');
+    output(this, 'OAuthStartUrl', `${base}${ROUTES.oauthStart}`, 'Where a user starts connecting a portal (?portal=name.bitrix24.com)');
+  }
+
+  private route(path: string, methods: HttpMethod[], fn: IFunction, id: string, reason: string): void {
+    const routes = this.httpApi.addRoutes({ path, methods, integration: new HttpLambdaIntegration(`${id}Integration`, fn) });
+    for (const route of routes) Validations.of(route).acknowledge({ id: 'AwsSolutions-APIG4', reason });
+  }
+}
+
+function output(scope: Construct, id: string, value: string, description: string): void {
+  // Plain logical ids, so the outputs read the same in the console and in `cdk deploy`.
+  new CfnOutput(scope, id, { value, description }).overrideLogicalId(id);
+}

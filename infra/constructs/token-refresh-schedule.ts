@@ -1,0 +1,82 @@
+import { Aws, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Schedule, ScheduleExpression, TimeWindow } from 'aws-cdk-lib/aws-scheduler';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
+import { Construct } from 'constructs';
+
+export interface TokenRefreshScheduleProps {
+  /** The refresh sweep (`functions/refresh-tokens.ts`). */
+  readonly refreshTokens: IFunction;
+  /** Finishes parked install claims (`functions/process-parked-events.ts`). */
+  readonly processParkedEvents: IFunction;
+  /**
+   * How often the sweep runs. Must stay below REFRESH_ACCESS_LEAD_MINUTES (15 by default) so an
+   * access token is renewed before its hour ends. @default Duration.minutes(5)
+   */
+  readonly refreshInterval?: Duration;
+  /** How often parked claims are retried (their first retry is due after a minute). @default Duration.minutes(1) */
+  readonly parkedEventsInterval?: Duration;
+  /** Attempts EventBridge Scheduler makes to deliver one invocation (throttling, service errors). @default 2 */
+  readonly retryAttempts?: number;
+}
+
+/**
+ * EventBridge Scheduler schedules for the two background jobs. Each invocation may be retried by the
+ * scheduler within one interval only: a later tick does the same work, so an older one is dropped.
+ *
+ * @example
+ * new TokenRefreshSchedule(this, 'Schedules', { refreshTokens, processParkedEvents });
+ */
+export class TokenRefreshSchedule extends Construct {
+  readonly refreshSchedule: Schedule;
+  readonly parkedEventsSchedule: Schedule;
+
+  constructor(scope: Construct, id: string, props: TokenRefreshScheduleProps) {
+    super(scope, id);
+    const retryAttempts = props.retryAttempts ?? 2;
+    const refreshInterval = props.refreshInterval ?? Duration.minutes(5);
+    const parkedInterval = props.parkedEventsInterval ?? Duration.minutes(1);
+    // One role for both targets, so its grant is visible (and acknowledged) here.
+    const role = new Role(this, 'SchedulerRole', {
+      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+      }),
+      description: 'EventBridge Scheduler: invokes the refresh sweep and the parked-events job',
+    });
+
+    this.refreshSchedule = new Schedule(this, 'RefreshTokens', {
+      description: 'Refresh sweep: renews token sets whose due time has come',
+      schedule: ScheduleExpression.rate(refreshInterval),
+      timeWindow: TimeWindow.off(),
+      target: new LambdaInvoke(props.refreshTokens, { role, retryAttempts, maxEventAge: atLeastOneMinute(refreshInterval) }),
+    });
+    this.parkedEventsSchedule = new Schedule(this, 'ProcessParkedEvents', {
+      description: 'Finishes install events parked while the authorization server was unreachable',
+      schedule: ScheduleExpression.rate(parkedInterval),
+      timeWindow: TimeWindow.off(),
+      target: new LambdaInvoke(props.processParkedEvents, { role, retryAttempts, maxEventAge: atLeastOneMinute(parkedInterval) }),
+    });
+    for (const fn of [props.refreshTokens, props.processParkedEvents]) {
+      Validations.of(role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${logicalIdOf(fn)}.Arn>:*]`,
+        reason: 'lambda:InvokeFunction on the function and its versions/aliases (`<arn>:*`), as CDK grants invoke; only these two functions.',
+      });
+    }
+  }
+}
+
+/** Scheduler accepts a maximum event age of 60 s to 24 h. */
+function atLeastOneMinute(interval: Duration): Duration {
+  return Duration.seconds(Math.min(Math.max(interval.toSeconds(), 60), 86_400));
+}
+
+/** Logical id of a function defined in this app (`Fn::GetAtt [id, Arn]`), as cdk-nag names it in findings. */
+function logicalIdOf(fn: IFunction): string {
+  const resolved: unknown = Stack.of(fn).resolve(fn.functionArn);
+  if (typeof resolved === 'object' && resolved !== null && 'Fn::GetAtt' in resolved) {
+    const [id] = Array.isArray(resolved['Fn::GetAtt']) ? resolved['Fn::GetAtt'] : [];
+    if (typeof id === 'string') return id;
+  }
+  throw new Error(`schedule target ${fn.node.path} is not a function of this app`);
+}

@@ -1,0 +1,61 @@
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { BitrixTokenStack, type BitrixTokenStackProps } from '../../infra/bitrix-token-stack.js';
+import { addNagChecks } from '../../infra/nag.js';
+import type { IConstruct } from 'constructs';
+
+export interface BuiltStack {
+  readonly app: App;
+  readonly stack: BitrixTokenStack;
+  readonly template: Template;
+}
+
+/**
+ * The service stack as `infra/app.ts` builds it, with cdk-nag on. Bundling is skipped (the context
+ * `aws:cdk:bundling-stacks: []`): esbuild runs in the one test that checks the bundles.
+ */
+export function buildStack(props: BitrixTokenStackProps = {}, options: { readonly bundle?: boolean } = {}): BuiltStack {
+  const app = new App(options.bundle === true ? {} : { context: { 'aws:cdk:bundling-stacks': [] } });
+  addNagChecks(app);
+  const stack = new BitrixTokenStack(app, 'Bitrix24TokenService', props);
+  return { app, stack, template: Template.fromStack(stack) };
+}
+
+/** Logical id of a construct's CloudFormation resource, e.g. of `stack.functions.refreshTokens`. */
+export function logicalId(built: BuiltStack, construct: IConstruct | undefined): string {
+  const child = construct?.node.defaultChild;
+  if (child === undefined || child === null || typeof child !== 'object' || !('logicalId' in child)) {
+    throw new Error('construct has no CloudFormation resource');
+  }
+  const resolved: unknown = built.stack.resolve(child.logicalId);
+  if (typeof resolved !== 'string') throw new Error('logical id did not resolve to a string');
+  return resolved;
+}
+
+/** `{ "Fn::GetAtt": [id, "Arn"] }` */
+export function arnOf(id: string): { 'Fn::GetAtt': [string, string] } {
+  return { 'Fn::GetAtt': [id, 'Arn'] };
+}
+
+/** IAM statements of the policies attached to `roleLogicalId`. */
+export function statementsOfRole(template: Template, roleLogicalId: string): Statement[] {
+  const policies = template.findResources('AWS::IAM::Policy');
+  const statements: Statement[] = [];
+  for (const policy of Object.values(policies)) {
+    const roles: unknown = policy.Properties?.Roles;
+    const attached = Array.isArray(roles) && roles.some((role) => JSON.stringify(role) === JSON.stringify({ Ref: roleLogicalId }));
+    if (attached) statements.push(...(policy.Properties.PolicyDocument.Statement as Statement[]));
+  }
+  return statements;
+}
+
+export interface Statement {
+  readonly Action: string | string[];
+  readonly Effect: string;
+  readonly Resource: unknown;
+  readonly Condition?: Record<string, Record<string, unknown>>;
+}
+
+export function actionsOf(statement: Statement): string[] {
+  return Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+}

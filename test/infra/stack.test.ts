@@ -1,0 +1,452 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ATTENTION_EVENTS } from '../../infra/constructs/notifications.js';
+import { FUNCTIONS, type FunctionName } from '../../infra/function-catalog.js';
+import { NOTIFICATION_SOURCE, TOKEN_STATUS_DETAIL_TYPE } from '../../shared/adapters/eventbridge-notification-publisher.js';
+import { METRIC_NAMES, METRICS_NAMESPACE } from '../../shared/metric-names.js';
+import { createTableInput, TABLE_SCHEMA } from '../../shared/table-schema.js';
+import {
+  actionsOf,
+  arnOf,
+  type BuiltStack,
+  buildStack,
+  logicalId,
+  type Statement,
+  statementsOfRole,
+} from './stack-fixture.js';
+
+let built: BuiltStack;
+const NAMES = Object.keys(FUNCTIONS) as FunctionName[];
+
+beforeAll(() => {
+  built = buildStack();
+});
+
+function fnId(name: FunctionName): string {
+  return logicalId(built, built.stack.functions[name]);
+}
+function roleId(name: FunctionName): string {
+  return logicalId(built, built.stack.functions[name].role);
+}
+function environmentOf(name: FunctionName): Record<string, unknown> {
+  const fn = built.template.findResources('AWS::Lambda::Function')[fnId(name)];
+  return fn?.Properties.Environment.Variables ?? {};
+}
+function statements(name: FunctionName): Statement[] {
+  return statementsOfRole(built.template, roleId(name));
+}
+const tableId = () => logicalId(built, built.stack.tokens.table);
+const keyId = () => logicalId(built, built.stack.tokens.encryptionKey);
+const busId = () => logicalId(built, built.stack.notifications.bus);
+const secretId = () => logicalId(built, built.stack.credentials.secret);
+const indexArn = () => ({ 'Fn::Join': ['', [arnOf(tableId()), `/index/${TABLE_SCHEMA.dueIndex.name}`]] });
+
+describe('TokenTable', () => {
+  it('has the keys, attribute types and due index of shared/table-schema.ts', () => {
+    // Prepare
+    const schema = createTableInput('any');
+
+    // Act
+    const tables = built.template.findResources('AWS::DynamoDB::Table');
+
+    // Assess
+    expect(Object.keys(tables)).toHaveLength(1);
+    built.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: schema.KeySchema,
+      AttributeDefinitions: Match.arrayEquals(schema.AttributeDefinitions),
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: TABLE_SCHEMA.dueIndex.name,
+          KeySchema: schema.GlobalSecondaryIndexes[0]?.KeySchema,
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
+      ],
+    });
+  });
+
+  it('is on demand, with point-in-time recovery, TTL and deletion protection', () => {
+    built.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      TimeToLiveSpecification: { AttributeName: TABLE_SCHEMA.timeToLiveAttribute, Enabled: true },
+      DeletionProtectionEnabled: true,
+    });
+  });
+
+  it('is encrypted with its own customer-managed key, which rotates', () => {
+    built.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: arnOf(keyId()) },
+    });
+    expect(built.template.findResources('AWS::KMS::Key')[keyId()]?.Properties).toMatchObject({ EnableKeyRotation: true });
+  });
+
+  it('outlives the stack together with its key', () => {
+    built.template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    expect(built.template.findResources('AWS::KMS::Key')[keyId()]).toMatchObject({
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+  });
+});
+
+describe('ClientCredentials', () => {
+  it('creates one secret, encrypted with the customer-managed key, without a value in the template', () => {
+    built.template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    built.template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      KmsKeyId: arnOf(keyId()),
+      GenerateSecretString: { SecretStringTemplate: '{"clientId":""}', GenerateStringKey: 'clientSecret' },
+      SecretString: Match.absent(),
+    });
+  });
+});
+
+describe('AppFunction', () => {
+  it.each(NAMES)('%s runs Node 24 on arm64 with source maps and its own log group', (name) => {
+    // Prepare
+    const fn = built.template.findResources('AWS::Lambda::Function')[fnId(name)];
+    const logGroupId = logicalId(built, built.stack.functions[name].logGroup);
+
+    // Assess
+    expect(fn?.Properties).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      Timeout: FUNCTIONS[name].timeout.toSeconds(),
+      LoggingConfig: { LogGroup: { Ref: logGroupId } },
+    });
+    expect(environmentOf(name)).toMatchObject({
+      NODE_OPTIONS: '--enable-source-maps',
+      POWERTOOLS_SERVICE_NAME: 'bitrix24-token-service',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+    });
+    expect(built.template.findResources('AWS::Logs::LogGroup')[logGroupId]?.Properties).toEqual({ RetentionInDays: 30 });
+  });
+
+  it('builds exactly the seven functions of the catalog', () => {
+    built.template.resourceCountIs('AWS::Lambda::Function', NAMES.length);
+    expect(NAMES).toHaveLength(7);
+  });
+
+  it.each(NAMES)('%s writes logs only to its own log group (no AWS managed policy)', (name) => {
+    // Prepare
+    const logGroupId = logicalId(built, built.stack.functions[name].logGroup);
+    const role = built.template.findResources('AWS::IAM::Role')[roleId(name)];
+
+    // Act
+    const logStatements = statements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('logs:')));
+
+    // Assess
+    expect(role?.Properties.ManagedPolicyArns).toBeUndefined();
+    expect(logStatements).toEqual([
+      { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: arnOf(logGroupId) },
+    ]);
+  });
+});
+
+describe('environment per function', () => {
+  const expected: Record<FunctionName, string[]> = {
+    oauthStart: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID'],
+    oauthCallback: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID', 'EVENT_BUS_NAME'],
+    appEvents: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID', 'EVENT_BUS_NAME'],
+    installPage: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID', 'EVENT_BUS_NAME'],
+    refreshTokens: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID', 'EVENT_BUS_NAME'],
+    processParkedEvents: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID', 'EVENT_BUS_NAME'],
+    exampleConsumer: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID', 'EVENT_BUS_NAME'],
+  };
+
+  it.each(NAMES)('%s gets the resource variables it needs and no others', (name) => {
+    // Act
+    const environment = environmentOf(name);
+    const resourceVariables = Object.keys(environment).filter((v) => !v.startsWith('POWERTOOLS_') && v !== 'NODE_OPTIONS');
+
+    // Assess
+    expect(resourceVariables.sort()).toEqual([...expected[name]].sort());
+    expect(environment.TABLE_NAME).toEqual({ Ref: tableId() });
+    expect(environment.CLIENT_CREDENTIALS_SECRET_ID).toEqual({ Ref: secretId() });
+    if (expected[name].includes('EVENT_BUS_NAME')) expect(environment.EVENT_BUS_NAME).toEqual({ Ref: busId() });
+  });
+});
+
+describe('least privilege', () => {
+  const readWrite = [
+    'dynamodb:GetItem',
+    'dynamodb:BatchGetItem',
+    'dynamodb:Query',
+    'dynamodb:ConditionCheckItem',
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:BatchWriteItem',
+  ];
+  const serviceFunctions = NAMES.filter((name) => FUNCTIONS[name].tokens === 'readWrite');
+
+  it.each(serviceFunctions)('%s may read and write the token table and its due index, nothing else in DynamoDB', (name) => {
+    // Act
+    const dynamo = statements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
+
+    // Assess
+    expect(dynamo).toEqual([{ Action: readWrite, Effect: 'Allow', Resource: [arnOf(tableId()), indexArn()] }]);
+  });
+
+  it('lets a consumer read and update portal items only: no put, delete, index or other partitions', () => {
+    // Act
+    const dynamo = statements('exampleConsumer').filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
+
+    // Assess
+    expect(dynamo).toEqual([
+      {
+        Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+        Effect: 'Allow',
+        Resource: arnOf(tableId()),
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['PORTAL#*'] } },
+      },
+    ]);
+  });
+
+  it.each(NAMES)('%s uses the table key through DynamoDB and the secret key through Secrets Manager only', (name) => {
+    // Act
+    const kms = statements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
+
+    // Assess
+    expect(kms).toHaveLength(2);
+    for (const statement of kms) {
+      expect(statement.Resource).toEqual(arnOf(keyId()));
+      expect(JSON.stringify(statement.Condition)).toMatch(/"kms:ViaService":\{"Fn::Join":\["",\["(dynamodb|secretsmanager)\."/);
+    }
+    expect(kms.map((s) => actionsOf(s).includes('kms:Encrypt'))).toEqual([true, false]);
+  });
+
+  it.each(NAMES)('%s may read the one credentials secret', (name) => {
+    // Act
+    const secrets = statements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('secretsmanager:')));
+
+    // Assess
+    expect(secrets).toEqual([
+      {
+        Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+        Effect: 'Allow',
+        Resource: { Ref: secretId() },
+      },
+    ]);
+  });
+
+  it.each(NAMES)('%s may put events on the one bus only if it publishes notifications', (name) => {
+    // Act
+    const events = statements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('events:')));
+
+    // Assess
+    const publishes = name !== 'oauthStart';
+    expect(events).toEqual(publishes ? [{ Action: 'events:PutEvents', Effect: 'Allow', Resource: arnOf(busId()) }] : []);
+  });
+
+  it('grants no action on every resource, and no wildcard action, in any policy', () => {
+    // Act
+    const all = Object.values(built.template.findResources('AWS::IAM::Policy')).flatMap(
+      (policy) => policy.Properties.PolicyDocument.Statement as Statement[],
+    );
+
+    // Assess
+    expect(all.length).toBeGreaterThan(0);
+    expect(all.filter((s) => s.Resource === '*' || (Array.isArray(s.Resource) && s.Resource.includes('*')))).toEqual([]);
+    expect(all.flatMap(actionsOf).filter((action) => action.includes('*'))).toEqual([]);
+  });
+});
+
+describe('OAuthHttpApi', () => {
+  const routes: [string, FunctionName][] = [
+    ['GET /oauth/start', 'oauthStart'],
+    ['GET /oauth/callback', 'oauthCallback'],
+    ['POST /bitrix/events', 'appEvents'],
+    ['GET /bitrix/install', 'installPage'],
+    ['POST /bitrix/install', 'installPage'],
+  ];
+
+  it('has exactly the five routes', () => {
+    // Act
+    const keys = Object.values(built.template.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties.RouteKey);
+
+    // Assess
+    expect(keys.sort()).toEqual(routes.map(([key]) => key).sort());
+  });
+
+  it.each(routes)('sends %s to %s', (routeKey, name) => {
+    // Prepare
+    const route = Object.values(built.template.findResources('AWS::ApiGatewayV2::Route')).find(
+      (r) => r.Properties.RouteKey === routeKey,
+    );
+    const integrationId: unknown = route?.Properties.Target['Fn::Join'][1][1].Ref;
+    const integrations = built.template.findResources('AWS::ApiGatewayV2::Integration');
+
+    // Assess
+    expect(typeof integrationId).toBe('string');
+    expect(integrations[String(integrationId)]?.Properties).toMatchObject({
+      IntegrationType: 'AWS_PROXY',
+      PayloadFormatVersion: '2.0',
+      IntegrationUri: arnOf(fnId(name)),
+    });
+  });
+
+  it('throttles the default stage and writes an access log without query strings', () => {
+    // Prepare
+    const accessLogsId = logicalId(built, built.stack.api.accessLogs);
+
+    // Act
+    const stage = Object.values(built.template.findResources('AWS::ApiGatewayV2::Stage'))[0];
+    const format = String(stage?.Properties.AccessLogSettings.Format);
+
+    // Assess
+    expect(stage?.Properties).toMatchObject({
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      AccessLogSettings: { DestinationArn: arnOf(accessLogsId) },
+    });
+    expect(format).toContain('$context.requestId');
+    expect(format).toContain('$context.routeKey');
+    expect(format).not.toMatch(/querystring|\$context\.path|\$request/i);
+    expect(built.template.findResources('AWS::Logs::LogGroup')[accessLogsId]?.Properties).toEqual({ RetentionInDays: 30 });
+  });
+
+  it('outputs the URLs to paste into Bitrix24', () => {
+    // Prepare
+    const apiId = logicalId(built, built.stack.api.httpApi);
+    const url = (path: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [apiId, 'ApiEndpoint'] }, path]] });
+
+    // Assess
+    built.template.hasOutput('ApiUrl', { Value: { 'Fn::GetAtt': [apiId, 'ApiEndpoint'] } });
+    built.template.hasOutput('RedirectUri', { Value: url('/oauth/callback') });
+    built.template.hasOutput('InstallUrl', { Value: url('/bitrix/install') });
+    built.template.hasOutput('EventHandlerUrl', { Value: url('/bitrix/events') });
+    built.template.hasOutput('OAuthStartUrl', { Value: url('/oauth/start') });
+  });
+});
+
+describe('TokenRefreshSchedule', () => {
+  it.each([
+    ['refreshTokens', 'rate(5 minutes)', 300],
+    ['processParkedEvents', 'rate(1 minute)', 60],
+  ] as const)('invokes %s on %s with retries', (name, expression, maxAge) => {
+    built.template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: expression,
+      State: 'ENABLED',
+      Target: {
+        Arn: arnOf(fnId(name)),
+        RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: maxAge },
+      },
+    });
+  });
+
+  it.each(['refreshTokens', 'processParkedEvents'] as const)('does not let Lambda retry %s (the next tick does)', (name) => {
+    built.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: fnId(name) },
+      MaximumRetryAttempts: 0,
+    });
+  });
+
+  it('lets the scheduler invoke those two functions only', () => {
+    // Prepare
+    const scheduleRole = Object.values(built.template.findResources('AWS::Scheduler::Schedule'))[0]?.Properties.Target
+      .RoleArn['Fn::GetAtt'][0];
+
+    // Act
+    const granted = statementsOfRole(built.template, String(scheduleRole));
+
+    // Assess
+    expect(granted.flatMap(actionsOf)).toEqual(['lambda:InvokeFunction', 'lambda:InvokeFunction']);
+    expect(JSON.stringify(granted.map((s) => s.Resource))).toBe(
+      JSON.stringify(
+        (['refreshTokens', 'processParkedEvents'] as const).map((name) => [
+          arnOf(fnId(name)),
+          { 'Fn::Join': ['', [arnOf(fnId(name)), ':*']] },
+        ]),
+      ),
+    );
+  });
+});
+
+describe('Notifications', () => {
+  it('routes each attention event from the bus to the encrypted topic', () => {
+    // Prepare
+    const topicId = logicalId(built, built.stack.notifications.topic);
+
+    // Assess
+    for (const event of ATTENTION_EVENTS) {
+      built.template.hasResourceProperties('AWS::Events::Rule', {
+        EventBusName: { Ref: busId() },
+        EventPattern: { source: [NOTIFICATION_SOURCE], 'detail-type': [TOKEN_STATUS_DETAIL_TYPE], detail: { event: [event] } },
+        Targets: [Match.objectLike({ Arn: { Ref: topicId } })],
+      });
+    }
+    expect(ATTENTION_EVENTS).toEqual(expect.arrayContaining(['reauth_required', 'payment_required']));
+    built.template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+  });
+});
+
+describe('Alarms', () => {
+  function alarms() {
+    return Object.values(built.template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
+  }
+
+  it.each([METRIC_NAMES.sweepBacklog, METRIC_NAMES.parkedEventsBacklog])(
+    'watches the custom metric %s with the service dimension',
+    (metricName) => {
+      expect(alarms()).toContainEqual(
+        expect.objectContaining({
+          Namespace: METRICS_NAMESPACE,
+          MetricName: metricName,
+          Dimensions: [{ Name: 'service', Value: 'bitrix24-token-service' }],
+        }),
+      );
+    },
+  );
+
+  it('sums refresh failures over every category', () => {
+    expect(JSON.stringify(alarms())).toContain(
+      `SELECT SUM(${METRIC_NAMES.refreshFailed}) FROM SCHEMA(\\"${METRICS_NAMESPACE}\\", category, service)`,
+    );
+  });
+
+  it('counts reauth_required notifications', () => {
+    expect(alarms()).toContainEqual(
+      expect.objectContaining({ Namespace: 'AWS/Events', MetricName: 'MatchedEvents', Statistic: 'Sum' }),
+    );
+  });
+
+  it.each(NAMES)('alarms on errors of %s', (name) => {
+    expect(alarms()).toContainEqual(
+      expect.objectContaining({
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: fnId(name) } }],
+      }),
+    );
+  });
+
+  it('watches the sweep for duration and for not running', () => {
+    // Prepare
+    const sweep = [{ Name: 'FunctionName', Value: { Ref: fnId('refreshTokens') } }];
+
+    // Assess
+    expect(alarms()).toContainEqual(
+      expect.objectContaining({ MetricName: 'Duration', Dimensions: sweep, Threshold: 240_000 * 0.8 }),
+    );
+    expect(alarms()).toContainEqual(
+      expect.objectContaining({
+        MetricName: 'Invocations',
+        Dimensions: sweep,
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'breaching',
+      }),
+    );
+  });
+
+  it('sends every alarm to the notification topic', () => {
+    // Prepare
+    const topicId = logicalId(built, built.stack.notifications.topic);
+
+    // Assess
+    expect(alarms().length).toBeGreaterThan(NAMES.length);
+    for (const alarm of alarms()) expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
+  });
+});
