@@ -3,7 +3,11 @@ import { bitrixOAuthClient, oauthStateRepository, tokenRepository } from '../sha
 import { httpHandler } from '../shared/http/http-handler.js';
 import { authorizationPage, readBindingCookie } from '../shared/http/oauth-pages.js';
 import { logger } from '../shared/logger.js';
-import { completeAuthorization, policyFirstRefreshAt } from '../shared/use-cases/complete-authorization.js';
+import {
+  completeAuthorization,
+  outcomeLogKeys,
+  policyFirstRefreshAt,
+} from '../shared/use-cases/complete-authorization.js';
 import { refreshSettings } from '../shared/use-cases/refresh-token-set.js';
 
 const config = loadConfig();
@@ -21,11 +25,20 @@ const deps = {
 /** GET /oauth/callback?code&state&domain&member_id&scope&server_domain — the portal's redirect back. */
 export const handler = httpHandler(async (event) => {
   // The query carries the code and the state: it is never logged.
-  const { code, state, domain, member_id: memberId, scope, server_domain: serverDomain } = event.queryStringParameters ?? {};
+  const {
+    code,
+    state,
+    domain,
+    member_id: memberId,
+    scope,
+    server_domain: serverDomain,
+  } = event.queryStringParameters ?? {};
   const browserBinding = readBindingCookie(event.cookies);
-  const outcome = await completeAuthorization({ code, state, domain, memberId, scope, serverDomain, browserBinding }, deps);
-  const { kind, portal } = outcome;
-  if (kind === 'connected') logger.info('authorization completed', { portal, memberId: outcome.memberId, userId: outcome.userId });
-  else logger.warn('authorization refused', { outcome: kind, portal, ...(kind === 'server_failed' ? { error: outcome.error } : {}) });
+  const outcome = await completeAuthorization(
+    { code, state, domain, memberId, scope, serverDomain, browserBinding },
+    deps,
+  );
+  if (outcome.kind === 'connected') logger.info('authorization completed', outcomeLogKeys(outcome));
+  else logger.warn('authorization refused', outcomeLogKeys(outcome));
   return authorizationPage(outcome);
 });

@@ -45,13 +45,14 @@ function toAsciiHost(raw: string): string {
   let host = raw.toLowerCase().replace(/\.$/, '');
   // Only non-ASCII names go through the WHATWG converter: for ASCII input it would also turn
   // `0x7f.1` or `2130706433` into an IPv4 address, which we refuse below instead.
-  if (/[^\x00-\x7f]/.test(host)) {
+  if (/\P{ASCII}/u.test(host)) {
     host = domainToASCII(host);
     if (host === '') throw new ValidationError('the address is not a valid international domain name');
   }
   if (host.length > MAX_HOST_LENGTH) throw new ValidationError('the address is too long');
   const labels = host.split('.');
-  if (labels.length < 2) throw new ValidationError('enter the full address with its domain, e.g. yourcompany.bitrix24.com');
+  if (labels.length < 2)
+    throw new ValidationError('enter the full address with its domain, e.g. yourcompany.bitrix24.com');
   if (!labels.every((label) => LABEL.test(label))) {
     throw new ValidationError('the address may contain only letters, digits, hyphens and dots');
   }

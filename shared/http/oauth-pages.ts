@@ -12,9 +12,13 @@ export const SECURE_BINDING_COOKIE = '__Host-b24_oauth_binding';
 /** Cookie name on plain http (local runs), where the `__Host-` prefix is not allowed. */
 export const PLAIN_BINDING_COOKIE = 'b24_oauth_binding';
 
-/** Content-Security-Policy of every OAuth page: inline styles only, forms post to us only. */
+/**
+ * Content-Security-Policy of every OAuth page: inline styles only, no scripts, no framing. No
+ * `form-action`: browsers apply it to the redirects after a submit too, and the start form's answer
+ * is a redirect to the portal.
+ */
 const PAGE_HEADERS = {
-  'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
   'X-Frame-Options': 'DENY',
 };
 
@@ -95,18 +99,37 @@ export function authorizationPage(outcome: AuthorizationOutcome): APIGatewayProx
       return page(200, 'Your Bitrix24 is connected', [`${name} is connected. You can close this tab.`], portal, false);
     case 'state_unknown':
       if (outcome.connected) {
-        return page(200, 'This link was already used', [`This link was already used; ${name} is connected. You can close this tab.`], portal, false);
+        return page(
+          200,
+          'This link was already used',
+          [`This link was already used; ${name} is connected. You can close this tab.`],
+          portal,
+          false,
+        );
       }
       return page(
         400,
         'This link is no longer valid',
-        ['This authorization link was already used, has expired, or was not started here.', `${nothingStored} Please start again.`],
+        [
+          'This authorization link was already used, has expired, or was not started here.',
+          `${nothingStored} Please start again.`,
+        ],
         portal,
       );
     case 'invalid_request':
-      return page(400, 'This link is incomplete', [`${escapeHtml(outcome.problem)}. ${nothingStored} Please start again.`], portal);
+      return page(
+        400,
+        'This link is incomplete',
+        [`${escapeHtml(outcome.problem)}. ${nothingStored} Please start again.`],
+        portal,
+      );
     case 'state_expired':
-      return page(400, 'The authorization took too long', [`The authorization was not finished in time. ${nothingStored} Please start again.`], portal);
+      return page(
+        400,
+        'The authorization took too long',
+        [`The authorization was not finished in time. ${nothingStored} Please start again.`],
+        portal,
+      );
     case 'browser_mismatch':
       return page(
         403,
@@ -131,7 +154,9 @@ export function authorizationPage(outcome: AuthorizationOutcome): APIGatewayProx
       return page(
         400,
         'The authorization code has expired',
-        [`Bitrix24 codes are valid for 30 seconds and only once; this one expired or was already used. ${nothingStored} Please start again.`],
+        [
+          `Bitrix24 codes are valid for 30 seconds and only once; this one expired or was already used. ${nothingStored} Please start again.`,
+        ],
         portal,
       );
     case 'denied':
@@ -150,14 +175,18 @@ export function authorizationPage(outcome: AuthorizationOutcome): APIGatewayProx
       return page(
         400,
         'The link does not match your portal',
-        [`The portal named in this link is not the one Bitrix24 confirmed. ${nothingStored} Please start again from your portal.`],
+        [
+          `The portal named in this link is not the one Bitrix24 confirmed. ${nothingStored} Please start again from your portal.`,
+        ],
         portal,
       );
     case 'server_failed':
       return page(
         502,
         'Bitrix24 did not answer',
-        [`The Bitrix24 authorization server failed or did not answer in time. ${nothingStored} Please start again in a minute.`],
+        [
+          `The Bitrix24 authorization server failed or did not answer in time. ${nothingStored} Please start again in a minute.`,
+        ],
         portal,
       );
   }

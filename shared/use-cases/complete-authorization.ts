@@ -111,7 +111,8 @@ export async function completeAuthorization(
   const now = deps.now();
   // DynamoDB's TTL deletes late (up to days), so the expiry is checked here.
   if (record.expiresAt <= now) return { kind: 'state_expired', portal };
-  if (!browserBindingMatches(input.browserBinding, record.browserBindingHash)) return { kind: 'browser_mismatch', portal };
+  if (!browserBindingMatches(input.browserBinding, record.browserBindingHash))
+    return { kind: 'browser_mismatch', portal };
   if (!deps.allowedAuthServers.includes(serverDomain)) return { kind: 'server_not_allowed', portal, serverDomain };
 
   let issued: IssuedTokens;
@@ -127,6 +128,23 @@ export async function completeAuthorization(
   await storeChain(issued, input.scope, deps);
   await saveInstallation(issued, input.scope, deps);
   return { kind: 'connected', portal: domainFromEndpoint(issued.clientEndpoint), memberId, userId: issued.userId };
+}
+
+/** What a log line may say about an outcome: names and ids, never the code, state or tokens. */
+export function outcomeLogKeys(outcome: AuthorizationOutcome): Record<string, string | number | boolean | undefined> {
+  const { kind, portal } = outcome;
+  switch (kind) {
+    case 'connected':
+      return { outcome: kind, portal, memberId: outcome.memberId, userId: outcome.userId };
+    case 'server_failed':
+      return { outcome: kind, portal, error: outcome.error };
+    case 'server_not_allowed':
+      return { outcome: kind, portal, serverDomain: outcome.serverDomain };
+    case 'denied':
+      return { outcome: kind, portal, reason: outcome.reason };
+    default:
+      return { outcome: kind, portal };
+  }
 }
 
 function portalOrUndefined(value: string | undefined): string | undefined {

@@ -62,7 +62,13 @@ export async function startAuthorization(
   const browserBinding = isOpaqueValue(input.browserBinding) ? input.browserBinding : newOpaqueValue();
   const createdAt = deps.now();
   const expiresAt = createdAt + deps.stateTtlMs;
-  await deps.states.put({ state, portal, browserBindingHash: hashBrowserBinding(browserBinding), createdAt, expiresAt });
+  await deps.states.put({
+    state,
+    portal,
+    browserBindingHash: hashBrowserBinding(browserBinding),
+    createdAt,
+    expiresAt,
+  });
   const query = new URLSearchParams({ client_id: clientId, state });
   // The data keeps the real portal URL; only the transport (here: the browser) is redirected.
   const authorizeUrl = rewriteUrl(`https://${portal}/oauth/authorize/?${query.toString()}`, deps.urlRewrites);

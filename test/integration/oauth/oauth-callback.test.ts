@@ -7,7 +7,10 @@ import { DynamoDbTokenRepository } from '../../../shared/adapters/dynamodb-token
 import { newOpaqueValue } from '../../../shared/domain/authorization-state.js';
 import { createTestTable, type TestTable } from '../../helpers/table.js';
 
-const CLIENT = { clientId: 'local.oauthflow01.12345678', clientSecret: 'OAuthFlowClientSecret0123456789abcdefghijklmno' };
+const CLIENT = {
+  clientId: 'local.oauthflow01.12345678',
+  clientSecret: 'OAuthFlowClientSecret0123456789abcdefghijklmno',
+};
 
 let table: TestTable;
 let secrets: SecretsManagerServer;
@@ -50,7 +53,9 @@ afterAll(async () => {
 
 /** Start → the portal's (auto-approved) consent → the callback URL the portal redirects to. */
 async function authorize(portal: EmulatorPortal) {
-  const start = await fetch(`${api.url}/oauth/start?${new URLSearchParams({ portal: portal.domain })}`, { redirect: 'manual' });
+  const start = await fetch(`${api.url}/oauth/start?${new URLSearchParams({ portal: portal.domain })}`, {
+    redirect: 'manual',
+  });
   expect(start.status).toBe(302);
   const cookie = start.headers.getSetCookie()[0]?.split(';')[0] ?? '';
   const consent = await fetch(start.headers.get('location') ?? '', { redirect: 'manual' });
@@ -73,7 +78,11 @@ function tampered(url: URL, changes: Record<string, string>): URL {
 /** Every installation and token-set item of a portal (state items are not portal data). */
 async function portalItems(memberId: string) {
   const { Items } = await table.client.send(
-    new ScanCommand({ TableName: table.tableName, FilterExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: `PORTAL#${memberId}` } } }),
+    new ScanCommand({
+      TableName: table.tableName,
+      FilterExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': { S: `PORTAL#${memberId}` } },
+    }),
   );
   return Items ?? [];
 }
@@ -156,7 +165,7 @@ describe('OAuth callback (emulator, DynamoDB Local)', () => {
     expect(await repo.getTokenSet({ memberId: west.memberId, userId: 1 })).toEqual(before);
   });
 
-  it('replaces the user\'s chain on a second authorization, at the next version', async () => {
+  it("replaces the user's chain on a second authorization, at the next version", async () => {
     // Prepare
     const first = await authorize(other);
     expect((await callback(first.callbackUrl, first.cookie)).status).toBe(200);
@@ -233,7 +242,7 @@ describe('OAuth callback (emulator, DynamoDB Local)', () => {
     expect((await callback(callbackUrl, cookie)).status).toBe(200);
   });
 
-  it('refuses a callback without the browser cookie or with another browser\'s, and spends the state', async () => {
+  it("refuses a callback without the browser cookie or with another browser's, and spends the state", async () => {
     // Prepare
     const portal = emulator.addPortal({ domain: 'cookie.bitrix24.com', region: 'west', installed: true });
     const withoutCookie = await authorize(portal);
@@ -311,7 +320,11 @@ describe('OAuth callback (emulator, DynamoDB Local)', () => {
     ['no answer in time', (e: BitrixEmulator) => e.faults.hang('token')],
   ])('answers 502 when the authorization server gives %s, with one attempt and nothing stored', async (_, fault) => {
     // Prepare
-    const portal = emulator.addPortal({ domain: `down${Math.random().toString(36).slice(2, 8)}.bitrix24.com`, region: 'west', installed: true });
+    const portal = emulator.addPortal({
+      domain: `down${Math.random().toString(36).slice(2, 8)}.bitrix24.com`,
+      region: 'west',
+      installed: true,
+    });
     const { cookie, callbackUrl } = await authorize(portal);
     const faultsBefore = JSON.stringify(emulator.counters.faults.token ?? {});
     fault(emulator);

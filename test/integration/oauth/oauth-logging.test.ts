@@ -5,7 +5,10 @@ import { type SecretsManagerServer, startSecretsManagerServer } from '../../../l
 import { DynamoDbTokenRepository } from '../../../shared/adapters/dynamodb-token-repository.js';
 import { createTestTable, type TestTable } from '../../helpers/table.js';
 
-const CLIENT = { clientId: 'local.oauthlogs01.12345678', clientSecret: 'OAuthLogsClientSecretMustNeverBeLogged0123456789' };
+const CLIENT = {
+  clientId: 'local.oauthlogs01.12345678',
+  clientSecret: 'OAuthLogsClientSecretMustNeverBeLogged0123456789',
+};
 
 let table: TestTable;
 let secrets: SecretsManagerServer;
@@ -61,7 +64,9 @@ async function captureOutput(fn: () => Promise<void>): Promise<string> {
 }
 
 async function authorize(domain: string) {
-  const start = await fetch(`${api.url}/oauth/start?${new URLSearchParams({ portal: domain })}`, { redirect: 'manual' });
+  const start = await fetch(`${api.url}/oauth/start?${new URLSearchParams({ portal: domain })}`, {
+    redirect: 'manual',
+  });
   const cookie = start.headers.getSetCookie()[0]?.split(';')[0] ?? '';
   const consent = await fetch(start.headers.get('location') ?? '', { redirect: 'manual' });
   return { cookie, callbackUrl: new URL(consent.headers.get('location') ?? '') };
@@ -80,7 +85,11 @@ describe('OAuth flow logging', () => {
       const expired = await authorize(late.domain);
       secretsSeen.push(ok.cookie.split('=')[1] ?? '', expired.cookie.split('=')[1] ?? '');
       for (const { callbackUrl } of [ok, expired]) {
-        secretsSeen.push(callbackUrl.searchParams.get('code') ?? '', callbackUrl.searchParams.get('state') ?? '', callbackUrl.search.slice(1));
+        secretsSeen.push(
+          callbackUrl.searchParams.get('code') ?? '',
+          callbackUrl.searchParams.get('state') ?? '',
+          callbackUrl.search.slice(1),
+        );
       }
       expect((await fetch(ok.callbackUrl, { headers: { cookie: ok.cookie } })).status).toBe(200);
       await fetch(ok.callbackUrl, { headers: { cookie: ok.cookie } }); // reload
@@ -89,7 +98,10 @@ describe('OAuth flow logging', () => {
       expect((await fetch(expired.callbackUrl, { headers: { cookie: expired.cookie } })).status).toBe(400);
       emulator.faults.failNext('token', 1, { status: 503 });
       const failing = await authorize(portal.domain);
-      secretsSeen.push(failing.callbackUrl.searchParams.get('code') ?? '', failing.callbackUrl.searchParams.get('state') ?? '');
+      secretsSeen.push(
+        failing.callbackUrl.searchParams.get('code') ?? '',
+        failing.callbackUrl.searchParams.get('state') ?? '',
+      );
       expect((await fetch(failing.callbackUrl, { headers: { cookie: failing.cookie } })).status).toBe(502);
     });
 

@@ -12,7 +12,9 @@ let api: LambdaHttpServer;
 
 beforeAll(async () => {
   table = await createTestTable('oauth-start');
-  secrets = await startSecretsManagerServer({ creds: JSON.stringify({ clientId: 'app.start.1', clientSecret: 'never-shown' }) });
+  secrets = await startSecretsManagerServer({
+    creds: JSON.stringify({ clientId: 'app.start.1', clientSecret: 'never-shown' }),
+  });
   // The handler reads its configuration when its module loads.
   process.env.TABLE_NAME = table.tableName;
   process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.endpoint;
@@ -35,7 +37,9 @@ async function start(portal: string, headers: Record<string, string> = {}) {
 
 async function storedState(state: string) {
   const doc = DynamoDBDocumentClient.from(table.client);
-  const { Item } = await doc.send(new GetCommand({ TableName: table.tableName, Key: { pk: `STATE#${state}`, sk: 'STATE' } }));
+  const { Item } = await doc.send(
+    new GetCommand({ TableName: table.tableName, Key: { pk: `STATE#${state}`, sk: 'STATE' } }),
+  );
   return Item;
 }
 
@@ -58,7 +62,9 @@ describe('GET /oauth/start (DynamoDB Local, local Secrets Manager)', () => {
     expect(state).toMatch(/^[A-Za-z0-9_-]{43}$/);
 
     const [cookie = ''] = response.headers.getSetCookie();
-    expect(cookie).toMatch(new RegExp(`^${SECURE_BINDING_COOKIE}=[A-Za-z0-9_-]{43}; Path=/; Max-Age=300; HttpOnly; SameSite=Lax; Secure$`));
+    expect(cookie).toMatch(
+      new RegExp(`^${SECURE_BINDING_COOKIE}=[A-Za-z0-9_-]{43}; Path=/; Max-Age=300; HttpOnly; SameSite=Lax; Secure$`),
+    );
     const binding = cookie.slice(SECURE_BINDING_COOKIE.length + 1, SECURE_BINDING_COOKIE.length + 44);
 
     const item = await storedState(state);
@@ -83,7 +89,9 @@ describe('GET /oauth/start (DynamoDB Local, local Secrets Manager)', () => {
   it('keeps a port for an on-premise portal', async () => {
     const response = await start('crm.example.org:8443');
     expect(response.status).toBe(302);
-    expect(response.headers.get('location')).toMatch(/^http:\/\/127\.0\.0\.1:9\/h\/crm\.example\.org:8443\/oauth\/authorize\/\?/);
+    expect(response.headers.get('location')).toMatch(
+      /^http:\/\/127\.0\.0\.1:9\/h\/crm\.example\.org:8443\/oauth\/authorize\/\?/,
+    );
   });
 
   it('reuses the binding the browser already holds, so parallel tabs both work', async () => {

@@ -115,7 +115,13 @@ function setup(answer: () => IssuedTokens) {
 async function pending(states: FakeStates, portal = 'alpha.bitrix24.com') {
   const binding = newOpaqueValue();
   const state = newOpaqueValue();
-  await states.put({ state, portal, browserBindingHash: hashBrowserBinding(binding), createdAt: NOW, expiresAt: NOW + 600_000 });
+  await states.put({
+    state,
+    portal,
+    browserBindingHash: hashBrowserBinding(binding),
+    createdAt: NOW,
+    expiresAt: NOW + 600_000,
+  });
   return { state, binding };
 }
 
@@ -203,7 +209,10 @@ describe('completeAuthorization', () => {
     const { state, binding } = await pending(states);
 
     // Act
-    const outcome = await completeAuthorization({ state, memberId: newMemberId(), serverDomain: 'oauth.bitrix.info', browserBinding: binding }, deps);
+    const outcome = await completeAuthorization(
+      { state, memberId: newMemberId(), serverDomain: 'oauth.bitrix.info', browserBinding: binding },
+      deps,
+    );
 
     // Assess
     expect(outcome.kind).toBe('invalid_request');
@@ -228,7 +237,12 @@ describe('completeAuthorization', () => {
   it('re-reads and retries when a write loses a race, then stores chain and installation once', async () => {
     // Prepare
     const memberId = newMemberId();
-    const tokens = issuedTokens({ memberId, userId: 7, refreshIssuedAt: NOW, clientEndpoint: 'https://alpha.bitrix24.com/rest/' });
+    const tokens = issuedTokens({
+      memberId,
+      userId: 7,
+      refreshIssuedAt: NOW,
+      clientEndpoint: 'https://alpha.bitrix24.com/rest/',
+    });
     const { states, store, deps } = setup(() => tokens);
     const { state, binding } = await pending(states);
     store.conflicts = 2;
@@ -248,7 +262,11 @@ describe('completeAuthorization', () => {
       nextRefreshAt: tokens.accessExpiresAt - 600_000,
       version: 1,
     });
-    expect(store.installations.get(memberId)).toMatchObject({ domain: 'alpha.bitrix24.com', status: 'active', version: 1 });
+    expect(store.installations.get(memberId)).toMatchObject({
+      domain: 'alpha.bitrix24.com',
+      status: 'active',
+      version: 1,
+    });
   });
 
   it('replaces an existing chain and keeps what it does not know about the installation', async () => {
@@ -257,7 +275,10 @@ describe('completeAuthorization', () => {
     const { states, store, deps } = setup(() =>
       issuedTokens({ memberId, userId: 1, clientEndpoint: 'https://renamed.bitrix24.com/rest/' }),
     );
-    await store.storeNewChain({ ...issuedTokens({ memberId, userId: 1 }), source: 'install_event', refreshExpiresAt: 1, now: 1 }, null);
+    await store.storeNewChain(
+      { ...issuedTokens({ memberId, userId: 1 }), source: 'install_event', refreshExpiresAt: 1, now: 1 },
+      null,
+    );
     await store.saveInstallation(
       {
         memberId,
@@ -335,8 +356,18 @@ describe('policyFirstRefreshAt', () => {
     const tokens = issuedTokens({ refreshIssuedAt: NOW, accessExpiresAt: NOW + HOUR });
 
     // Act
-    const warm = policyFirstRefreshAt(policy, 30 * 24 * HOUR, () => NOW, () => 1)(tokens);
-    const keepAlive = policyFirstRefreshAt({ ...policy, mode: 'keep_alive' }, 30 * 24 * HOUR, () => NOW, () => 0)(tokens);
+    const warm = policyFirstRefreshAt(
+      policy,
+      30 * 24 * HOUR,
+      () => NOW,
+      () => 1,
+    )(tokens);
+    const keepAlive = policyFirstRefreshAt(
+      { ...policy, mode: 'keep_alive' },
+      30 * 24 * HOUR,
+      () => NOW,
+      () => 0,
+    )(tokens);
 
     // Assess
     expect(warm).toBe(NOW + HOUR - 20 * 60_000);

@@ -47,6 +47,8 @@ describe('startFormPage', () => {
     // Assess
     expect(form.statusCode).toBe(200);
     expect(form.body).toContain('name="portal"');
+    // The submit ends in a redirect to the portal: a form-action rule would block it.
+    expect(form.headers?.['Content-Security-Policy']).not.toContain('form-action');
     expect(refused.statusCode).toBe(400);
     expect(refused.body).toContain('enter only the host name');
     expect(refused.body).not.toContain('<script>x');

@@ -1,0 +1,127 @@
+import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type BitrixEmulator, startBitrixEmulator } from '../../local/emulator/index.js';
+import { type LambdaHttpServer, startLambdaHttpServer } from '../../local/lambda-http-server.js';
+import { type SecretsManagerServer, startSecretsManagerServer } from '../../local/secrets-manager-server.js';
+import { DynamoDbTokenRepository } from '../../shared/adapters/dynamodb-token-repository.js';
+import { createTestTable, type TestTable } from '../helpers/table.js';
+
+/** Debian's Chromium (apt), never a downloaded browser. */
+const CHROMIUM = '/usr/bin/chromium';
+const CLIENT = {
+  clientId: 'local.oauthbrowser.12345678',
+  clientSecret: 'OAuthBrowserClientSecret0123456789abcdefghijk',
+};
+
+let table: TestTable;
+let secrets: SecretsManagerServer;
+let emulator: BitrixEmulator;
+let api: LambdaHttpServer;
+let browser: Browser;
+
+/** The package may still be installing on a fresh machine: wait for the binary, within the hook's time. */
+async function waitForChromium(): Promise<void> {
+  for (let i = 0; i < 50 && !existsSync(CHROMIUM); i += 1) await sleep(1000);
+}
+
+beforeAll(async () => {
+  table = await createTestTable('oauth-e2e');
+  secrets = await startSecretsManagerServer({ 'oauth-app': JSON.stringify(CLIENT) });
+  emulator = await startBitrixEmulator({ app: CLIENT });
+  // The handlers read their configuration when their modules load.
+  process.env.TABLE_NAME = table.tableName;
+  process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.endpoint;
+  process.env.CLIENT_CREDENTIALS_SECRET_ID = 'oauth-app';
+  process.env.BITRIX_URL_REWRITES = JSON.stringify(emulator.urlRewrites);
+  // Plain http on 127.0.0.1: a Secure cookie would not come back.
+  process.env.OAUTH_COOKIE_SECURE = 'false';
+  const start = await import('../../functions/oauth-start.js');
+  const callback = await import('../../functions/oauth-callback.js');
+  api = await startLambdaHttpServer({ 'GET /oauth/start': start.handler, 'GET /oauth/callback': callback.handler });
+  emulator.updateApp({ redirectUri: `${api.url}/oauth/callback` });
+  await waitForChromium();
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+});
+afterAll(async () => {
+  await browser?.close();
+  await api?.stop();
+  await emulator?.stop();
+  await secrets?.stop();
+  await table?.drop();
+});
+
+describe('OAuth flow in a real browser', () => {
+  it('goes from the address form through the portal consent to the success page and stores the tokens', async () => {
+    // Prepare
+    const portal = emulator.addPortal({ domain: 'browser.bitrix24.com', region: 'west', installed: true });
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const visited: string[] = [];
+    // Every hop of the redirect chain, as the browser requested it.
+    page.on('request', (request) => {
+      if (request.isNavigationRequest()) visited.push(new URL(request.url()).pathname);
+    });
+
+    // Act
+    await page.goto(`${api.url}/oauth/start`);
+    await page.fill('input[name="portal"]', 'Browser.Bitrix24.com');
+    await Promise.all([page.waitForURL(/\/oauth\/callback\?/), page.click('button[type="submit"]')]);
+    const heading = await page.textContent('h1');
+    const body = await page.textContent('body');
+    const cookies = await context.cookies(api.url);
+    const reloaded = await page.reload();
+    const reloadBody = await page.textContent('body');
+    await context.close();
+
+    // Assess
+    expect(heading).toBe('Your Bitrix24 is connected');
+    expect(body).toContain('browser.bitrix24.com is connected');
+    expect(emulator.counters.authorize.redirect).toBe(1);
+    expect(cookies).toEqual([
+      expect.objectContaining({ name: 'b24_oauth_binding', httpOnly: true, sameSite: 'Lax', path: '/' }),
+    ]);
+    const stored = await new DynamoDbTokenRepository({ client: table.client, tableName: table.tableName }).getTokenSet({
+      memberId: portal.memberId,
+      userId: 1,
+    });
+    expect(stored).toMatchObject({
+      source: 'oauth_code',
+      status: 'active',
+      domain: 'browser.bitrix24.com',
+      version: 1,
+    });
+    const [chain] = emulator.chainState(portal, 1);
+    expect(emulator.fingerprint(stored?.refreshToken ?? '')).toBe(chain?.refreshFingerprint);
+    // A reload of the callback explains itself and writes nothing.
+    expect(reloaded?.status()).toBe(200);
+    expect(reloadBody).toContain('This link was already used; browser.bitrix24.com is connected');
+    const afterReload = await new DynamoDbTokenRepository({
+      client: table.client,
+      tableName: table.tableName,
+    }).getTokenSet({
+      memberId: portal.memberId,
+      userId: 1,
+    });
+    expect(afterReload?.version).toBe(1);
+    expect(visited.slice(0, 4)).toEqual([
+      '/oauth/start',
+      '/oauth/start',
+      '/h/browser.bitrix24.com/oauth/authorize/',
+      '/oauth/callback',
+    ]);
+  });
+});
