@@ -118,11 +118,23 @@ export function toAccessToken(tokenSet: TokenSet): AccessToken {
   });
 }
 
+/** Near the sweep's refresh time, processes re-read at most this often (the sweep runs every few minutes). */
+export const NEAR_REFRESH_RECHECK_MS = 10_000;
+
 /**
- * Until when a process may keep a token in memory: min(now + maxAge, expiresAt − margin). A token
- * past that point is either about to be refreshed by the sweep (which kills the old access token) or
- * about to expire, so it is read again.
+ * Until when a process may keep a token in memory: min(now + maxAge, expiresAt − margin, the sweep's
+ * next refresh of the token set). A refresh kills the old access token, so a token is not kept past the
+ * moment the sweep may replace it; once that moment has come, it is re-read every
+ * `NEAR_REFRESH_RECHECK_MS` until the sweep has done its work.
  */
-export function cacheUntil(token: Pick<AccessToken, 'expiresAt'>, now: number, maxAgeMs: number, marginMs: number): number {
-  return Math.min(now + maxAgeMs, token.expiresAt - marginMs);
+export function cacheUntil(
+  token: Pick<AccessToken, 'expiresAt'>,
+  now: number,
+  maxAgeMs: number,
+  marginMs: number,
+  sweepAt?: number | undefined,
+): number {
+  const limit = Math.min(now + maxAgeMs, token.expiresAt - marginMs);
+  if (sweepAt === undefined) return limit;
+  return Math.min(limit, Math.max(sweepAt, now + NEAR_REFRESH_RECHECK_MS));
 }

@@ -267,8 +267,9 @@ export class BitrixRestClient {
           method,
         );
       }
-      // Some portals (and proxies) answer errors with HTTP 200: the body decides.
-      if (typeof parsed.error === 'string' && parsed.error !== '') {
+      // Some portals (and proxies) answer errors with HTTP 200: the body decides. Some methods answer
+      // an empty `error` with a description (`crm.lead.get` of a missing id): still an error.
+      if (typeof parsed.error === 'string' && (parsed.error !== '' || !response.ok)) {
         const error = restError(parsed, response.status, method);
         return { kind: 'error', error, retryAfterMs: retryAfter(response), endpoint };
       }
@@ -341,7 +342,8 @@ function assertMethod(method: string): void {
 
 function restError(body: Record<string, unknown>, status: number, method: string): BitrixRestError {
   const description = typeof body.error_description === 'string' ? body.error_description : '';
-  return new BitrixRestError(String(body.error), description, status, method);
+  const code = typeof body.error === 'string' && body.error !== '' ? body.error : status >= 400 ? `http_${status}` : 'error';
+  return new BitrixRestError(code, description, status, method);
 }
 
 function parseBody(text: string): Record<string, unknown> | undefined {

@@ -18,10 +18,18 @@ import {
  */
 export interface TokenRefresher {
   /**
-   * Refreshes `key` only while `seenVersion` is still its stored version; a newer version means
-   * somebody refreshed already, and that token set comes back unchanged.
+   * `on_demand`: refreshes `key` unless the stored access token stays valid for `minValidityMs`.
+   * `stale_report`: a consumer's token of `seenVersion` was refused; refreshes only while that version
+   * is still the stored one (a newer version means somebody refreshed already, and comes back as is).
    */
-  refresh(key: TokenKey, options: { readonly seenVersion: number }): Promise<TokenSet>;
+  refresh(key: TokenKey, request: RefreshRequestOf): Promise<TokenSet>;
+}
+
+/** What the consumer library asks of the refresh path. */
+export interface RefreshRequestOf {
+  readonly reason: 'on_demand' | 'stale_report';
+  readonly seenVersion: number;
+  readonly minValidityMs: number;
 }
 
 /** What the consumer library reads and writes in the token table. */
@@ -194,7 +202,7 @@ export class TokenClient {
   /** Reads the token set, refreshes it when needed, and caches the result. */
   private async fetch(key: TokenKey, stale: number | undefined): Promise<AccessToken> {
     const stored = await this.store.getTokenSet(key);
-    if (stored === undefined) throw new PortalNotFoundError(key.memberId, key.userId);
+    if (stored === undefined) throw await this.missing(key);
     assertUsable(stored);
     const now = this.now();
     const refused = stale !== undefined && stored.version <= stale;
@@ -202,8 +210,14 @@ export class TokenClient {
 
     let current: TokenSet;
     try {
-      current = await this.refresher.refresh(key, { seenVersion: stored.version });
+      current = await this.refresher.refresh(key, {
+        reason: refused ? 'stale_report' : 'on_demand',
+        seenVersion: stored.version,
+        minValidityMs: this.marginMs,
+      });
     } catch (error) {
+      // Deleted meanwhile: an uninstall removes every token set of the portal.
+      if (error instanceof PortalNotFoundError) throw await this.missing(key);
       // A token set that turned out dead (reauth, payment, uninstalled) is the consumer's answer.
       if (error instanceof TokenUnavailableError && error.reason !== 'refresh_failed') throw error;
       // A refused token is useless; an expired one too. Otherwise the old token still works for a while.
@@ -232,9 +246,20 @@ export class TokenClient {
     return this.remember(current, this.now());
   }
 
+  /**
+   * The error for a token set that is not there: an uninstall deletes the token sets and keeps the
+   * installation as `uninstalled` (unless the admin asked to delete the app's data: then nothing is
+   * left and the portal is simply unknown).
+   */
+  private async missing(key: TokenKey): Promise<AppError> {
+    const installation = await this.store.getInstallation(key.memberId);
+    if (installation?.status === 'uninstalled') return new TokenUnavailableError('uninstalled', key.memberId, key.userId);
+    return new PortalNotFoundError(key.memberId, key.userId);
+  }
+
   private remember(tokenSet: TokenSet, now: number): AccessToken {
     const token = toAccessToken(tokenSet);
-    const until = cacheUntil(token, now, this.cacheMaxAgeMs, this.marginMs);
+    const until = cacheUntil(token, now, this.cacheMaxAgeMs, this.marginMs, tokenSet.nextRefreshAt);
     if (until > now) this.cache.set(cacheKey(tokenSet), { token, until });
     return token;
   }

@@ -1,6 +1,6 @@
 import { PortalNotFoundError } from '../../../shared/domain/errors.js';
 import { domainFromEndpoint, type Installation, type TokenKey, type TokenSet } from '../../../shared/domain/token-set.js';
-import type { ConsumerTokenStore, TokenRefresher } from '../../../shared/consumer/token-client.js';
+import type { ConsumerTokenStore, RefreshRequestOf, TokenRefresher } from '../../../shared/consumer/token-client.js';
 import type { PortalAddressInput } from '../../../shared/ports/portal-address-store.js';
 import { HOUR, token } from '../../helpers/fixtures.js';
 
@@ -95,7 +95,10 @@ export class FakeRefresher implements TokenRefresher {
     private readonly now: () => number,
   ) {}
 
-  async refresh(key: TokenKey, options: { seenVersion: number }): Promise<TokenSet> {
+  readonly requests: RefreshRequestOf[] = [];
+
+  async refresh(key: TokenKey, options: RefreshRequestOf): Promise<TokenSet> {
+    this.requests.push(options);
     this.calls += 1;
     await this.gate;
     if (this.failWith !== undefined) throw this.failWith;

@@ -82,6 +82,31 @@ describe('TokenClient.getAccessToken', () => {
     expect(token.version).toBe(2);
   });
 
+  it("keeps a token no longer than the sweep's next refresh of it, then re-reads every 10 s", async () => {
+    // Prepare
+    const { store, client, clock } = setup();
+    const id = memberId();
+    store.put(tokenSet({ memberId: id, userId: 1, accessExpiresAt: clock.now() + HOUR, nextRefreshAt: clock.now() + 2 * MIN }));
+
+    // Act
+    await client.getAccessToken({ memberId: id, userId: 1 });
+    clock.advance(2 * MIN - 1);
+    await client.getAccessToken({ memberId: id, userId: 1 });
+    const readsBeforeSweepTime = store.reads;
+    clock.advance(1);
+    await client.getAccessToken({ memberId: id, userId: 1 });
+    clock.advance(9_999);
+    await client.getAccessToken({ memberId: id, userId: 1 });
+    const readsWithinRecheck = store.reads;
+    clock.advance(1);
+    await client.getAccessToken({ memberId: id, userId: 1 });
+
+    // Assess
+    expect(readsBeforeSweepTime).toBe(1);
+    expect(readsWithinRecheck).toBe(2);
+    expect(store.reads).toBe(3);
+  });
+
   it('refreshes through the refresh path when the token is within the margin', async () => {
     // Prepare
     const { store, client, clock, refresher } = setup();
@@ -94,6 +119,7 @@ describe('TokenClient.getAccessToken', () => {
 
     // Assess
     expect(refresher.refreshes).toBe(1);
+    expect(refresher.requests).toEqual([{ reason: 'on_demand', seenVersion: 1, minValidityMs: 5 * MIN }]);
     expect(token.accessToken).not.toBe(stored.accessToken);
     expect(token.expiresAt).toBe(clock.now() + HOUR);
   });
@@ -132,6 +158,7 @@ describe('TokenClient.getAccessToken', () => {
 
     // Assess
     expect(refresher.refreshes).toBe(1);
+    expect(refresher.requests).toEqual([{ reason: 'stale_report', seenVersion: 4, minValidityMs: 5 * MIN }]);
     expect(after.version).toBe(5);
     expect(after.accessToken).not.toBe(before.accessToken);
   });

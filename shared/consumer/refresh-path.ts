@@ -1,0 +1,20 @@
+import type { TokenKey, TokenSet } from '../domain/token-set.js';
+import { type RefreshDependencies, refreshTokenSet } from '../use-cases/refresh-token-set.js';
+import type { RefreshRequestOf, TokenRefresher } from './token-client.js';
+
+/**
+ * The consumer library's `TokenRefresher` on the service's one refresh path (`refreshTokenSet`: lease,
+ * authorization server, write fenced on the spent refresh token, release; the winner's tokens on a
+ * race). The consumer library never refreshes any other way.
+ *
+ * @example
+ * const tokens = new TokenClient({ store, refresher: refreshPathRefresher(refreshDependencies(config)) });
+ */
+export function refreshPathRefresher(deps: RefreshDependencies): TokenRefresher {
+  return {
+    async refresh(key: TokenKey, request: RefreshRequestOf): Promise<TokenSet> {
+      const { tokenSet } = await refreshTokenSet(key, request, deps);
+      return tokenSet;
+    },
+  };
+}

@@ -1,0 +1,182 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PortalNotFoundError, TokenUnavailableError } from '../../../shared/domain/errors.js';
+import { refreshTokenSet } from '../../../shared/use-cases/refresh-token-set.js';
+import { type ConsumerHarness, startConsumerHarness } from './harness.js';
+
+const HOUR = 3_600_000;
+let h: ConsumerHarness;
+let seq = 0;
+/** A fresh portal name per test: the emulator and the table are shared by the file. */
+const domain = (): string => `consumer${++seq}-${Date.now().toString(36)}.bitrix24.com`;
+
+beforeAll(async () => {
+  h = await startConsumerHarness();
+});
+afterAll(async () => {
+  await h.stop();
+});
+
+describe('consumer getAccessToken (emulator + DynamoDB Local)', () => {
+  it('gives 100 concurrent readers of an expired token one refresh and the same working token', async () => {
+    // Prepare
+    const { portal, stored } = await h.seedPortal(domain());
+    const tokens = h.tokenClient();
+    const rest = h.restClient(tokens);
+    h.emulator.clock.advance(HOUR + 1);
+
+    // Act
+    const results = await Promise.all(Array.from({ length: 100 }, () => tokens.getAccessToken({ memberId: portal.memberId })));
+    const profile = await rest.call<{ ID: string }>(portal.memberId, 'profile');
+
+    // Assess
+    expect(h.emulator.refreshCount(portal)).toBe(1);
+    expect(new Set(results.map((t) => t.accessToken)).size).toBe(1);
+    expect(results[0]?.accessToken).not.toBe(stored.accessToken);
+    expect(results[0]?.version).toBe(stored.version + 1);
+    expect(profile.result.ID).toBe('1');
+    expect(h.emulator.tokenState(stored.refreshToken).state).not.toBe('live');
+  });
+
+  it('lets two independent library instances (separate caches) meeting one expired token refresh once', async () => {
+    // Prepare
+    const { portal } = await h.seedPortal(domain());
+    const first = h.tokenClient();
+    const second = h.tokenClient();
+    h.emulator.clock.advance(HOUR + 1);
+
+    // Act
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? first : second).getAccessToken({ memberId: portal.memberId, userId: 1 })),
+    );
+
+    // Assess
+    expect(h.emulator.refreshCount(portal)).toBe(1);
+    expect(new Set(results.map((t) => t.accessToken)).size).toBe(1);
+    const [chain] = h.emulator.chainState(portal, 1);
+    const stored = await h.repository.getTokenSet({ memberId: portal.memberId, userId: 1 });
+    expect(chain?.refreshFingerprint).toBe(h.emulator.fingerprint(stored?.refreshToken ?? ''));
+  });
+
+  it('refreshes on a stale report of the current version, and not on one of an old version', async () => {
+    // Prepare
+    const { portal, stored } = await h.seedPortal(domain());
+    const reporter = h.tokenClient();
+    const latecomer = h.tokenClient();
+
+    // Act
+    const fresh = await reporter.getAccessToken({ memberId: portal.memberId, userId: 1, staleVersion: stored.version });
+    const late = await latecomer.getAccessToken({ memberId: portal.memberId, userId: 1, staleVersion: stored.version });
+
+    // Assess
+    expect(h.emulator.refreshCount(portal)).toBe(1);
+    expect(fresh.version).toBe(stored.version + 1);
+    expect(late.accessToken).toBe(fresh.accessToken);
+    expect(h.emulator.tokenState(fresh.accessToken).state).toBe('live');
+  });
+
+  it('never hands out the refresh token, not even in JSON', async () => {
+    // Prepare
+    const { portal, stored } = await h.seedPortal(domain());
+    const tokens = h.tokenClient();
+
+    // Act
+    const token = await tokens.getAccessToken({ memberId: portal.memberId });
+
+    // Assess
+    expect(Object.keys(token).sort()).toEqual(['accessToken', 'clientEndpoint', 'domain', 'expiresAt', 'memberId', 'userId', 'version']);
+    expect(JSON.stringify(token)).not.toContain(stored.refreshToken);
+    expect(Object.values(token)).not.toContain(stored.refreshToken);
+  });
+
+  it('records use (lastUsedAt) for the warm-while-used policy', async () => {
+    // Prepare
+    const { portal } = await h.seedPortal(domain());
+    const tokens = h.tokenClient();
+
+    // Act
+    await tokens.getAccessToken({ memberId: portal.memberId });
+
+    // Assess
+    const stored = await h.repository.getTokenSet({ memberId: portal.memberId, userId: 1 });
+    expect(stored?.lastUsedAt).toBe(h.emulator.clock.now());
+  });
+
+  it('answers reauth_required once the chain is dead (invalid_grant)', async () => {
+    // Prepare
+    const { portal } = await h.seedPortal(domain());
+    const tokens = h.tokenClient();
+    h.emulator.revokeApp(portal);
+    h.emulator.clock.advance(HOUR + 1);
+
+    // Act
+    const error = await tokens.getAccessToken({ memberId: portal.memberId }).catch((e: unknown) => e);
+    const again = await h.tokenClient().getAccessToken({ memberId: portal.memberId }).catch((e: unknown) => e);
+
+    // Assess
+    expect(error).toBeInstanceOf(TokenUnavailableError);
+    expect((error as TokenUnavailableError).reason).toBe('reauth_required');
+    expect((again as TokenUnavailableError).reason).toBe('reauth_required');
+    const stored = await h.repository.getTokenSet({ memberId: portal.memberId, userId: 1 });
+    expect(stored?.status).toBe('reauth_required');
+    expect(JSON.stringify(error)).not.toContain(stored?.refreshToken ?? 'x');
+  });
+
+  it('answers payment_required while the portal has not paid', async () => {
+    // Prepare
+    const { portal } = await h.seedPortal(domain());
+    h.emulator.setPayment(portal, 'expired');
+    h.emulator.clock.advance(HOUR + 1);
+
+    // Act
+    const first = await h.tokenClient().getAccessToken({ memberId: portal.memberId }).catch((e: unknown) => e);
+    const second = await h.tokenClient().getAccessToken({ memberId: portal.memberId }).catch((e: unknown) => e);
+
+    // Assess
+    expect((first as TokenUnavailableError).reason).toBe('payment_required');
+    expect((second as TokenUnavailableError).reason).toBe('payment_required');
+  });
+
+  it('answers uninstalled after an uninstall removed the token sets', async () => {
+    // Prepare
+    const { portal } = await h.seedPortal(domain());
+    const installation = await h.repository.getInstallation(portal.memberId);
+    if (installation === undefined) throw new Error('seed failed');
+    const now = h.emulator.clock.now();
+    await h.repository.saveInstallation({ ...installation, status: 'uninstalled', uninstalledAt: now, now }, installation.version);
+    await h.repository.deleteTokenSets(portal.memberId);
+
+    // Act
+    const byDefault = await h.tokenClient().getAccessToken({ memberId: portal.memberId }).catch((e: unknown) => e);
+    const byUser = await h.tokenClient().getAccessToken({ memberId: portal.memberId, userId: 1 }).catch((e: unknown) => e);
+
+    // Assess
+    expect((byDefault as TokenUnavailableError).reason).toBe('uninstalled');
+    expect((byUser as TokenUnavailableError).reason).toBe('uninstalled');
+  });
+
+  it('answers PortalNotFoundError for a portal the table does not know', async () => {
+    // Act / Assess
+    await expect(h.tokenClient().getAccessToken({ memberId: 'f'.repeat(32) })).rejects.toBeInstanceOf(PortalNotFoundError);
+  });
+
+  it('lets a consumer whose token a sweep refresh killed retry once and succeed, without a second refresh', async () => {
+    // Prepare
+    const { portal } = await h.seedPortal(domain(), { nextRefreshAt: 0 });
+    const tokens = h.tokenClient();
+    const rest = h.restClient(tokens);
+    const before = await tokens.getAccessToken({ memberId: portal.memberId });
+    await refreshTokenSet({ memberId: portal.memberId, userId: 1 }, { reason: 'sweep' }, h.refresh);
+    h.emulator.resetCounters();
+
+    // Act
+    const leads = await rest.call<unknown[]>(portal.memberId, 'crm.lead.list', { select: ['ID', 'TITLE'] });
+
+    // Assess
+    expect(h.emulator.tokenState(before.accessToken).state).not.toBe('live');
+    expect(leads.total).toBe(60);
+    expect(h.emulator.counters.rest['crm.lead.list']).toEqual({ expired_token: 1, ok: 1 });
+    expect(h.emulator.refreshCount(portal)).toBe(0);
+    const after = await tokens.getAccessToken({ memberId: portal.memberId });
+    expect(after.version).toBe(before.version + 1);
+  });
+});
