@@ -8,9 +8,16 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { readServiceDescriptor } from '../local/service-descriptor.js';
 import type { Config } from '../shared/config.js';
-import { isAppError, PortalNotFoundError } from '../shared/domain/errors.js';
+import {
+  isAppError,
+  LeaseHeldError,
+  PortalNotFoundError,
+  TokenRefreshError,
+  TokenUnavailableError,
+} from '../shared/domain/errors.js';
 import {
   describeRow,
+  formatDuration,
   isRowStatus,
   type PortalRowStatus,
   type PortalStatusRow,
@@ -200,7 +207,7 @@ async function list(flags: Flags, io: OpsIo): Promise<number> {
   const counts = ROW_STATUSES.filter((s) => report.counts[s] > 0)
     .map((s) => `${report.counts[s]} ${s}`)
     .join(', ');
-  io.stdout.write(`${report.portals} portals${counts === '' ? '' : `: ${counts}`}\n`);
+  io.stdout.write(`${report.portals} portal${report.portals === 1 ? '' : 's'}${counts === '' ? '' : `: ${counts}`}\n`);
   if (report.rows.length > 0) {
     io.stdout.write(
       `${table(
@@ -259,6 +266,154 @@ async function show(memberId: string, flags: Flags, io: OpsIo): Promise<number> 
   io.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }
+
+async function refresh(memberId: string, flags: Flags, io: OpsIo): Promise<number> {
+  const user = positiveInt(flags.user, '--user');
+  const { config, tokenRepository, refreshDependencies } = await wiring();
+  const [{ refreshTokenSet }, { summarizeTokenSet }] = await Promise.all([
+    import('../shared/use-cases/refresh-token-set.js'),
+    import('../shared/use-cases/portal-status.js'),
+  ]);
+  const tokens = tokenRepository(config);
+  const sets = await tokens.listTokenSets(memberId);
+  const chosen = user === undefined ? sets : sets.filter((set) => set.userId === user);
+  if (chosen.length === 0) {
+    if (user !== undefined) throw new PortalNotFoundError(memberId, user);
+    const installation = await tokens.getInstallation(memberId);
+    if (installation === undefined) throw new PortalNotFoundError(memberId);
+    throw new CommandError(
+      `portal ${memberId} has no token sets (installation ${installation.status}): a user must open the app`,
+    );
+  }
+  const deps = refreshDependencies(config);
+  const results: Record<string, unknown>[] = [];
+  let failed = 0;
+  for (const set of chosen) {
+    try {
+      // "The tokens of this version must be replaced": the refresh path takes the lease, spends the
+      // refresh token and stores the new pair, or returns a newer pair somebody else stored meanwhile.
+      const { tokenSet, outcome } = await refreshTokenSet(
+        { memberId, userId: set.userId },
+        { reason: 'stale_report', seenVersion: set.version },
+        deps,
+      );
+      const summary = summarizeTokenSet(tokenSet);
+      results.push({ userId: set.userId, outcome, versionBefore: set.version, tokenSet: summary });
+      if (!flags.json) {
+        const expires = describeRow(summary, Date.now()).accessExpiresIn;
+        io.stdout.write(
+          `user ${set.userId}: ${outcome} (version ${set.version} → ${tokenSet.version}), ${tokenSet.status}, access token expires ${expires}\n`,
+        );
+      }
+    } catch (error) {
+      failed += 1;
+      const reason = refreshFailure(error);
+      results.push({ userId: set.userId, outcome: 'failed', error: reason });
+      if (!flags.json) io.stdout.write(`user ${set.userId}: not refreshed: ${reason}\n`);
+    }
+  }
+  if (flags.json) io.stdout.write(`${JSON.stringify({ memberId, results }, null, 2)}\n`);
+  return failed > 0 ? 1 : 0;
+}
+
+/** Why a refresh did not happen, with what to do about it. */
+function refreshFailure(error: unknown): string {
+  if (error instanceof TokenRefreshError) {
+    const retry = error.retryAt === undefined ? '' : `, next attempt ${new Date(error.retryAt).toISOString()}`;
+    return error.category === 'backoff'
+      ? `backing off after ${error.status === 'degraded' ? 'repeated' : 'a'} failure${retry} (see \`show\`)`
+      : `${error.category}; status now ${error.status}${retry}`;
+  }
+  if (error instanceof TokenUnavailableError)
+    return `${error.reason}: ${STATUS_ACTIONS[error.reason] ?? error.message}`;
+  if (error instanceof LeaseHeldError) return 'another worker is refreshing it right now; try again in a minute';
+  return failureMessage(error);
+}
+
+/** What an operator does about a status that stops refreshes (docs/OPERATIONS.md has more). */
+const STATUS_ACTIONS: Readonly<Record<string, string>> = {
+  reauth_required: 'the chain is dead; a user of the portal must open the app (or authorize again)',
+  payment_required: "the portal's subscription ended; it comes back when paid",
+  invalid_client: 'the authorization server rejects our client id/secret; fix the credentials secret',
+  uninstalled: 'the app was uninstalled',
+};
+
+async function uninstall(memberId: string, flags: Flags, io: OpsIo): Promise<number> {
+  const { config, lifecycleDependencies } = await wiring();
+  const { revokePortal } = await import('../shared/use-cases/uninstall-portal.js');
+  const outcome = await revokePortal(memberId, { clean: flags.clean }, lifecycleDependencies(config));
+  if (outcome.kind !== 'uninstalled') throw new PortalNotFoundError(memberId);
+  if (flags.json) io.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
+  else {
+    io.stdout.write(
+      `portal ${memberId}: ${outcome.tokenSetsDeleted} token set(s) deleted, ${
+        outcome.clean ? 'every item of the portal removed' : 'installation marked uninstalled'
+      }\n`,
+    );
+  }
+  return 0;
+}
+
+async function sweep(flags: Flags, io: OpsIo): Promise<number> {
+  const { config, refreshDependencies } = await wiring();
+  const { sweepDueTokens } = await import('../shared/use-cases/sweep-due-tokens.js');
+  const deps = refreshDependencies(config);
+  let refreshed = 0;
+  let failed = 0;
+  const progress = () => progressLine(io, `sweeping… ${refreshed} refreshed, ${failed} failed`);
+  progress();
+  // Observers on the ports the sweep already reports through: a line per finished token set and
+  // one per status change, on stderr.
+  const observed = {
+    ...deps,
+    metrics: {
+      count: (name: string, value?: number, dimensions?: Readonly<Record<string, string>>) => {
+        deps.metrics.count(name, value, dimensions);
+        if (name === 'TokensRefreshed') refreshed += value ?? 1;
+        else if (name === 'RefreshFailed') failed += value ?? 1;
+        else return;
+        progress();
+      },
+      milliseconds: (name: string, value: number) => deps.metrics.milliseconds(name, value),
+    },
+    notifications: {
+      publish: async (change: Parameters<typeof deps.notifications.publish>[0]) => {
+        await deps.notifications.publish(change);
+        endProgress(io);
+        io.stderr.write(
+          `${change.domain} user ${change.userId}: ${change.from} → ${change.to} (${change.event}, ${change.reason})\n`,
+        );
+      },
+    },
+  };
+  const deadline = Date.now() + SWEEP_BUDGET_MS;
+  const summary = await sweepDueTokens(
+    {
+      remainingMs: () => deadline - Date.now(),
+      concurrency: config.REFRESH_SWEEP_CONCURRENCY,
+      maxKeys: config.REFRESH_SWEEP_MAX_KEYS,
+    },
+    observed,
+  );
+  endProgress(io);
+  if (flags.json) io.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+  else {
+    const categories = Object.entries(summary.failed.byCategory)
+      .map(([category, n]) => `${n} ${category}`)
+      .join(', ');
+    const failedText = `${summary.failed.total}${categories === '' ? '' : ` (${categories})`}`;
+    const more = summary.moreDue ? ' (more due than read: run again)' : '';
+    const overdue = summary.oldestOverdueMs === 0 ? '—' : formatDuration(summary.oldestOverdueMs);
+    io.stdout.write(
+      `due ${summary.due}, refreshed ${summary.refreshed}, failed ${failedText}, skipped ${summary.skipped}, lease held ${summary.leaseHeld}, backlog ${summary.backlog}${more}\n` +
+        `oldest overdue ${overdue}, took ${summary.durationMs} ms\n`,
+    );
+  }
+  return summary.failed.total > 0 ? 1 : 0;
+}
+
+/** A sweep from the CLI may run as long as the longest Lambda would. */
+const SWEEP_BUDGET_MS = 15 * 60_000;
 
 async function statusPage(flags: Flags, io: OpsIo): Promise<number> {
   const port = positiveInt(flags.port, '--port') ?? 0;
@@ -323,10 +478,14 @@ export async function runOps(argv: readonly string[], io: OpsIo): Promise<number
         return await list(flags, io);
       case 'show':
         return await show(needMember(), flags, io);
-      case 'status-page':
-        return await statusPage(flags, io);
+      case 'refresh':
+        return await refresh(needMember(), flags, io);
+      case 'uninstall':
+        return await uninstall(needMember(), flags, io);
+      case 'sweep':
+        return await sweep(flags, io);
       default:
-        throw new CommandError(`${command} is not available yet`);
+        return await statusPage(flags, io);
     }
   } catch (error) {
     if (error instanceof UsageError) {

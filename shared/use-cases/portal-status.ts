@@ -218,7 +218,7 @@ export interface RowDescription {
   readonly refreshAge: string;
   /** Share of the refresh window used, 0…1 (absent without a token set). */
   readonly refreshWindowUsed?: number | undefined;
-  /** `3 h ago` or `never`. */
+  /** `3 h ago`, `never` (a chain not refreshed yet), or `—` (no token set). */
   readonly lastRefresh: string;
   /** `transient: authorization server answered 503 (5 min ago)` or `—`. */
   readonly lastFailure: string;
@@ -268,7 +268,12 @@ export function describeRow(row: PortalStatusRow, now: number): RowDescription {
     accessExpiresIn,
     refreshAge,
     refreshWindowUsed,
-    lastRefresh: row.lastRefreshAt === undefined ? 'never' : formatRelative(row.lastRefreshAt, now),
+    lastRefresh:
+      row.lastRefreshAt !== undefined
+        ? formatRelative(row.lastRefreshAt, now)
+        : row.refreshIssuedAt === undefined
+          ? '—'
+          : 'never',
     lastFailure:
       failure === undefined ? '—' : `${failure.category}: ${failure.message} (${formatRelative(failure.at, now)})`,
     nextRefresh:

@@ -1,0 +1,382 @@
+/**
+ * `npm start`: the whole service on this machine, through the same Lambda handlers that are deployed.
+ *
+ * - DynamoDB Local (data kept in `.local-data/dynamodb`) with the token table,
+ * - a local Secrets Manager holding the client id/secret,
+ * - the API routes on http://127.0.0.1:PORT, shaped as API Gateway's HTTP API calls the functions,
+ *   plus the status page (`/status`, `/status.json`),
+ * - the refresh sweep and the parked-events processor on timers, as EventBridge Scheduler would run them,
+ * - unless real credentials are configured (`BITRIX_CLIENT_ID`, `BITRIX_CLIENT_SECRET`,
+ *   `PUBLIC_BASE_URL`): the Bitrix24 emulator with a demo portal and the app registered at our URLs.
+ *
+ * Stops cleanly on SIGINT/SIGTERM. See docs/OPERATIONS.md.
+ */
+import { createHash } from 'node:crypto';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Context } from 'aws-lambda';
+import { z } from 'zod';
+import { DynamoDbTokenRepository } from '../shared/adapters/dynamodb-token-repository.js';
+import { ensureTable } from './create-table.js';
+import { startDynamoDbServer } from './dynamodb-server.js';
+import { freePort } from './free-port.js';
+import { type ApiHandler, localContext, type RouteTable, startLambdaHttpServer } from './lambda-http-server.js';
+import { startSecretsManagerServer } from './secrets-manager-server.js';
+import { removeServiceDescriptor, writeServiceDescriptor } from './service-descriptor.js';
+
+const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
+
+/** The run command's own settings (the handlers' settings are `shared/config.ts`). */
+const settingsSchema = z.object({
+  /** Port of the API routes; when taken, a free one is used (and printed). */
+  PORT: int(3000),
+  /** Where DynamoDB Local keeps its data and the CLI finds the running service. */
+  LOCAL_DATA_DIR: z.string().min(1).default('.local-data'),
+  /** How often the refresh sweep runs (EventBridge runs it every few minutes in AWS). */
+  SWEEP_INTERVAL_SECONDS: int(60, 1),
+  /** How often parked install claims are retried. */
+  PARKED_INTERVAL_SECONDS: int(30, 1),
+  /** Port of the Bitrix24 emulator (0: a free one). */
+  EMULATOR_PORT: int(0),
+  /** Real Bitrix24 app: all three set → no emulator. */
+  BITRIX_CLIENT_ID: z.string().min(1).optional(),
+  BITRIX_CLIENT_SECRET: z.string().min(1).optional(),
+  /** Public https URL of a tunnel to this port (Bitrix24 must reach the install and event handlers). */
+  PUBLIC_BASE_URL: z.string().url().optional(),
+});
+type Settings = z.infer<typeof settingsSchema>;
+
+/** The token table's name locally. */
+const TABLE_NAME = 'bitrix24-tokens';
+/** The client-credentials secret's id in the local Secrets Manager. */
+const SECRET_ID = 'local/bitrix24-client-credentials';
+
+function log(line = ''): void {
+  process.stdout.write(`${line}\n`);
+}
+
+/** Whether `port` can be listened on at 127.0.0.1 right now. */
+async function portFree(port: number): Promise<boolean> {
+  return new Promise((resolvePort) => {
+    const probe = createServer();
+    probe.once('error', () => resolvePort(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolvePort(true)));
+  });
+}
+
+async function choosePort(wanted: number): Promise<number> {
+  if (wanted !== 0 && (await portFree(wanted))) return wanted;
+  const port = await freePort();
+  if (wanted !== 0) log(`port ${wanted} is taken: using ${port} (set PORT to choose)`);
+  return port;
+}
+
+/** A scheduled function's handler, as EventBridge Scheduler invokes it. */
+type ScheduledHandler = (event: unknown, context: Context) => Promise<unknown>;
+
+/**
+ * A function's handler, imported after `process.env` is final: handlers read their config at module
+ * load, like a cold start.
+ */
+async function importHandler<T>(name: string): Promise<T> {
+  const module = (await import(`../functions/${name}.js`)) as { handler: T };
+  return module.handler;
+}
+
+const FIRST_RUN_AFTER_MS = 5000;
+
+/** Whether a run's summary counts anything (idle runs stay out of the console). */
+function somethingHappened(summary: unknown): boolean {
+  if (typeof summary === 'number') return summary > 0;
+  if (typeof summary !== 'object' || summary === null) return false;
+  return Object.entries(summary).some(([key, value]) => !key.endsWith('Ms') && somethingHappened(value));
+}
+
+/** A scheduled function run on a timer, never overlapping itself; failures are logged and the timer goes on. */
+function schedule(name: string, everyMs: number, run: (context: Context) => Promise<unknown>) {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let stopped = false;
+  const tick = () => {
+    running = run(localContext(name, Math.min(everyMs, 5 * 60_000)))
+      .then(
+        (result) => {
+          if (somethingHappened(result)) log(`[${name}] ${JSON.stringify(result)}`);
+        },
+        (error: unknown) => log(`[${name}] failed: ${error instanceof Error ? error.message : String(error)}`),
+      )
+      .finally(() => {
+        running = undefined;
+        if (!stopped) timer = setTimeout(tick, everyMs);
+      });
+  };
+  // The first run comes soon after start: whatever fell due while the service was stopped.
+  timer = setTimeout(tick, Math.min(everyMs, FIRST_RUN_AFTER_MS));
+  return {
+    /** Stops the timer and waits for a run in progress (it holds leases: let it finish). */
+    stop: async () => {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const parsed = settingsSchema.safeParse(
+    Object.fromEntries(Object.entries(process.env).filter(([, value]) => value !== undefined && value !== '')),
+  );
+  if (!parsed.success) {
+    throw new Error(
+      `invalid settings: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+  }
+  const settings: Settings = parsed.data;
+  const { BITRIX_CLIENT_ID: clientId, BITRIX_CLIENT_SECRET: clientSecret, PUBLIC_BASE_URL: publicBaseUrl } = settings;
+  const realSettings = [clientId, clientSecret, publicBaseUrl].filter((value) => value !== undefined).length;
+  if (realSettings !== 0 && realSettings !== 3) {
+    // Half a configuration would silently run the emulator instead of the portal the user meant.
+    throw new Error(
+      'a real portal needs all of BITRIX_CLIENT_ID, BITRIX_CLIENT_SECRET and PUBLIC_BASE_URL (or none of them for the emulator)',
+    );
+  }
+  const real =
+    clientId !== undefined && clientSecret !== undefined && publicBaseUrl !== undefined
+      ? { clientId, clientSecret, publicBaseUrl }
+      : undefined;
+  const dataDir = resolve(settings.LOCAL_DATA_DIR);
+
+  // Everything started is stopped in reverse order, on a signal or when a later step fails.
+  const stops: (() => Promise<void>)[] = [];
+  let stopping: Promise<void> | undefined;
+  const stopAll = () => {
+    stopping ??= (async () => {
+      removeServiceDescriptor(dataDir);
+      for (const stop of stops.reverse()) {
+        try {
+          await stop();
+        } catch (error) {
+          log(`while stopping: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }
+    })();
+    return stopping;
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    log(`\n${signal}: stopping…`);
+    void stopAll().then(() => process.exit(0));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    const ddb = await startDynamoDbServer({ dataDir: join(dataDir, 'dynamodb') });
+    stops.push(ddb.stop);
+    const region = process.env.AWS_REGION ?? 'us-east-1';
+    // DynamoDB Local runs with -sharedDb: any credentials reach the same data.
+    const awsEnv = { AWS_REGION: region, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' };
+    const admin = new DynamoDBClient({
+      endpoint: ddb.endpoint,
+      region,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    await ensureTable(admin, TABLE_NAME);
+    const earlierDemo = await new DynamoDbTokenRepository({ client: admin, tableName: TABLE_NAME }).getInstallation(
+      DEMO_MEMBER_ID,
+    );
+    admin.destroy();
+
+    const port = await choosePort(settings.PORT);
+    const localUrl = `http://127.0.0.1:${port}`;
+    const serviceUrl = real?.publicBaseUrl.replace(/\/+$/, '') ?? localUrl;
+
+    const demo =
+      real === undefined
+        ? await startDemo(localUrl, settings.EMULATOR_PORT, earlierDemo?.status === 'active')
+        : undefined;
+    if (demo !== undefined) stops.push(demo.stop);
+    const credentials = real ?? demo?.credentials;
+    if (credentials === undefined) throw new Error('no client credentials');
+    const secrets = await startSecretsManagerServer({
+      [SECRET_ID]: JSON.stringify({ clientId: credentials.clientId, clientSecret: credentials.clientSecret }),
+    });
+    stops.push(secrets.stop);
+
+    const handlerEnv: Record<string, string> = {
+      ...awsEnv,
+      AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+      TABLE_NAME,
+      CLIENT_CREDENTIALS_SECRET_ID: SECRET_ID,
+      // Browsers keep Secure cookies on http only for localhost; a tunnel is https.
+      OAUTH_COOKIE_SECURE: serviceUrl.startsWith('https://') ? 'auto' : 'false',
+      POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
+      POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+      ...(demo === undefined ? {} : { BITRIX_URL_REWRITES: JSON.stringify(demo.urlRewrites) }),
+    };
+    Object.assign(process.env, handlerEnv);
+
+    const [oauthStart, oauthCallback, appEvents, installPage] = await Promise.all([
+      importHandler<ApiHandler>('oauth-start'),
+      importHandler<ApiHandler>('oauth-callback'),
+      importHandler<ApiHandler>('app-events'),
+      importHandler<ApiHandler>('install-page'),
+    ]);
+    const [{ loadConfig }, { portalListing }, { collectPortalStatus }, { statusPageHandlers }] = await Promise.all([
+      import('../shared/config.js'),
+      import('../shared/dependencies.js'),
+      import('../shared/use-cases/portal-status.js'),
+      import('../shared/http/status-page.js'),
+    ]);
+    const listing = portalListing(loadConfig());
+    const statusPage = statusPageHandlers((statuses) => collectPortalStatus({ listing, now: Date.now }, { statuses }));
+    const routes: RouteTable = {
+      'GET /oauth/start': oauthStart,
+      'GET /oauth/callback': oauthCallback,
+      'POST /bitrix/events': appEvents,
+      'GET /bitrix/install': installPage,
+      'POST /bitrix/install': installPage,
+      'GET /status': statusPage.html,
+      'GET /status.json': statusPage.json,
+      'GET /': async () => ({ statusCode: 302, headers: { Location: '/status' }, body: '' }),
+    };
+    const server = await startLambdaHttpServer(routes, { port });
+    stops.push(server.stop);
+
+    for (const [name, everySeconds] of [
+      ['refresh-tokens', settings.SWEEP_INTERVAL_SECONDS],
+      ['process-parked-events', settings.PARKED_INTERVAL_SECONDS],
+    ] as const) {
+      const handler = await importHandler<ScheduledHandler>(name);
+      const timer = schedule(name, everySeconds * 1000, (context) => handler(scheduledEvent(), context));
+      stops.push(timer.stop);
+    }
+
+    writeServiceDescriptor(dataDir, {
+      pid: process.pid,
+      serviceUrl: localUrl,
+      statusUrl: `${localUrl}/status`,
+      emulatorUrl: demo?.url,
+      env: handlerEnv,
+    });
+    printBanner({ localUrl, serviceUrl, dataDir, demo, settings });
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+/** The event EventBridge Scheduler hands a scheduled function. */
+function scheduledEvent() {
+  return {
+    version: '0',
+    id: crypto.randomUUID(),
+    'detail-type': 'Scheduled Event',
+    source: 'aws.scheduler',
+    account: '000000000000',
+    time: new Date().toISOString(),
+    region: process.env.AWS_REGION ?? 'us-east-1',
+    resources: ['arn:aws:scheduler:local:000000000000:schedule/default/local'],
+    detail: {},
+  };
+}
+
+interface Demo {
+  readonly url: string;
+  readonly controlUrl: string;
+  readonly portal: string;
+  readonly credentials: { readonly clientId: string; readonly clientSecret: string };
+  readonly urlRewrites: Record<string, string>;
+  /** The demo portal was installed in an earlier run (whose tokens the emulator has forgotten). */
+  readonly restarted: boolean;
+  stop(): Promise<void>;
+}
+
+/** The demo portal's host (the emulator answers for it; nothing leaves this machine). */
+const DEMO_PORTAL = 'demo.bitrix24.com';
+/** Fixed, so a restart finds the demo portal's rows again. */
+const DEMO_MEMBER_ID = createHash('md5').update(DEMO_PORTAL).digest('hex');
+
+/**
+ * The Bitrix24 emulator with a demo portal and our app registered at our local URLs. The app's
+ * credentials are the emulator's fixed defaults, so tokens stored by an earlier run stay ours.
+ */
+async function startDemo(localUrl: string, port: number, alreadyInstalled: boolean): Promise<Demo> {
+  const { DEFAULT_APP, startBitrixEmulator } = await import('./emulator/index.js');
+  const emulator = await startBitrixEmulator({
+    port,
+    app: {
+      ...DEFAULT_APP,
+      redirectUri: `${localUrl}/oauth/callback`,
+      eventHandlerUrl: `${localUrl}/bitrix/events`,
+      installUrl: `${localUrl}/bitrix/install`,
+      authorizeStartUrl: `${localUrl}/oauth/start?portal={domain}`,
+    },
+    // The table remembers an install from an earlier run; the emulator starts empty, so it is told.
+    portals: [{ domain: DEMO_PORTAL, memberId: DEMO_MEMBER_ID, region: 'west', installed: alreadyInstalled }],
+  });
+  return {
+    url: emulator.baseUrl,
+    controlUrl: `${emulator.baseUrl}/`,
+    portal: DEMO_PORTAL,
+    credentials: { clientId: DEFAULT_APP.clientId, clientSecret: DEFAULT_APP.clientSecret },
+    urlRewrites: { ...emulator.urlRewrites },
+    restarted: alreadyInstalled,
+    stop: () => emulator.stop(),
+  };
+}
+
+function printBanner(input: {
+  localUrl: string;
+  serviceUrl: string;
+  dataDir: string;
+  demo: Demo | undefined;
+  settings: Settings;
+}): void {
+  const { localUrl, serviceUrl, demo } = input;
+  log('');
+  log('bitrix24-token-service is running');
+  log('');
+  log(`  status page         ${localUrl}/status`);
+  if (demo !== undefined) {
+    log(`  Bitrix24 emulator   ${demo.controlUrl}   (demo portal ${demo.portal})`);
+    log(`  authorize the demo  ${localUrl}/oauth/start?portal=${demo.portal}`);
+  } else {
+    log(`  public URL          ${serviceUrl}   (tunnel to ${localUrl})`);
+    log(`  connect a portal    ${serviceUrl}/oauth/start?portal=<your-portal>.bitrix24.com`);
+    log('  in the app settings of Bitrix24:');
+    log(`    install / handler path   ${serviceUrl}/bitrix/install`);
+    log(`    event handler (install)  ${serviceUrl}/bitrix/events`);
+    log(`    redirect URI             ${serviceUrl}/oauth/callback`);
+  }
+  log(`  API                 ${serviceUrl}/oauth/start, /oauth/callback, /bitrix/install, /bitrix/events`);
+  log(`  data                ${input.dataDir}`);
+  log('');
+  log('What to try:');
+  if (demo !== undefined) {
+    log('  1. Open the emulator page and click "Install" on the demo portal: the install event stores tokens.');
+    log('  2. Open the status page: the demo portal shows "active" with its access-token countdown.');
+    log('  3. Click "Open app" (install frame) or the authorize link above: each starts a new token chain.');
+  } else {
+    log('  1. Install the app on your portal: Bitrix24 calls the install and event handlers through your tunnel.');
+    log('  2. Open the status page to see its tokens.');
+  }
+  log(
+    `  4. npm run ops -- list | show <memberId> | refresh <memberId> | sweep   (the sweep also runs every ${input.settings.SWEEP_INTERVAL_SECONDS} s)`,
+  );
+  log('');
+  if (demo?.restarted === true) {
+    log('');
+    log(`Note: ${demo.portal} was installed in an earlier run. The emulator keeps its tokens in memory only, so the`);
+    log('stored chain is unknown to it now: its next refresh ends in reauth_required. Click "Open app in browser"');
+    log('on the emulator page to give it a new chain: the same recovery a real portal needs (docs/OPERATIONS.md).');
+  }
+  log('');
+  log('Ctrl-C stops everything.');
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`npm start failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
