@@ -1,10 +1,17 @@
 import { DynamoDbOAuthStateRepository } from './adapters/dynamodb-oauth-state-repository.js';
+import { DynamoDbRecoveryStore } from './adapters/dynamodb-recovery-store.js';
+import { EventBridgeNotificationPublisher } from './adapters/eventbridge-notification-publisher.js';
+import { LoggingNotificationPublisher } from './adapters/logging-notification-publisher.js';
+import { PowertoolsMetricsRecorder } from './adapters/powertools-metrics-recorder.js';
 import { DynamoDbParkedEventRepository } from './adapters/dynamodb-parked-event-repository.js';
 import { DynamoDbTokenRepository } from './adapters/dynamodb-token-repository.js';
 import { HttpBitrixOAuthClient } from './adapters/bitrix-oauth-client.js';
 import { SecretsManagerCredentials } from './adapters/secrets-manager-credentials.js';
-import { documentClient } from './clients.js';
+import { documentClient, eventBridgeClient } from './clients.js';
 import type { Config } from './config.js';
+import { logger } from './logger.js';
+import { metrics } from './metrics.js';
+import type { NotificationPublisher } from './ports/notification-publisher.js';
 import type { BitrixOAuthClient, ClientCredentialsProvider } from './ports/oauth-client.js';
 import type { OAuthStateRepository } from './ports/oauth-state-repository.js';
 import type { ParkedEventRepository } from './ports/parked-event-repository.js';
@@ -12,6 +19,8 @@ import type { PortalListing } from './ports/portal-listing.js';
 import type { TokenRepository } from './ports/token-repository.js';
 import { defaultNextRefreshAt } from './use-cases/complete-authorization.js';
 import type { OpenInstallPageDeps } from './use-cases/open-install-page.js';
+import { refreshSettings } from './use-cases/refresh-token-set.js';
+import type { SweepDependencies } from './use-cases/sweep-due-tokens.js';
 
 /**
  * Builds the adapters from a `Config`, for a handler's module scope. Each call makes new adapters over
@@ -41,17 +50,19 @@ export function clientCredentials(config: Config): ClientCredentialsProvider {
   });
 }
 
-/** `timeoutMs` overrides `BITRIX_HTTP_TIMEOUT_MS` (the lifecycle handlers use a shorter one). */
+/** `timeoutMs` overrides `BITRIX_HTTP_TIMEOUT_MS` (the lifecycle handlers use a shorter one); `now` stamps receipt times. */
 export function bitrixOAuthClient(
   config: Config,
   credentials = clientCredentials(config),
   timeoutMs = config.BITRIX_HTTP_TIMEOUT_MS,
+  now: () => number = Date.now,
 ): BitrixOAuthClient {
   return new HttpBitrixOAuthClient({
     credentials,
     allowedAuthServers: config.BITRIX_AUTH_SERVERS,
     urlRewrites: config.BITRIX_URL_REWRITES,
     timeoutMs,
+    now,
   });
 }
 
@@ -80,5 +91,27 @@ export function lifecycleDependencies(config: Config, now: () => number = Date.n
     receiptTtlSeconds: config.LIFECYCLE_RECEIPT_TTL_HOURS * 3600,
     defaultServerEndpoint: config.DEFAULT_SERVER_ENDPOINT,
     now,
+  };
+}
+
+/** Token-status notifications: EventBridge when `EVENT_BUS_NAME` is set, the log otherwise. */
+export function notificationPublisher(config: Config): NotificationPublisher {
+  if (config.EVENT_BUS_NAME === undefined) return new LoggingNotificationPublisher(logger);
+  return new EventBridgeNotificationPublisher({ client: eventBridgeClient, eventBusName: config.EVENT_BUS_NAME });
+}
+
+/**
+ * Everything the refresh path and the sweep need. `clock` judges leases, due times and expiries (tests
+ * pass the emulator's).
+ */
+export function refreshDependencies(config: Config, clock: () => number = Date.now): SweepDependencies {
+  return {
+    repository: tokenRepository(config),
+    oauth: bitrixOAuthClient(config, clientCredentials(config), config.BITRIX_HTTP_TIMEOUT_MS, clock),
+    recovery: new DynamoDbRecoveryStore({ client: documentClient, tableName: config.TABLE_NAME }),
+    notifications: notificationPublisher(config),
+    metrics: new PowertoolsMetricsRecorder(metrics),
+    settings: refreshSettings(config),
+    clock,
   };
 }

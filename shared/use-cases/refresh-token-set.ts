@@ -523,13 +523,14 @@ class RefreshRun {
 }
 
 /**
- * The notification's reason: the server's code, refined where the history explains it (an
- * `invalid_grant` right after an answer was lost or after a takeover's grace period).
+ * The notification's reason: the server's code, refined where the history explains it: an
+ * `invalid_grant` after a takeover's grace period, or right after a transient failure (a timeout or
+ * 5xx the server may have processed before the answer was lost, which spent the token).
  */
 function failureReason(held: TokenSet, category: RefreshFailureCategory, code: string): string {
   if (category !== 'invalid_grant') return code;
   const previous = held.lastFailure;
   if (previous?.code === 'invalid_grant_after_takeover') return 'invalid_grant_after_interrupted_refresh';
-  if (previous !== undefined && previous.category === 'transient') return 'invalid_grant_after_lost_answer';
+  if (previous !== undefined && previous.category === 'transient') return 'invalid_grant_after_transient_failure';
   return code;
 }
