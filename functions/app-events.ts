@@ -24,4 +24,6 @@ export function appEventsHandler(
 }
 
 const config = loadConfig();
-export const handler = appEventsHandler(lifecycleDependencies(config), { maxBodyBytes: config.LIFECYCLE_BODY_MAX_BYTES });
+export const handler = appEventsHandler(lifecycleDependencies(config), {
+  maxBodyBytes: config.LIFECYCLE_BODY_MAX_BYTES,
+});

@@ -22,4 +22,6 @@ export function installPageHandler(deps: OpenInstallPageDeps, options: { readonl
 }
 
 const config = loadConfig();
-export const handler = installPageHandler(lifecycleDependencies(config), { maxBodyBytes: config.LIFECYCLE_BODY_MAX_BYTES });
+export const handler = installPageHandler(lifecycleDependencies(config), {
+  maxBodyBytes: config.LIFECYCLE_BODY_MAX_BYTES,
+});

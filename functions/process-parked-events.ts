@@ -8,14 +8,17 @@ import { lifecycleDependencies } from '../shared/dependencies.js';
 import { logger } from '../shared/logger.js';
 import { metrics } from '../shared/metrics.js';
 import type { MetricsRecorder } from '../shared/ports/metrics-recorder.js';
-import { finishParkedEvents, type FinishParkedEventsSummary } from '../shared/use-cases/finish-parked-events.js';
+import { type FinishParkedEventsSummary, finishParkedEvents } from '../shared/use-cases/finish-parked-events.js';
 import type { RegisterInstallationDeps } from '../shared/use-cases/register-installation.js';
 
 /** Time kept back from the Lambda timeout for the last attempt and the summary. */
 const SAFETY_MARGIN_MS = 10_000;
 
 /** Scheduled (EventBridge): finishes install claims parked while the authorization server was down. */
-export function processParkedEventsHandler(deps: RegisterInstallationDeps, recorder: MetricsRecorder = new PowertoolsMetricsRecorder(metrics)) {
+export function processParkedEventsHandler(
+  deps: RegisterInstallationDeps,
+  recorder: MetricsRecorder = new PowertoolsMetricsRecorder(metrics),
+) {
   return middy<unknown, FinishParkedEventsSummary>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))

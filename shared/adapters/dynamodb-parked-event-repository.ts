@@ -157,7 +157,10 @@ export class DynamoDbParkedEventRepository implements ParkedEventRepository {
         TableName: this.table,
         IndexName: TABLE_SCHEMA.dueIndex.name,
         KeyConditionExpression: '#shard = :shard AND #dueAt <= :before',
-        ExpressionAttributeNames: { '#shard': TABLE_SCHEMA.dueIndex.partitionKey, '#dueAt': TABLE_SCHEMA.dueIndex.sortKey },
+        ExpressionAttributeNames: {
+          '#shard': TABLE_SCHEMA.dueIndex.partitionKey,
+          '#dueAt': TABLE_SCHEMA.dueIndex.sortKey,
+        },
         ExpressionAttributeValues: { ':shard': keys.parkedShard(shard), ':before': dueBefore },
         Limit: limit,
       }),

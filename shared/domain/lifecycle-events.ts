@@ -15,9 +15,7 @@ import { hashApplicationToken } from './application-token.js';
 
 /** A leaf as it arrives: a string (form bodies) or a number (JSON), bounded, read as trimmed text. */
 const leaf = (max: number) =>
-  z
-    .union([z.string().max(max), z.number().finite()])
-    .transform((value) => String(value).trim());
+  z.union([z.string().max(max), z.number().finite()]).transform((value) => String(value).trim());
 
 const requiredLeaf = (max: number) => leaf(max).pipe(z.string().min(1));
 
@@ -40,7 +38,9 @@ const endpoint = requiredLeaf(512).pipe(
 );
 
 /** Non-negative integer sent as text (`user_id`, `expires`). */
-const integerText = leaf(20).pipe(z.string().regex(/^\d{1,15}$/, 'is not a non-negative integer')).transform(Number);
+const integerText = leaf(20)
+  .pipe(z.string().regex(/^\d{1,15}$/, 'is not a non-negative integer'))
+  .transform(Number);
 
 const optionalLeaf = (max: number) => leaf(max).optional();
 
@@ -181,7 +181,11 @@ export interface UninstallRequest {
 }
 
 /** Turns a validated ONAPPINSTALL / ONAPPUPDATE into a claim. */
-export function claimFromInstallEvent(wire: InstallEventWire, trigger: 'ONAPPINSTALL' | 'ONAPPUPDATE', receivedAt: number): InstallClaim {
+export function claimFromInstallEvent(
+  wire: InstallEventWire,
+  trigger: 'ONAPPINSTALL' | 'ONAPPUPDATE',
+  receivedAt: number,
+): InstallClaim {
   return {
     trigger,
     memberId: wire.auth.member_id,
@@ -217,7 +221,8 @@ export function claimFromInstallFrame(
     memberId: body.member_id,
     refreshToken: body.REFRESH_ID,
     serverEndpoints,
-    applicationTokenHash: body.APPLICATION_TOKEN === undefined ? undefined : hashApplicationToken(body.APPLICATION_TOKEN),
+    applicationTokenHash:
+      body.APPLICATION_TOKEN === undefined ? undefined : hashApplicationToken(body.APPLICATION_TOKEN),
     scope: nonEmpty(body.APPLICATION_SCOPE),
     receivedAt,
   };

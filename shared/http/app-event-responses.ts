@@ -10,7 +10,10 @@ import { json } from './responses.js';
  * (202 = parked, finished later), 4xx refused. Refusals become `ForbiddenError` (403) so the one error
  * translation renders them. Ignored events, parked claims and refusals are also counted.
  */
-export function appEventResponse(outcome: AppEventOutcome, metrics: MetricsRecorder): APIGatewayProxyStructuredResultV2 {
+export function appEventResponse(
+  outcome: AppEventOutcome,
+  metrics: MetricsRecorder,
+): APIGatewayProxyStructuredResultV2 {
   if (outcome.event === 'other') {
     logger.info('event ignored', { event: outcome.name });
     metrics.count('LifecycleEventIgnored');
@@ -20,7 +23,12 @@ export function appEventResponse(outcome: AppEventOutcome, metrics: MetricsRecor
   const base = { event, memberId: result.memberId, outcome: result.kind };
   switch (result.kind) {
     case 'registered':
-      logger.info('installation registered', { ...base, userId: result.userId, newInstallation: result.newInstallation, keptNewerChain: result.keptNewerChain });
+      logger.info('installation registered', {
+        ...base,
+        userId: result.userId,
+        newInstallation: result.newInstallation,
+        keptNewerChain: result.keptNewerChain,
+      });
       metrics.count('InstallRegistered');
       return json(200, { status: event === 'ONAPPUPDATE' ? 'updated' : 'installed' });
     case 'duplicate':

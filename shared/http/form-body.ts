@@ -172,7 +172,9 @@ export function parsedBody(event: APIGatewayProxyEventV2): unknown {
  * @example
  * export const handler = httpHandler(fn).use(formBody({ maxBytes: 65_536 }));
  */
-export function formBody(limits: BodyLimits = {}): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
+export function formBody(
+  limits: BodyLimits = {},
+): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
   return {
     before: (request) => {
       const { event } = request;

@@ -89,7 +89,11 @@ async function processDue(
           }
           if (verification.kind === 'refused') {
             await deps.parked.remove(event.claim.memberId, event.id);
-            logger.warn('parked install claim dropped', { ...log, reason: verification.reason, error: verification.error });
+            logger.warn('parked install claim dropped', {
+              ...log,
+              reason: verification.reason,
+              error: verification.error,
+            });
             dropped += 1;
             continue;
           }

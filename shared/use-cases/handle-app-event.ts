@@ -8,7 +8,11 @@ import {
   uninstallEventSchema,
   uninstallRequestFromEvent,
 } from '../domain/lifecycle-events.js';
-import { type RegisterInstallationDeps, type RegistrationOutcome, registerInstallation } from './register-installation.js';
+import {
+  type RegisterInstallationDeps,
+  type RegistrationOutcome,
+  registerInstallation,
+} from './register-installation.js';
 import { type UninstallOutcome, type UninstallPortalDeps, uninstallPortal } from './uninstall-portal.js';
 
 export type HandleAppEventDeps = RegisterInstallationDeps & UninstallPortalDeps;

@@ -1,11 +1,11 @@
 import {
   claimFromInstallFrame,
+  type InstallFrameQueryWire,
   installFrameBodySchema,
   installFrameQuerySchema,
-  type InstallFrameQueryWire,
 } from '../domain/lifecycle-events.js';
 import { parsePortalAddress } from '../domain/portal-address.js';
-import { type RegisterInstallationDeps, type RefusalReason, registerInstallation } from './register-installation.js';
+import { type RefusalReason, type RegisterInstallationDeps, registerInstallation } from './register-installation.js';
 
 export interface OpenInstallPageDeps extends RegisterInstallationDeps {
   /** `DEFAULT_SERVER_ENDPOINT`: tried first when the frame names no server. */
@@ -37,7 +37,11 @@ export type InstallPageOutcome =
   /** The authorization server could not be asked; the frame's tokens are parked and finished later. */
   | { readonly kind: 'pending'; readonly frameOrigin?: string | undefined }
   /** Verification failed: nothing was stored. */
-  | { readonly kind: 'refused'; readonly frameOrigin?: string | undefined; readonly reason: RefusalReason | 'uninstalled' };
+  | {
+      readonly kind: 'refused';
+      readonly frameOrigin?: string | undefined;
+      readonly reason: RefusalReason | 'uninstalled';
+    };
 
 /**
  * Serves the install frame and later app opens (both POST the frame's tokens, PROTOCOL.md §5): verifies
@@ -49,7 +53,10 @@ export type InstallPageOutcome =
  * @example
  * const outcome = await openInstallPage({ method: 'POST', query, body }, deps);
  */
-export async function openInstallPage(request: InstallPageRequest, deps: OpenInstallPageDeps): Promise<InstallPageOutcome> {
+export async function openInstallPage(
+  request: InstallPageRequest,
+  deps: OpenInstallPageDeps,
+): Promise<InstallPageOutcome> {
   const query = queryOf(request.query);
   const queryOrigin = originFromQuery(query);
   if (request.method.toUpperCase() !== 'POST' || !isFramePost(request.body)) {
@@ -58,7 +65,11 @@ export async function openInstallPage(request: InstallPageRequest, deps: OpenIns
   const parsed = installFrameBodySchema.safeParse(request.body);
   if (!parsed.success) {
     const fields = [...new Set(parsed.error.issues.map((issue) => String(issue.path[0] ?? 'body').slice(0, 40)))];
-    return { kind: 'invalid', frameOrigin: queryOrigin, problem: `missing or malformed: ${fields.slice(0, 5).join(', ')}` };
+    return {
+      kind: 'invalid',
+      frameOrigin: queryOrigin,
+      problem: `missing or malformed: ${fields.slice(0, 5).join(', ')}`,
+    };
   }
   const body = parsed.data;
   const placement = (body.PLACEMENT ?? 'DEFAULT').toUpperCase();

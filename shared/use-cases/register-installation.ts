@@ -92,7 +92,11 @@ export async function registerInstallation(
 ): Promise<RegistrationOutcome> {
   const id = claimId(claim);
   if (await deps.parked.hasReceipt(claim.memberId, id)) {
-    return { kind: 'duplicate', memberId: claim.memberId, installation: await deps.tokens.getInstallation(claim.memberId) };
+    return {
+      kind: 'duplicate',
+      memberId: claim.memberId,
+      installation: await deps.tokens.getInstallation(claim.memberId),
+    };
   }
   const verification = await verifyClaim(claim, deps);
   switch (verification.kind) {
@@ -129,7 +133,11 @@ async function refusedOrDuplicate(
   deps: RegisterInstallationDeps,
 ): Promise<RegistrationOutcome> {
   if (reason === 'not_our_tokens' && (await deps.parked.hasReceipt(claim.memberId, id))) {
-    return { kind: 'duplicate', memberId: claim.memberId, installation: await deps.tokens.getInstallation(claim.memberId) };
+    return {
+      kind: 'duplicate',
+      memberId: claim.memberId,
+      installation: await deps.tokens.getInstallation(claim.memberId),
+    };
   }
   return { kind: 'refused', memberId: claim.memberId, reason };
 }
@@ -168,7 +176,12 @@ export async function verifyClaim(claim: InstallClaim, deps: RegisterInstallatio
 function allowedServerEndpoint(serverEndpoint: string, allowed: readonly string[]): boolean {
   try {
     const url = new URL(serverEndpoint);
-    return url.protocol === 'https:' && url.username === '' && url.password === '' && allowed.includes(url.host.toLowerCase());
+    return (
+      url.protocol === 'https:' &&
+      url.username === '' &&
+      url.password === '' &&
+      allowed.includes(url.host.toLowerCase())
+    );
   } catch {
     return false;
   }

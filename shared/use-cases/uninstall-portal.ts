@@ -13,7 +13,12 @@ export interface UninstallPortalDeps {
 
 export type UninstallOutcome =
   /** The application token matched: tokens are gone, the installation is `uninstalled` (or purged). */
-  | { readonly kind: 'uninstalled'; readonly memberId: string; readonly clean: boolean; readonly tokenSetsDeleted: number }
+  | {
+      readonly kind: 'uninstalled';
+      readonly memberId: string;
+      readonly clean: boolean;
+      readonly tokenSetsDeleted: number;
+    }
   /** We know nothing of the portal: nothing to do (a repeat after CLEAN, or never installed). */
   | { readonly kind: 'unknown_portal'; readonly memberId: string; readonly cancelledParked: number }
   /** The application token does not match the stored one (or none is stored): nothing changed. */

@@ -1,19 +1,25 @@
-import { HttpBitrixOAuthClient } from '../../shared/adapters/bitrix-oauth-client.js';
-import { DynamoDbParkedEventRepository } from '../../shared/adapters/dynamodb-parked-event-repository.js';
-import { DynamoDbTokenRepository } from '../../shared/adapters/dynamodb-token-repository.js';
-import type { OpenInstallPageDeps } from '../../shared/use-cases/open-install-page.js';
 import { appEventsHandler } from '../../functions/app-events.js';
 import { installPageHandler } from '../../functions/install-page.js';
 import { processParkedEventsHandler } from '../../functions/process-parked-events.js';
 import { type BitrixEmulator, startBitrixEmulator } from '../../local/emulator/index.js';
 import { type LambdaHttpServer, localContext, startLambdaHttpServer } from '../../local/lambda-http-server.js';
+import { HttpBitrixOAuthClient } from '../../shared/adapters/bitrix-oauth-client.js';
+import { DynamoDbParkedEventRepository } from '../../shared/adapters/dynamodb-parked-event-repository.js';
+import { DynamoDbTokenRepository } from '../../shared/adapters/dynamodb-token-repository.js';
 import { defaultNextRefreshAt } from '../../shared/use-cases/complete-authorization.js';
+import type { OpenInstallPageDeps } from '../../shared/use-cases/open-install-page.js';
 import { readWholeTable } from './lifecycle-table.js';
 import { createTestTable, type TestTable } from './table.js';
 
 /** Our app in the emulator, and another registered app whose tokens must never be accepted. */
-export const OUR_APP = { clientId: 'local.lifecycle00000001.11111111', clientSecret: 'OurSecret0123456789abcdefghijklmnopqrstuvwxyz01' };
-export const OTHER_APP = { clientId: 'app.lifecycle00000002.22222222', clientSecret: 'OtherSecret0123456789abcdefghijklmnopqrstuvwxy' };
+export const OUR_APP = {
+  clientId: 'local.lifecycle00000001.11111111',
+  clientSecret: 'OurSecret0123456789abcdefghijklmnopqrstuvwxyz01',
+};
+export const OTHER_APP = {
+  clientId: 'app.lifecycle00000002.22222222',
+  clientSecret: 'OtherSecret0123456789abcdefghijklmnopqrstuvwxy',
+};
 
 /**
  * The lifecycle endpoints served over HTTP (API Gateway v2 shape) against DynamoDB Local and the
@@ -64,7 +70,10 @@ export async function startLifecycleHarness(options: { verifyTimeoutMs?: number 
     'POST /bitrix/install': installPageHandler(deps, { maxBodyBytes: 65_536 }),
   });
   for (const app of [OUR_APP, OTHER_APP]) {
-    emulator.updateApp({ eventHandlerUrl: `${server.url}/bitrix/events`, installUrl: `${server.url}/bitrix/install` }, app.clientId);
+    emulator.updateApp(
+      { eventHandlerUrl: `${server.url}/bitrix/events`, installUrl: `${server.url}/bitrix/install` },
+      app.clientId,
+    );
   }
   const processParked = processParkedEventsHandler(deps);
   return {

@@ -89,7 +89,15 @@ function validInstall(): Record<string, unknown> {
   };
 }
 
-const REQUIRED_AUTH = ['access_token', 'refresh_token', 'application_token', 'member_id', 'client_endpoint', 'server_endpoint', 'domain'];
+const REQUIRED_AUTH = [
+  'access_token',
+  'refresh_token',
+  'application_token',
+  'member_id',
+  'client_endpoint',
+  'server_endpoint',
+  'domain',
+];
 
 interface FuzzCase {
   readonly kind: string;
@@ -100,15 +108,35 @@ interface FuzzCase {
 /** One malformed request; every kind is invalid by construction, so each must be refused. */
 function fuzzCase(random: () => number): FuzzCase {
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
-  const kind = pick(['bytes', 'huge', 'deep', 'proto', 'array', 'wrong_type', 'missing', 'content_type', 'json_garbage']);
+  const kind = pick([
+    'bytes',
+    'huge',
+    'deep',
+    'proto',
+    'array',
+    'wrong_type',
+    'missing',
+    'content_type',
+    'json_garbage',
+  ]);
   switch (kind) {
     case 'bytes': {
-      const bytes = Buffer.from(Array.from({ length: 1 + Math.floor(random() * 2000) }, () => Math.floor(random() * 256)));
+      const bytes = Buffer.from(
+        Array.from({ length: 1 + Math.floor(random() * 2000) }, () => Math.floor(random() * 256)),
+      );
       // Random bytes as a form body can still spell `event=x`: prefix a key that makes it an install.
-      return { kind, body: Buffer.concat([Buffer.from('event=ONAPPINSTALL&'), bytes]), contentType: pick([FORM, 'application/json']) };
+      return {
+        kind,
+        body: Buffer.concat([Buffer.from('event=ONAPPINSTALL&'), bytes]),
+        contentType: pick([FORM, 'application/json']),
+      };
     }
     case 'huge':
-      return { kind, body: `event=ONAPPINSTALL&auth%5Bmember_id%5D=${'x'.repeat(MAX_BODY + Math.floor(random() * 50_000))}`, contentType: FORM };
+      return {
+        kind,
+        body: `event=ONAPPINSTALL&auth%5Bmember_id%5D=${'x'.repeat(MAX_BODY + Math.floor(random() * 50_000))}`,
+        contentType: FORM,
+      };
     case 'deep': {
       const depth = 7 + Math.floor(random() * 40);
       return { kind, body: `event=ONAPPINSTALL&auth${'[a]'.repeat(depth)}=1`, contentType: FORM };
@@ -143,12 +171,29 @@ function fuzzCase(random: () => number): FuzzCase {
       const auth = payload.auth as Record<string, unknown>;
       delete auth[pick(REQUIRED_AUTH)];
       if (random() < 0.2) delete payload.auth;
-      return { kind, body: random() < 0.5 ? qs.stringify(payload) : JSON.stringify(payload), contentType: random() < 0.5 ? FORM : 'application/json' };
+      return {
+        kind,
+        body: random() < 0.5 ? qs.stringify(payload) : JSON.stringify(payload),
+        contentType: random() < 0.5 ? FORM : 'application/json',
+      };
     }
     case 'content_type':
-      return { kind, body: qs.stringify(validInstall()), contentType: pick(['text/plain', 'multipart/form-data; boundary=x', 'application/xml', `${FORM}; charset=windows-1251`]) };
+      return {
+        kind,
+        body: qs.stringify(validInstall()),
+        contentType: pick([
+          'text/plain',
+          'multipart/form-data; boundary=x',
+          'application/xml',
+          `${FORM}; charset=windows-1251`,
+        ]),
+      };
     default:
-      return { kind, body: pick(['{', '[]', '"x"', 'null', '{"event":', '{"event":"ONAPPINSTALL","auth":"x"}']), contentType: 'application/json' };
+      return {
+        kind,
+        body: pick(['{', '[]', '"x"', 'null', '{"event":', '{"event":"ONAPPINSTALL","auth":"x"}']),
+        contentType: 'application/json',
+      };
   }
 }
 
@@ -193,12 +238,19 @@ describe('lifecycle endpoints under malformed input', () => {
 
     // Act
     for (let i = 0; i < 60; i += 1) {
-      const valid: Record<string, unknown> = { AUTH_ID: token(), AUTH_EXPIRES: '3600', REFRESH_ID: token(), member_id: memberId(), PLACEMENT: 'DEFAULT' };
+      const valid: Record<string, unknown> = {
+        AUTH_ID: token(),
+        AUTH_EXPIRES: '3600',
+        REFRESH_ID: token(),
+        member_id: memberId(),
+        PLACEMENT: 'DEFAULT',
+      };
       const field = ['AUTH_ID', 'REFRESH_ID', 'member_id', 'AUTH_EXPIRES', 'SERVER_ENDPOINT'][i % 5] ?? 'AUTH_ID';
       const mutation = Math.floor(random() * 3);
       if (mutation === 0) valid[field] = ['a', 'b'];
       if (mutation === 1) valid[field] = { nested: 'x' };
-      if (mutation === 2) valid[field] = field === 'member_id' || field === 'SERVER_ENDPOINT' ? 'not a valid value/%' : '';
+      if (mutation === 2)
+        valid[field] = field === 'member_id' || field === 'SERVER_ENDPOINT' ? 'not a valid value/%' : '';
       const status = await post('/bitrix/install', { kind: 'frame', body: qs.stringify(valid), contentType: FORM });
 
       // Assess

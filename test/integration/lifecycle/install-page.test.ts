@@ -16,7 +16,10 @@ afterAll(async () => {
 /** A portal with the app installed on Bitrix24's side but unknown to the service (no event delivered). */
 async function installedPortal(region: 'west' | 'east' = 'west') {
   portalCount += 1;
-  const portal = h.emulator.addPortal({ domain: `frame-${portalCount}.bitrix24.${region === 'west' ? 'com' : 'ru'}`, region });
+  const portal = h.emulator.addPortal({
+    domain: `frame-${portalCount}.bitrix24.${region === 'west' ? 'com' : 'ru'}`,
+    region,
+  });
   await h.emulator.install(portal, { sendEvent: false, installFinished: false });
   return portal;
 }
@@ -66,7 +69,11 @@ describe('install page over HTTP (emulator frame POST, DynamoDB Local)', () => {
     const westBefore = h.emulator.counters.token.byHost['oauth.bitrix.info']?.refresh_token?.ok ?? 0;
 
     // Act
-    const result = await h.emulator.openApp(portal, { includeServerEndpoint: false, includeApplicationToken: false, includeScope: false });
+    const result = await h.emulator.openApp(portal, {
+      includeServerEndpoint: false,
+      includeApplicationToken: false,
+      includeScope: false,
+    });
 
     // Assess
     expect(result.status).toBe(200);
@@ -77,7 +84,9 @@ describe('install page over HTTP (emulator frame POST, DynamoDB Local)', () => {
     expect(installation?.applicationTokenHash).toBeUndefined();
     // The answer names the portal's own regional server: that is what the sweep will use.
     expect(installation?.serverEndpoint).toBe('https://oauth.bitrix24.tech/rest/');
-    expect(JSON.stringify(await h.snapshot())).not.toContain(new URL(result.url).searchParams.get('APP_SID') ?? 'missing');
+    expect(JSON.stringify(await h.snapshot())).not.toContain(
+      new URL(result.url).searchParams.get('APP_SID') ?? 'missing',
+    );
   });
 
   it('shows later opens a connected page without an unconditional installFinish', async () => {
@@ -161,7 +170,11 @@ describe('install page over HTTP (emulator frame POST, DynamoDB Local)', () => {
     }).toString();
 
     // Act
-    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+    });
 
     // Assess
     expect(response.status).toBe(403);

@@ -157,12 +157,17 @@ describe('forged installs change nothing', () => {
     }
 
     // Act
-    const result = await h.emulator.sendEvent(portal, 'ONAPPINSTALL', { tokens: 'full', auth, clientId: OUR_APP.clientId });
+    const result = await h.emulator.sendEvent(portal, 'ONAPPINSTALL', {
+      tokens: 'full',
+      auth,
+      clientId: OUR_APP.clientId,
+    });
 
     // Assess
     expect(result.status).toBe(status);
     expect(await h.snapshot()).toEqual(before);
-    if (kind.includes('server_endpoint') || status === 400) expect(h.emulator.counters.token.total).toBe(refreshesBefore);
+    if (kind.includes('server_endpoint') || status === 400)
+      expect(h.emulator.counters.token.total).toBe(refreshesBefore);
   });
 });
 
@@ -305,7 +310,10 @@ describe('ONAPPUNINSTALL over HTTP', () => {
     // Assess
     expect(reinstall.status).toBe(200);
     const installation = await h.tokens.getInstallation(portal.memberId);
-    expect(installation).toMatchObject({ status: 'active', applicationTokenHash: hashApplicationToken(reinstall.applicationToken ?? '') });
+    expect(installation).toMatchObject({
+      status: 'active',
+      applicationTokenHash: hashApplicationToken(reinstall.applicationToken ?? ''),
+    });
     expect(installation?.uninstalledAt).toBeUndefined();
     expect((await h.tokens.getTokenSet({ memberId: portal.memberId, userId: 1 }))?.status).toBe('active');
   });

@@ -7,7 +7,10 @@ import type { InstallClaim } from '../../../shared/domain/lifecycle-events.js';
 import type { IssuedTokens } from '../../../shared/domain/token-set.js';
 import type { BitrixOAuthClient } from '../../../shared/ports/oauth-client.js';
 import { finishParkedEvents } from '../../../shared/use-cases/finish-parked-events.js';
-import { type RegisterInstallationDeps, registerInstallation } from '../../../shared/use-cases/register-installation.js';
+import {
+  type RegisterInstallationDeps,
+  registerInstallation,
+} from '../../../shared/use-cases/register-installation.js';
 import { uninstallPortal } from '../../../shared/use-cases/uninstall-portal.js';
 import { DAY, HOUR, memberId as newMemberId, token } from '../../helpers/fixtures.js';
 import { readWholeTable } from '../../helpers/lifecycle-table.js';
@@ -112,7 +115,11 @@ describe('registerInstallation (DynamoDB Local)', () => {
     // Assess
     expect(outcome).toMatchObject({ kind: 'registered', userId: 1, newInstallation: true, keptNewerChain: false });
     const installation = await tokens.getInstallation(input.memberId);
-    expect(installation).toMatchObject({ status: 'active', applicationTokenHash: hashApplicationToken('app-token-1'), appVersion: '1' });
+    expect(installation).toMatchObject({
+      status: 'active',
+      applicationTokenHash: hashApplicationToken('app-token-1'),
+      appVersion: '1',
+    });
     const set = await tokens.getTokenSet({ memberId: input.memberId, userId: 1 });
     expect(set?.refreshToken).not.toBe(input.refreshToken);
     expect(set?.source).toBe('install_event');
@@ -127,9 +134,18 @@ describe('registerInstallation (DynamoDB Local)', () => {
 
     // Act
     const unknown = await registerInstallation(claim({ memberId: victim, refreshToken: token() }), deps);
-    const otherPortal = await registerInstallation(claim({ memberId: victim, refreshToken: server.issue(newMemberId()) }), deps);
-    const offList = await registerInstallation(claim({ memberId: victim, serverEndpoints: ['https://oauth.evil.example/rest/'] }), deps);
-    const plainHttp = await registerInstallation(claim({ memberId: victim, serverEndpoints: ['http://oauth.bitrix.info/rest/'] }), deps);
+    const otherPortal = await registerInstallation(
+      claim({ memberId: victim, refreshToken: server.issue(newMemberId()) }),
+      deps,
+    );
+    const offList = await registerInstallation(
+      claim({ memberId: victim, serverEndpoints: ['https://oauth.evil.example/rest/'] }),
+      deps,
+    );
+    const plainHttp = await registerInstallation(
+      claim({ memberId: victim, serverEndpoints: ['http://oauth.bitrix.info/rest/'] }),
+      deps,
+    );
 
     // Assess
     expect(unknown).toMatchObject({ kind: 'refused', reason: 'not_our_tokens' });
@@ -188,7 +204,10 @@ describe('registerInstallation (DynamoDB Local)', () => {
     clock += 1000;
 
     // Act
-    const outcome = await registerInstallation(claim({ memberId: first.memberId, trigger: 'install_page', applicationTokenHash: undefined }), deps);
+    const outcome = await registerInstallation(
+      claim({ memberId: first.memberId, trigger: 'install_page', applicationTokenHash: undefined }),
+      deps,
+    );
 
     // Assess
     expect(outcome).toMatchObject({ kind: 'registered', keptNewerChain: false });
@@ -196,7 +215,9 @@ describe('registerInstallation (DynamoDB Local)', () => {
     expect(repaired?.status).toBe('active');
     expect(repaired?.source).toBe('install_page');
     expect(repaired?.version).toBe((dead?.version ?? 0) + 2);
-    expect((await tokens.getInstallation(first.memberId))?.applicationTokenHash).toBe(hashApplicationToken('app-token-1'));
+    expect((await tokens.getInstallation(first.memberId))?.applicationTokenHash).toBe(
+      hashApplicationToken('app-token-1'),
+    );
   });
 });
 
@@ -270,9 +291,15 @@ describe('uninstallPortal (DynamoDB Local)', () => {
     const before = await readWholeTable(table.client, table.tableName);
 
     // Act
-    const wrong = await uninstallPortal({ memberId: input.memberId, applicationToken: 'app-token-2', clean: false, receivedAt: clock }, deps);
+    const wrong = await uninstallPortal(
+      { memberId: input.memberId, applicationToken: 'app-token-2', clean: false, receivedAt: clock },
+      deps,
+    );
     const afterWrong = await readWholeTable(table.client, table.tableName);
-    const right = await uninstallPortal({ memberId: input.memberId, applicationToken: 'app-token-1', clean: false, receivedAt: clock }, deps);
+    const right = await uninstallPortal(
+      { memberId: input.memberId, applicationToken: 'app-token-1', clean: false, receivedAt: clock },
+      deps,
+    );
 
     // Assess
     expect(wrong.kind).toBe('forbidden');
@@ -288,8 +315,14 @@ describe('uninstallPortal (DynamoDB Local)', () => {
     await registerInstallation(input, deps);
 
     // Act
-    const clean = await uninstallPortal({ memberId: input.memberId, applicationToken: 'app-token-1', clean: true, receivedAt: clock }, deps);
-    const repeat = await uninstallPortal({ memberId: input.memberId, applicationToken: 'app-token-1', clean: true, receivedAt: clock }, deps);
+    const clean = await uninstallPortal(
+      { memberId: input.memberId, applicationToken: 'app-token-1', clean: true, receivedAt: clock },
+      deps,
+    );
+    const repeat = await uninstallPortal(
+      { memberId: input.memberId, applicationToken: 'app-token-1', clean: true, receivedAt: clock },
+      deps,
+    );
 
     // Assess
     expect(clean.kind).toBe('uninstalled');
@@ -306,7 +339,10 @@ describe('uninstallPortal (DynamoDB Local)', () => {
     server.down = false;
 
     // Act
-    const outcome = await uninstallPortal({ memberId: input.memberId, applicationToken: 'app-token-1', clean: false, receivedAt: clock }, deps);
+    const outcome = await uninstallPortal(
+      { memberId: input.memberId, applicationToken: 'app-token-1', clean: false, receivedAt: clock },
+      deps,
+    );
     clock += HOUR;
     await finishParkedEvents(deps, { deadline: clock + 1 });
 
@@ -321,7 +357,10 @@ describe('uninstallPortal (DynamoDB Local)', () => {
     await registerInstallation(input, deps);
     const receivedEarlier = clock;
     clock += 1000;
-    await uninstallPortal({ memberId: input.memberId, applicationToken: 'app-token-1', clean: false, receivedAt: clock }, deps);
+    await uninstallPortal(
+      { memberId: input.memberId, applicationToken: 'app-token-1', clean: false, receivedAt: clock },
+      deps,
+    );
     clock += 1000;
 
     // Act

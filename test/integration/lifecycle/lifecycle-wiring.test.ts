@@ -11,7 +11,10 @@ import { createTestTable, type TestTable } from '../../helpers/table.js';
  * environment as CDK configures them: credentials from (local) Secrets Manager, the emulator through
  * `BITRIX_URL_REWRITES`. Every log line is captured at DEBUG to prove no credential is ever written.
  */
-const CLIENT = { clientId: 'local.lifecyclewiring.12345678', clientSecret: 'LifecycleSecretMustNeverBeLogged0123456789abcd' };
+const CLIENT = {
+  clientId: 'local.lifecyclewiring.12345678',
+  clientSecret: 'LifecycleSecretMustNeverBeLogged0123456789abcd',
+};
 
 let table: TestTable;
 let secrets: SecretsManagerServer;
@@ -86,13 +89,24 @@ describe('lifecycle functions as deployed (env-configured handlers)', () => {
     const output = await captureOutput(async () => {
       const installed = await emulator.install(portal);
       statuses.install = installed.status;
-      secretsSeen.push(installed.tokens?.accessToken ?? '', installed.tokens?.refreshToken ?? '', installed.applicationToken ?? '');
+      secretsSeen.push(
+        installed.tokens?.accessToken ?? '',
+        installed.tokens?.refreshToken ?? '',
+        installed.applicationToken ?? '',
+      );
       const frame = await emulator.openApp(portal);
       statuses.frame = frame.status;
-      secretsSeen.push(frame.tokens.accessToken, frame.tokens.refreshToken, new URL(frame.url).searchParams.get('APP_SID') ?? '');
+      secretsSeen.push(
+        frame.tokens.accessToken,
+        frame.tokens.refreshToken,
+        new URL(frame.url).searchParams.get('APP_SID') ?? '',
+      );
       const forgedToken = token();
       secretsSeen.push(forgedToken);
-      const forged = await emulator.sendEvent(portal, 'ONAPPINSTALL', { tokens: 'full', auth: { refresh_token: forgedToken } });
+      const forged = await emulator.sendEvent(portal, 'ONAPPINSTALL', {
+        tokens: 'full',
+        auth: { refresh_token: forgedToken },
+      });
       statuses.forged = forged.status;
       secretsSeen.push(forged.tokens?.accessToken ?? '');
       emulator.faults.set('token', { failNext: 1000, failStatus: 503 });
@@ -112,7 +126,14 @@ describe('lifecycle functions as deployed (env-configured handlers)', () => {
     });
 
     // Assess
-    expect(statuses).toEqual({ install: 200, frame: 200, forged: 403, parked: 202, wrongUninstall: 403, uninstall: 200 });
+    expect(statuses).toEqual({
+      install: 200,
+      frame: 200,
+      forged: 403,
+      parked: 202,
+      wrongUninstall: 403,
+      uninstall: 200,
+    });
     expect((await repo.getInstallation(portal.memberId))?.status).toBe('uninstalled');
     expect(await repo.listTokenSets(portal.memberId)).toEqual([]);
     expect((await repo.getInstallation(parkedPortal.memberId))?.status).toBe('active');

@@ -25,7 +25,11 @@ describe('parseRequestBody', () => {
     const parsed = parseRequestBody({ body, contentType: `${FORM}; charset=UTF-8` });
 
     // Assess
-    expect(parsed).toEqual({ event: 'ONAPPINSTALL', data: { VERSION: '1' }, auth: { access_token: 'a', member_id: 'm' } });
+    expect(parsed).toEqual({
+      event: 'ONAPPINSTALL',
+      data: { VERSION: '1' },
+      auth: { access_token: 'a', member_id: 'm' },
+    });
   });
 
   it('decodes a base64 body first', () => {
@@ -41,7 +45,10 @@ describe('parseRequestBody', () => {
 
   it('accepts JSON bodies', () => {
     // Act
-    const parsed = parseRequestBody({ body: '{"event":"ONAPPUNINSTALL","data":{"CLEAN":1}}', contentType: 'application/json' });
+    const parsed = parseRequestBody({
+      body: '{"event":"ONAPPUNINSTALL","data":{"CLEAN":1}}',
+      contentType: 'application/json',
+    });
 
     // Assess
     expect(parsed).toEqual({ event: 'ONAPPUNINSTALL', data: { CLEAN: 1 } });
@@ -69,7 +76,10 @@ describe('parseRequestBody', () => {
     expect(statusOf(() => parseRequestBody({ body: big, contentType: FORM }, { maxBytes: 1024 }))).toBe(413);
     expect(
       statusOf(() =>
-        parseRequestBody({ body: Buffer.from(big).toString('base64'), isBase64Encoded: true, contentType: FORM }, { maxBytes: 1024 }),
+        parseRequestBody(
+          { body: Buffer.from(big).toString('base64'), isBase64Encoded: true, contentType: FORM },
+          { maxBytes: 1024 },
+        ),
       ),
     ).toBe(413);
   });
@@ -88,7 +98,9 @@ describe('parseRequestBody', () => {
     // Act / Assess
     for (const body of bodies) expect(statusOf(() => parseRequestBody({ body, contentType: FORM }))).toBe('validation');
     expect(
-      statusOf(() => parseRequestBody({ body: '{"auth":{"__proto__":{"polluted":1}}}', contentType: 'application/json' })),
+      statusOf(() =>
+        parseRequestBody({ body: '{"auth":{"__proto__":{"polluted":1}}}', contentType: 'application/json' }),
+      ),
     ).toBe('validation');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });

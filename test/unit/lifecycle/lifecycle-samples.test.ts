@@ -102,9 +102,14 @@ describe('lifecycle samples', () => {
     const doc = JSON.parse(sample?.text ?? '{}') as { _post_body: unknown; _query_string: Record<string, string> };
 
     // Act
-    const body = installFrameBodySchema.parse(parseRequestBody({ body: qs.stringify(doc._post_body), contentType: FORM }));
+    const body = installFrameBodySchema.parse(
+      parseRequestBody({ body: qs.stringify(doc._post_body), contentType: FORM }),
+    );
     const query = installFrameQuerySchema.parse(doc._query_string);
-    const claim = claimFromInstallFrame(body, 0, { defaultServerEndpoint: 'https://oauth.bitrix.info/rest/', allowedAuthServers: [] });
+    const claim = claimFromInstallFrame(body, 0, {
+      defaultServerEndpoint: 'https://oauth.bitrix.info/rest/',
+      allowedAuthServers: [],
+    });
 
     // Assess
     expect(query.APP_SID).toBe('dd8cec11e347088fe87c44870a9f1dba');
