@@ -17,7 +17,7 @@ import type { OAuthStateRepository } from './ports/oauth-state-repository.js';
 import type { ParkedEventRepository } from './ports/parked-event-repository.js';
 import type { PortalListing } from './ports/portal-listing.js';
 import type { TokenRepository } from './ports/token-repository.js';
-import { defaultNextRefreshAt } from './use-cases/complete-authorization.js';
+import { policyFirstRefreshAt } from './use-cases/complete-authorization.js';
 import type { OpenInstallPageDeps } from './use-cases/open-install-page.js';
 import { refreshSettings } from './use-cases/refresh-token-set.js';
 import type { SweepDependencies } from './use-cases/sweep-due-tokens.js';
@@ -76,13 +76,15 @@ export function parkedEventRepository(config: Config): ParkedEventRepository {
  * The authorization-server client gets `LIFECYCLE_VERIFY_TIMEOUT_MS`: Bitrix24 waits for our answer.
  */
 export function lifecycleDependencies(config: Config, now: () => number = Date.now): OpenInstallPageDeps {
+  // A new chain's first refresh follows the deployment's refresh policy, as the sweep's do.
+  const { policy, refreshTokenLifetimeMs } = refreshSettings(config);
   return {
     tokens: tokenRepository(config),
     parked: parkedEventRepository(config),
     oauth: bitrixOAuthClient(config, clientCredentials(config), config.LIFECYCLE_VERIFY_TIMEOUT_MS),
     allowedAuthServers: config.BITRIX_AUTH_SERVERS,
-    refreshTokenLifetimeMs: config.REFRESH_TOKEN_LIFETIME_DAYS * 86_400_000,
-    nextRefreshAt: defaultNextRefreshAt,
+    refreshTokenLifetimeMs,
+    nextRefreshAt: policyFirstRefreshAt(policy, refreshTokenLifetimeMs, now),
     parking: {
       baseDelayMs: config.PARKED_RETRY_BASE_SECONDS * 1000,
       maxDelayMs: config.PARKED_RETRY_MAX_SECONDS * 1000,
