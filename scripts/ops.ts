@@ -471,7 +471,12 @@ export async function runOps(argv: readonly string[], io: OpsIo): Promise<number
     };
     const known = ['list', 'show', 'refresh', 'uninstall', 'sweep', 'status-page'];
     if (!known.includes(command)) throw new UsageError(`unknown command ${command}`);
+    const logLevel = io.env.POWERTOOLS_LOG_LEVEL;
     const target = applyTarget(flags, io);
+    // Results own stdout: the service's log lines stay on stderr (errors only, unless
+    // POWERTOOLS_LOG_LEVEL says otherwise), and no metrics are published from an operator's machine.
+    io.env.POWERTOOLS_LOG_LEVEL = logLevel ?? 'ERROR';
+    io.env.POWERTOOLS_METRICS_DISABLED = 'true';
     if (!flags.json) io.stderr.write(`target: ${target}\n`);
     switch (command) {
       case 'list':

@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type BitrixEmulator, DEFAULT_APP, startBitrixEmulator } from '../../../local/emulator/index.js';
+import { type SecretsManagerServer, startSecretsManagerServer } from '../../../local/secrets-manager-server.js';
 import { DynamoDbTokenRepository } from '../../../shared/adapters/dynamodb-token-repository.js';
 import type { NewChainInput } from '../../../shared/ports/token-repository.js';
 import { DAY, HOUR, memberId, newChain } from '../../helpers/fixtures.js';
@@ -181,5 +183,152 @@ describe('npm run ops (against a table, as in AWS)', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('no local service found');
     expect(result.stderr).toContain('npm start');
+  });
+});
+
+describe('npm run ops refresh, sweep and uninstall (through the refresh path, against the emulator)', () => {
+  let live: TestTable;
+  let liveRepo: DynamoDbTokenRepository;
+  let emulator: BitrixEmulator;
+  let secrets: SecretsManagerServer;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    live = await createTestTable('ops-live');
+    liveRepo = new DynamoDbTokenRepository({ client: live.client, tableName: live.tableName });
+    emulator = await startBitrixEmulator();
+    secrets = await startSecretsManagerServer({ 'ops-app': JSON.stringify(DEFAULT_APP) });
+    env = {
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+      CLIENT_CREDENTIALS_SECRET_ID: 'ops-app',
+      BITRIX_URL_REWRITES: JSON.stringify(emulator.urlRewrites),
+    };
+  });
+  afterAll(async () => {
+    await emulator?.stop();
+    await secrets?.stop();
+    await live?.drop();
+  });
+
+  /** A portal with the app installed and a live emulator chain stored for user 1. */
+  async function connected(options: { readonly due: boolean }) {
+    const domain = `p${memberId().slice(0, 10)}.bitrix24.com`;
+    const portal = emulator.addPortal({ domain, region: 'west', installed: true });
+    const chain = emulator.issueTokens(portal, 1);
+    const now = Date.now();
+    const clientEndpoint = `https://${domain}/rest/`;
+    await liveRepo.storeNewChain(
+      {
+        accessToken: chain.accessToken,
+        refreshToken: chain.refreshToken,
+        accessExpiresAt: chain.expires * 1000,
+        refreshIssuedAt: now,
+        memberId: portal.memberId,
+        userId: 1,
+        clientEndpoint,
+        serverEndpoint: 'https://oauth.bitrix.info/rest/',
+        source: 'install_event',
+        refreshExpiresAt: now + 30 * DAY,
+        nextRefreshAt: options.due ? now - 60_000 : now + 40 * 60_000,
+        now,
+      },
+      null,
+    );
+    await liveRepo.saveInstallation(
+      {
+        memberId: portal.memberId,
+        domain,
+        clientEndpoint,
+        serverEndpoint: 'https://oauth.bitrix.info/rest/',
+        status: 'active',
+        installedAt: now,
+        now,
+      },
+      null,
+    );
+    return { portal, memberId: portal.memberId, chain };
+  }
+
+  it('refresh spends the refresh token once and stores the new pair, printing neither', async () => {
+    // Prepare
+    const { portal, memberId: member, chain } = await connected({ due: false });
+
+    // Act
+    const result = await ops(['refresh', member, '--table', live.tableName], env);
+
+    // Assess
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^user 1: refreshed \(version 1 → 2\), active, access token expires in \d+ min\n$/);
+    expect(emulator.refreshCount(portal)).toBe(1);
+    const stored = await liveRepo.getTokenSet({ memberId: member, userId: 1 });
+    expect(stored?.refreshToken).not.toBe(chain.refreshToken);
+    for (const secret of [chain.accessToken, chain.refreshToken, stored?.accessToken, stored?.refreshToken]) {
+      expect(result.stdout + result.stderr).not.toContain(String(secret));
+    }
+  });
+
+  it('refresh of a dead chain fails with exit code 1 and says what to do', async () => {
+    // Prepare
+    const { portal, memberId: member } = await connected({ due: false });
+    emulator.revokeApp(portal);
+
+    // Act
+    const first = await ops(['refresh', member, '--table', live.tableName], env);
+    const again = await ops(['refresh', member, '--json', '--table', live.tableName], env);
+    const otherUser = await ops(['refresh', member, '--user', '5', '--table', live.tableName], env);
+
+    // Assess
+    expect(first.code).toBe(1);
+    expect(first.stdout).toContain('user 1: not refreshed: invalid_grant; status now reauth_required');
+    expect(again.code).toBe(1);
+    expect(JSON.parse(again.stdout)).toEqual({
+      memberId: member,
+      results: [{ userId: 1, outcome: 'failed', error: expect.stringContaining('reauth_required: the chain is dead') }],
+    });
+    expect(otherUser.code).toBe(1);
+    expect(otherUser.stderr).toContain(`portal ${member} has no token set for user 5`);
+  });
+
+  it('sweep refreshes what is due, reports each status change and exits 1 when a refresh failed', async () => {
+    // Prepare
+    const fine = await connected({ due: true });
+    const dead = await connected({ due: true });
+    emulator.revokeApp(dead.portal);
+
+    // Act
+    const result = await ops(['sweep', '--table', live.tableName], env);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^due \d+, refreshed 1, failed 1 \(1 invalid_grant\)/);
+    expect(result.stderr).toContain(
+      `${dead.portal.domain} user 1: active → reauth_required (reauth_required, invalid_grant)`,
+    );
+    expect(result.stderr).toMatch(/sweeping… 1 refreshed/);
+    expect(emulator.refreshCount(fine.portal)).toBe(1);
+    expect((await liveRepo.getTokenSet({ memberId: dead.memberId, userId: 1 }))?.status).toBe('reauth_required');
+  });
+
+  it('uninstall revokes: tokens deleted, installation kept as uninstalled; --clean removes the portal', async () => {
+    // Prepare
+    const kept = await connected({ due: false });
+    const purged = await connected({ due: false });
+
+    // Act
+    const revoke = await ops(['uninstall', kept.memberId, '--table', live.tableName], env);
+    const clean = await ops(['uninstall', purged.memberId, '--clean', '--json', '--table', live.tableName], env);
+    const unknown = memberId();
+    const missing = await ops(['uninstall', unknown, '--table', live.tableName], env);
+
+    // Assess
+    expect(revoke.code).toBe(0);
+    expect(revoke.stdout).toBe(`portal ${kept.memberId}: 1 token set(s) deleted, installation marked uninstalled\n`);
+    expect(await liveRepo.listTokenSets(kept.memberId)).toEqual([]);
+    expect((await liveRepo.getInstallation(kept.memberId))?.status).toBe('uninstalled');
+    expect(clean.code).toBe(0);
+    expect(JSON.parse(clean.stdout)).toMatchObject({ kind: 'uninstalled', clean: true, tokenSetsDeleted: 1 });
+    expect(await liveRepo.getInstallation(purged.memberId)).toBeUndefined();
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`error: portal ${unknown} not found`);
   });
 });
