@@ -114,7 +114,12 @@ export class BitrixRestClient {
    * @throws BitrixRestError when the portal refuses the call or cannot be reached
    * @throws TokenUnavailableError / PortalNotFoundError when no token can be had (see `getAccessToken`)
    */
-  async call<T = unknown>(memberId: string, method: string, params: RestParams = {}, options: CallOptions = {}): Promise<RestResult<T>> {
+  async call<T = unknown>(
+    memberId: string,
+    method: string,
+    params: RestParams = {},
+    options: CallOptions = {},
+  ): Promise<RestResult<T>> {
     assertMethod(method);
     const body = await this.send(memberId, method, params, options.userId);
     return {
@@ -159,7 +164,12 @@ export class BitrixRestClient {
       if (isRecord(error)) {
         out[name] = { ok: false, error: restError(error, 200, command.method) };
       } else if (name in results) {
-        out[name] = { ok: true, result: results[name], total: optionalNumber(totals[name]), next: optionalNumber(nexts[name]) };
+        out[name] = {
+          ok: true,
+          result: results[name],
+          total: optionalNumber(totals[name]),
+          next: optionalNumber(nexts[name]),
+        };
       } else {
         out[name] = {
           ok: false,
@@ -192,12 +202,22 @@ export class BitrixRestClient {
         // The token was refused (expired, or a refresh elsewhere killed it): report the version we used,
         // so the service refreshes only if nobody did already, and retry once.
         refreshed = true;
-        token = await this.options.tokens.getAccessToken({ memberId, userId: token.userId, staleVersion: token.version });
+        token = await this.options.tokens.getAccessToken({
+          memberId,
+          userId: token.userId,
+          staleVersion: token.version,
+        });
         continue;
       }
       if (RATE_ERRORS.has(error.error) && attempt < maxAttempts) {
         const delay = this.backoff(attempt, answer.retryAfterMs);
-        this.options.logger?.warn('portal rate limit; retrying', { memberId, method, error: error.error, attempt, delay });
+        this.options.logger?.warn('portal rate limit; retrying', {
+          memberId,
+          method,
+          error: error.error,
+          attempt,
+          delay,
+        });
         await this.sleep(delay);
         continue;
       }
@@ -234,10 +254,16 @@ export class BitrixRestClient {
         text = await response.text();
       } catch (error) {
         const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
-        throw new BitrixRestError(timedOut ? 'timeout' : 'network_error', timedOut ? 'no answer in time' : 'request failed', 0, method, {
-          cause: error instanceof Error ? new Error(error.message) : undefined,
-          details: { domain: token.domain },
-        });
+        throw new BitrixRestError(
+          timedOut ? 'timeout' : 'network_error',
+          timedOut ? 'no answer in time' : 'request failed',
+          0,
+          method,
+          {
+            cause: error instanceof Error ? new Error(error.message) : undefined,
+            details: { domain: token.domain },
+          },
+        );
       }
       if (REDIRECTS.has(response.status)) {
         const moved = this.movedEndpoint(response.headers.get('location'), url, endpoint, method);
@@ -276,7 +302,8 @@ export class BitrixRestClient {
       if (!response.ok) {
         throw new BitrixRestError(`http_${response.status}`, 'unexpected HTTP status', response.status, method);
       }
-      if (!('result' in parsed)) throw new BitrixRestError('malformed_response', 'the answer has no result', response.status, method);
+      if (!('result' in parsed))
+        throw new BitrixRestError('malformed_response', 'the answer has no result', response.status, method);
       return { kind: 'ok', body: parsed, endpoint };
     }
     throw new BitrixRestError('too_many_redirects', 'the portal keeps redirecting', 302, method);
@@ -295,9 +322,15 @@ export class BitrixRestClient {
     const previous = new URL(endpoint);
     const allowedProtocol = url.protocol === 'https:' || url.protocol === previous.protocol;
     if (!allowedProtocol || !url.pathname.endsWith(`/${method}`)) {
-      throw new BitrixRestError('unexpected_redirect', 'the portal redirected somewhere that is not its REST API', 302, method, {
-        details: { host: url.host },
-      });
+      throw new BitrixRestError(
+        'unexpected_redirect',
+        'the portal redirected somewhere that is not its REST API',
+        302,
+        method,
+        {
+          details: { host: url.host },
+        },
+      );
     }
     return `${url.origin}${url.pathname.slice(0, url.pathname.length - method.length)}`;
   }
@@ -337,12 +370,14 @@ export function restoreUrl(url: string, rewrites: Readonly<Record<string, string
 }
 
 function assertMethod(method: string): void {
-  if (typeof method !== 'string' || !METHOD.test(method)) throw new ValidationError('method must be a REST method name like crm.lead.list');
+  if (typeof method !== 'string' || !METHOD.test(method))
+    throw new ValidationError('method must be a REST method name like crm.lead.list');
 }
 
 function restError(body: Record<string, unknown>, status: number, method: string): BitrixRestError {
   const description = typeof body.error_description === 'string' ? body.error_description : '';
-  const code = typeof body.error === 'string' && body.error !== '' ? body.error : status >= 400 ? `http_${status}` : 'error';
+  const code =
+    typeof body.error === 'string' && body.error !== '' ? body.error : status >= 400 ? `http_${status}` : 'error';
   return new BitrixRestError(code, description, status, method);
 }
 

@@ -253,7 +253,8 @@ export class TokenClient {
    */
   private async missing(key: TokenKey): Promise<AppError> {
     const installation = await this.store.getInstallation(key.memberId);
-    if (installation?.status === 'uninstalled') return new TokenUnavailableError('uninstalled', key.memberId, key.userId);
+    if (installation?.status === 'uninstalled')
+      return new TokenUnavailableError('uninstalled', key.memberId, key.userId);
     return new PortalNotFoundError(key.memberId, key.userId);
   }
 

@@ -28,7 +28,11 @@ describe('createB24OAuth: the official SDK on the token service (emulator + Dyna
     const { portal, stored } = await h.seedPortal(domain());
 
     // Act
-    const b24 = await createB24OAuth({ memberId: portal.memberId, tokens: h.tokenClient(), urlRewrites: h.emulator.urlRewrites });
+    const b24 = await createB24OAuth({
+      memberId: portal.memberId,
+      tokens: h.tokenClient(),
+      urlRewrites: h.emulator.urlRewrites,
+    });
     const id = await profileId(b24);
 
     // Assess
@@ -41,7 +45,11 @@ describe('createB24OAuth: the official SDK on the token service (emulator + Dyna
   it('refreshes the chain exactly once when SDK calls meet expired_token, through the refresh path', async () => {
     // Prepare
     const { portal, stored } = await h.seedPortal(domain());
-    const b24 = await createB24OAuth({ memberId: portal.memberId, tokens: h.tokenClient(), urlRewrites: h.emulator.urlRewrites });
+    const b24 = await createB24OAuth({
+      memberId: portal.memberId,
+      tokens: h.tokenClient(),
+      urlRewrites: h.emulator.urlRewrites,
+    });
     // The portal's clock passes the token's hour; the SDK's own (real) clock still thinks it valid.
     h.emulator.clock.advance(HOUR + 1);
     h.emulator.resetCounters();
@@ -62,7 +70,11 @@ describe('createB24OAuth: the official SDK on the token service (emulator + Dyna
   it('takes the token a sweep refreshed meanwhile without refreshing again', async () => {
     // Prepare
     const { portal } = await h.seedPortal(domain(), { nextRefreshAt: 0 });
-    const b24 = await createB24OAuth({ memberId: portal.memberId, tokens: h.tokenClient(), urlRewrites: h.emulator.urlRewrites });
+    const b24 = await createB24OAuth({
+      memberId: portal.memberId,
+      tokens: h.tokenClient(),
+      urlRewrites: h.emulator.urlRewrites,
+    });
     await refreshTokenSet({ memberId: portal.memberId, userId: 1 }, { reason: 'sweep' }, h.refresh);
     h.emulator.resetCounters();
 

@@ -11,7 +11,10 @@ import { MemoryMetrics, MemoryNotifications, testRefreshSettings } from '../../h
 import { createTestTable, type TestTable } from '../../helpers/table.js';
 
 /** Our app as the emulator knows it. */
-export const APP = { clientId: 'local.consumer0000000001.11111111', clientSecret: 'ConsumerSecret0123456789abcdefghijklmnopqrstu' };
+export const APP = {
+  clientId: 'local.consumer0000000001.11111111',
+  clientSecret: 'ConsumerSecret0123456789abcdefghijklmnopqrstu',
+};
 
 /**
  * The consumer library against the Bitrix24 emulator (over real HTTP) and DynamoDB Local, wired as a
@@ -66,7 +69,13 @@ export async function startConsumerHarness(options: { frozen?: boolean } = {}): 
     tokenClient: (options = {}) =>
       new TokenClient({ store: repository, refresher: refreshPathRefresher(refresh), now: clock, ...options }),
     restClient: (tokens, options = {}) =>
-      new BitrixRestClient({ tokens, urlRewrites: emulator.urlRewrites, timeoutMs: 5000, sleep: async () => undefined, ...options }),
+      new BitrixRestClient({
+        tokens,
+        urlRewrites: emulator.urlRewrites,
+        timeoutMs: 5000,
+        sleep: async () => undefined,
+        ...options,
+      }),
     seedPortal: async (domain, options = {}) => {
       const userId = options.userId ?? 1;
       const portal = emulator.addPortal({

@@ -29,7 +29,10 @@ describe('BitrixRestClient (emulator + DynamoDB Local)', () => {
 
     // Act
     const first = await rest.call<Lead[]>(portal.memberId, 'crm.lead.list', { select: ['ID', 'TITLE'] });
-    const second = await rest.call<Lead[]>(portal.memberId, 'crm.lead.list', { select: ['ID', 'TITLE'], start: first.next });
+    const second = await rest.call<Lead[]>(portal.memberId, 'crm.lead.list', {
+      select: ['ID', 'TITLE'],
+      start: first.next,
+    });
 
     // Assess
     expect(first.total).toBe(60);
@@ -101,7 +104,10 @@ describe('BitrixRestClient (emulator + DynamoDB Local)', () => {
     // Prepare
     const { portal } = await h.seedPortal(domain());
     h.emulator.faults.set('rest', { errorsAsHttp200: true });
-    h.emulator.faults.failNext('rest', 2, { status: 503, body: { error: 'QUERY_LIMIT_EXCEEDED', error_description: 'Too many requests' } });
+    h.emulator.faults.failNext('rest', 2, {
+      status: 503,
+      body: { error: 'QUERY_LIMIT_EXCEEDED', error_description: 'Too many requests' },
+    });
     const sleeps: number[] = [];
     const rest = h.restClient(h.tokenClient(), { sleep: async (ms) => void sleeps.push(ms), random: () => 0 });
 
@@ -147,7 +153,10 @@ describe('BitrixRestClient (emulator + DynamoDB Local)', () => {
     // Prepare
     const { portal } = await h.seedPortal(domain());
     const rest = h.restClient(h.tokenClient());
-    h.emulator.faults.failNext('rest', 2, { status: 401, body: { error: 'expired_token', error_description: 'The access token provided has expired' } });
+    h.emulator.faults.failNext('rest', 2, {
+      status: 401,
+      body: { error: 'expired_token', error_description: 'The access token provided has expired' },
+    });
 
     // Act
     const error = await rest.call(portal.memberId, 'profile').catch((e: unknown) => e);
@@ -243,6 +252,10 @@ describe('BitrixRestClient (emulator + DynamoDB Local)', () => {
     expect(error).toBeInstanceOf(BitrixRestError);
     expect(JSON.stringify(error)).not.toContain(accessToken);
     expect(String((error as Error).message)).not.toContain(accessToken);
-    expect((error as BitrixRestError).toJSON()).toMatchObject({ error: 'ERROR_METHOD_NOT_FOUND', status: 404, method: 'no.such.method' });
+    expect((error as BitrixRestError).toJSON()).toMatchObject({
+      error: 'ERROR_METHOD_NOT_FOUND',
+      status: 404,
+      method: 'no.such.method',
+    });
   });
 });

@@ -25,7 +25,9 @@ describe('consumer getAccessToken (emulator + DynamoDB Local)', () => {
     h.emulator.clock.advance(HOUR + 1);
 
     // Act
-    const results = await Promise.all(Array.from({ length: 100 }, () => tokens.getAccessToken({ memberId: portal.memberId })));
+    const results = await Promise.all(
+      Array.from({ length: 100 }, () => tokens.getAccessToken({ memberId: portal.memberId })),
+    );
     const profile = await rest.call<{ ID: string }>(portal.memberId, 'profile');
 
     // Assess
@@ -46,7 +48,9 @@ describe('consumer getAccessToken (emulator + DynamoDB Local)', () => {
 
     // Act
     const results = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? first : second).getAccessToken({ memberId: portal.memberId, userId: 1 })),
+      Array.from({ length: 40 }, (_, i) =>
+        (i % 2 === 0 ? first : second).getAccessToken({ memberId: portal.memberId, userId: 1 }),
+      ),
     );
 
     // Assess
@@ -83,7 +87,15 @@ describe('consumer getAccessToken (emulator + DynamoDB Local)', () => {
     const token = await tokens.getAccessToken({ memberId: portal.memberId });
 
     // Assess
-    expect(Object.keys(token).sort()).toEqual(['accessToken', 'clientEndpoint', 'domain', 'expiresAt', 'memberId', 'userId', 'version']);
+    expect(Object.keys(token).sort()).toEqual([
+      'accessToken',
+      'clientEndpoint',
+      'domain',
+      'expiresAt',
+      'memberId',
+      'userId',
+      'version',
+    ]);
     expect(JSON.stringify(token)).not.toContain(stored.refreshToken);
     expect(Object.values(token)).not.toContain(stored.refreshToken);
   });
@@ -110,7 +122,10 @@ describe('consumer getAccessToken (emulator + DynamoDB Local)', () => {
 
     // Act
     const error = await tokens.getAccessToken({ memberId: portal.memberId }).catch((e: unknown) => e);
-    const again = await h.tokenClient().getAccessToken({ memberId: portal.memberId }).catch((e: unknown) => e);
+    const again = await h
+      .tokenClient()
+      .getAccessToken({ memberId: portal.memberId })
+      .catch((e: unknown) => e);
 
     // Assess
     expect(error).toBeInstanceOf(TokenUnavailableError);
@@ -128,8 +143,14 @@ describe('consumer getAccessToken (emulator + DynamoDB Local)', () => {
     h.emulator.clock.advance(HOUR + 1);
 
     // Act
-    const first = await h.tokenClient().getAccessToken({ memberId: portal.memberId }).catch((e: unknown) => e);
-    const second = await h.tokenClient().getAccessToken({ memberId: portal.memberId }).catch((e: unknown) => e);
+    const first = await h
+      .tokenClient()
+      .getAccessToken({ memberId: portal.memberId })
+      .catch((e: unknown) => e);
+    const second = await h
+      .tokenClient()
+      .getAccessToken({ memberId: portal.memberId })
+      .catch((e: unknown) => e);
 
     // Assess
     expect((first as TokenUnavailableError).reason).toBe('payment_required');
@@ -142,12 +163,21 @@ describe('consumer getAccessToken (emulator + DynamoDB Local)', () => {
     const installation = await h.repository.getInstallation(portal.memberId);
     if (installation === undefined) throw new Error('seed failed');
     const now = h.emulator.clock.now();
-    await h.repository.saveInstallation({ ...installation, status: 'uninstalled', uninstalledAt: now, now }, installation.version);
+    await h.repository.saveInstallation(
+      { ...installation, status: 'uninstalled', uninstalledAt: now, now },
+      installation.version,
+    );
     await h.repository.deleteTokenSets(portal.memberId);
 
     // Act
-    const byDefault = await h.tokenClient().getAccessToken({ memberId: portal.memberId }).catch((e: unknown) => e);
-    const byUser = await h.tokenClient().getAccessToken({ memberId: portal.memberId, userId: 1 }).catch((e: unknown) => e);
+    const byDefault = await h
+      .tokenClient()
+      .getAccessToken({ memberId: portal.memberId })
+      .catch((e: unknown) => e);
+    const byUser = await h
+      .tokenClient()
+      .getAccessToken({ memberId: portal.memberId, userId: 1 })
+      .catch((e: unknown) => e);
 
     // Assess
     expect((byDefault as TokenUnavailableError).reason).toBe('uninstalled');
@@ -156,7 +186,9 @@ describe('consumer getAccessToken (emulator + DynamoDB Local)', () => {
 
   it('answers PortalNotFoundError for a portal the table does not know', async () => {
     // Act / Assess
-    await expect(h.tokenClient().getAccessToken({ memberId: 'f'.repeat(32) })).rejects.toBeInstanceOf(PortalNotFoundError);
+    await expect(h.tokenClient().getAccessToken({ memberId: 'f'.repeat(32) })).rejects.toBeInstanceOf(
+      PortalNotFoundError,
+    );
   });
 
   it('lets a consumer whose token a sweep refresh killed retry once and succeed, without a second refresh', async () => {

@@ -1,5 +1,10 @@
 import { PortalNotFoundError } from '../../../shared/domain/errors.js';
-import { domainFromEndpoint, type Installation, type TokenKey, type TokenSet } from '../../../shared/domain/token-set.js';
+import {
+  domainFromEndpoint,
+  type Installation,
+  type TokenKey,
+  type TokenSet,
+} from '../../../shared/domain/token-set.js';
 import type { ConsumerTokenStore, RefreshRequestOf, TokenRefresher } from '../../../shared/consumer/token-client.js';
 import type { PortalAddressInput } from '../../../shared/ports/portal-address-store.js';
 import { HOUR, token } from '../../helpers/fixtures.js';
@@ -74,7 +79,11 @@ export class MemoryStore implements ConsumerTokenStore {
     this.moves.push({ memberId, input });
     for (const [id, set] of this.sets) {
       if (set.memberId === memberId && set.clientEndpoint === input.previousClientEndpoint) {
-        this.sets.set(id, { ...set, clientEndpoint: input.clientEndpoint, domain: domainFromEndpoint(input.clientEndpoint) });
+        this.sets.set(id, {
+          ...set,
+          clientEndpoint: input.clientEndpoint,
+          domain: domainFromEndpoint(input.clientEndpoint),
+        });
       }
     }
   }

@@ -16,7 +16,13 @@ function setup(options: { now?: number } = {}) {
   const clock = { now: () => now, advance: (ms: number) => (now += ms) };
   const store = new MemoryStore();
   const refresher = new FakeRefresher(store, clock.now);
-  const client = new TokenClient({ store, refresher, now: clock.now, refreshMarginMs: 5 * MIN, cacheMaxAgeMs: 5 * MIN });
+  const client = new TokenClient({
+    store,
+    refresher,
+    now: clock.now,
+    refreshMarginMs: 5 * MIN,
+    cacheMaxAgeMs: 5 * MIN,
+  });
   return { clock, store, refresher, client };
 }
 
@@ -86,7 +92,9 @@ describe('TokenClient.getAccessToken', () => {
     // Prepare
     const { store, client, clock } = setup();
     const id = memberId();
-    store.put(tokenSet({ memberId: id, userId: 1, accessExpiresAt: clock.now() + HOUR, nextRefreshAt: clock.now() + 2 * MIN }));
+    store.put(
+      tokenSet({ memberId: id, userId: 1, accessExpiresAt: clock.now() + HOUR, nextRefreshAt: clock.now() + 2 * MIN }),
+    );
 
     // Act
     await client.getAccessToken({ memberId: id, userId: 1 });
@@ -230,25 +238,23 @@ describe('TokenClient.getAccessToken', () => {
     expect(refresher.refreshes).toBe(1);
   });
 
-  it.each([
-    ['reauth_required'],
-    ['payment_required'],
-    ['invalid_client'],
-    ['uninstalled'],
-  ] as const)('answers a %s token set with TokenUnavailableError of that reason', async (status) => {
-    // Prepare
-    const { store, client } = setup();
-    const id = memberId();
-    store.put(tokenSet({ memberId: id, userId: 1, status }));
+  it.each([['reauth_required'], ['payment_required'], ['invalid_client'], ['uninstalled']] as const)(
+    'answers a %s token set with TokenUnavailableError of that reason',
+    async (status) => {
+      // Prepare
+      const { store, client } = setup();
+      const id = memberId();
+      store.put(tokenSet({ memberId: id, userId: 1, status }));
 
-    // Act
-    const error = await client.getAccessToken({ memberId: id, userId: 1 }).catch((e: unknown) => e);
+      // Act
+      const error = await client.getAccessToken({ memberId: id, userId: 1 }).catch((e: unknown) => e);
 
-    // Assess
-    expect(error).toBeInstanceOf(TokenUnavailableError);
-    expect((error as TokenUnavailableError).reason).toBe(status);
-    expect((error as TokenUnavailableError).code).toBe('unavailable');
-  });
+      // Assess
+      expect(error).toBeInstanceOf(TokenUnavailableError);
+      expect((error as TokenUnavailableError).reason).toBe(status);
+      expect((error as TokenUnavailableError).code).toBe('unavailable');
+    },
+  );
 
   it('hands out a degraded token set (transient failures) while its token works', async () => {
     // Prepare
@@ -407,7 +413,14 @@ describe('TokenClient.portalMoved', () => {
     // Prepare
     const { store, client, clock } = setup();
     const id = memberId();
-    store.put(tokenSet({ memberId: id, userId: 1, clientEndpoint: 'https://old.bitrix24.com/rest/', accessExpiresAt: clock.now() + HOUR }));
+    store.put(
+      tokenSet({
+        memberId: id,
+        userId: 1,
+        clientEndpoint: 'https://old.bitrix24.com/rest/',
+        accessExpiresAt: clock.now() + HOUR,
+      }),
+    );
     await client.getAccessToken({ memberId: id, userId: 1 });
 
     // Act
