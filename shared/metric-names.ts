@@ -14,6 +14,18 @@ export const METRIC_NAMES = {
   refreshFailed: 'RefreshFailed',
   /** A refreshed pair that could not be stored (count), with an extra `parked` dimension. */
   lostWrite: 'LostWrite',
+  /** A parked pair applied to its token set (count). */
+  recoveryApplied: 'RecoveryApplied',
+  /** A refresh found an expired lease left behind: an interrupted refresh (count). */
+  refreshInterrupted: 'RefreshInterrupted',
+  /** A token-status notification that could not be published (count). */
+  notificationFailed: 'NotificationFailed',
+  /** Due token sets one sweep found (count per sweep). */
+  sweepDue: 'SweepDue',
+  /** Due token sets another worker was refreshing (count per sweep). */
+  sweepLeaseHeld: 'SweepLeaseHeld',
+  /** How long the oldest due token set had been due when the sweep started (milliseconds). */
+  sweepOldestOverdue: 'SweepOldestOverdue',
   /** Due token sets one sweep left for the next run (count per sweep). */
   sweepBacklog: 'SweepBacklog',
   /** Wall time of one sweep (milliseconds). */

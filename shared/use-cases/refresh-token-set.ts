@@ -27,6 +27,7 @@ import {
   type TokenStatus,
 } from '../domain/token-set.js';
 import { logger } from '../logger.js';
+import { METRIC_NAMES } from '../metric-names.js';
 import type { MetricsRecorder } from '../ports/metrics-recorder.js';
 import type { NotificationPublisher, TokenStatusEvent } from '../ports/notification-publisher.js';
 import type { BitrixOAuthClient } from '../ports/oauth-client.js';
@@ -301,7 +302,7 @@ class RefreshRun {
           nextRefreshAt: this.nextDue(issued.accessExpiresAt, refreshExpiresAt, held.lastUsedAt, now),
           now,
         });
-        this.deps.metrics.count('TokensRefreshed');
+        this.deps.metrics.count(METRIC_NAMES.tokensRefreshed);
         logger.info('tokens refreshed', { memberId: this.key.memberId, userId: this.key.userId, version: saved.version });
         await this.transition(held, saved.status, held.status === 'active' ? 'refreshed' : 'refreshed_after_failure');
         return { tokenSet: saved, outcome: 'refreshed' };
@@ -320,7 +321,7 @@ class RefreshRun {
         if (current === undefined) throw new PortalNotFoundError(this.key.memberId, this.key.userId);
         if (current.refreshToken === issued.refreshToken) {
           // An earlier attempt did land (its answer was lost).
-          this.deps.metrics.count('TokensRefreshed');
+          this.deps.metrics.count(METRIC_NAMES.tokensRefreshed);
           return { tokenSet: current, outcome: 'refreshed' };
         }
         // A newer chain (an install, an authorization) replaced the one we advanced: it wins.
@@ -361,7 +362,7 @@ class RefreshRun {
       parked,
       error: cause,
     });
-    this.deps.metrics.count('LostWrite', 1, { parked: String(parked) });
+    this.deps.metrics.count(METRIC_NAMES.lostWrite, 1, { parked: String(parked) });
     await this.notify('lost_write', held, held.status, parked ? 'parked_for_recovery' : 'pair_lost');
     await this.releaseQuietly();
     throw new TokenRefreshError(this.key, 'write_failed', held.status, undefined, {
@@ -423,7 +424,7 @@ class RefreshRun {
       await this.releaseQuietly();
       throw writeError;
     }
-    this.deps.metrics.count('RefreshFailed', 1, { category });
+    this.deps.metrics.count(METRIC_NAMES.refreshFailed, 1, { category });
     const log = { memberId: this.key.memberId, userId: this.key.userId, category, code, verdict: decision.verdict, error };
     if (decision.verdict === 'retry') logger.warn('refresh failed, will retry', log);
     else logger.error(decision.verdict === 'dead' ? 'refresh failed, chain needs a person' : 'refresh failed after takeover, grace period', log);
@@ -463,7 +464,7 @@ class RefreshRun {
     }
     await this.deps.recovery.remove(this.key, parked.usedRefreshToken).catch(() => undefined);
     this.recovered = true;
-    this.deps.metrics.count('RecoveryApplied');
+    this.deps.metrics.count(METRIC_NAMES.recoveryApplied);
     logger.warn('parked pair applied', { memberId: this.key.memberId, userId: this.key.userId, parkedAt: parked.savedAt });
     await this.notify('recovered', held, saved.status, 'parked_pair_applied');
     // Decide again: the parked access token may be too old for the caller.
@@ -477,7 +478,7 @@ class RefreshRun {
       previousOwner: previous.owner,
       leaseUntil: previous.leaseUntil,
     });
-    this.deps.metrics.count('RefreshInterrupted');
+    this.deps.metrics.count(METRIC_NAMES.refreshInterrupted);
     await this.notify('refresh_interrupted', held, held.status, 'lease_expired_unreleased');
   }
 
@@ -503,7 +504,7 @@ class RefreshRun {
       });
     } catch (error) {
       // The state change is stored already; a lost notification must not undo or repeat it.
-      this.deps.metrics.count('NotificationFailed');
+      this.deps.metrics.count(METRIC_NAMES.notificationFailed);
       logger.error('notification not published', { memberId: this.key.memberId, userId: this.key.userId, event, error });
     }
   }

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { LeaseHeldError, PortalNotFoundError, TokenRefreshError } from '../domain/errors.js';
 import type { TokenKey } from '../domain/token-set.js';
 import { logger } from '../logger.js';
+import { METRIC_NAMES } from '../metric-names.js';
 import type { TokenRepository } from '../ports/token-repository.js';
 import { type RefreshDependencies, type RefreshRepository, refreshTokenSet } from './refresh-token-set.js';
 
@@ -89,7 +90,7 @@ export async function sweepDueTokens(options: SweepOptions, deps: SweepDependenc
         else {
           // Not a refresh outcome (DynamoDB, credentials, a bug): counted, logged, and the sweep goes on.
           fail('internal');
-          deps.metrics.count('RefreshFailed', 1, { category: 'internal' });
+          deps.metrics.count(METRIC_NAMES.refreshFailed, 1, { category: 'internal' });
           logger.error('refresh of a due token set crashed', { memberId: key.memberId, userId: key.userId, error });
         }
       }
@@ -110,11 +111,11 @@ export async function sweepDueTokens(options: SweepOptions, deps: SweepDependenc
     oldestOverdueMs: oldest === undefined ? 0 : Math.max(0, now - oldest.dueAt),
     durationMs: Math.round(performance.now() - started),
   };
-  deps.metrics.count('SweepDue', summary.due);
-  deps.metrics.count('SweepBacklog', summary.backlog);
-  deps.metrics.count('SweepLeaseHeld', summary.leaseHeld);
-  deps.metrics.milliseconds('SweepOldestOverdue', summary.oldestOverdueMs);
-  deps.metrics.milliseconds('SweepDuration', summary.durationMs);
+  deps.metrics.count(METRIC_NAMES.sweepDue, summary.due);
+  deps.metrics.count(METRIC_NAMES.sweepBacklog, summary.backlog);
+  deps.metrics.count(METRIC_NAMES.sweepLeaseHeld, summary.leaseHeld);
+  deps.metrics.milliseconds(METRIC_NAMES.sweepOldestOverdue, summary.oldestOverdueMs);
+  deps.metrics.milliseconds(METRIC_NAMES.sweepDuration, summary.durationMs);
   if (summary.backlog > 0 || moreDue) logger.warn('sweep left due token sets for the next run', { ...summary });
   else logger.info('sweep finished', { ...summary });
   return summary;
