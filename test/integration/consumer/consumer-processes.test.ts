@@ -1,0 +1,83 @@
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type SecretsManagerServer, startSecretsManagerServer } from '../../../local/secrets-manager-server.js';
+import { APP, type ConsumerHarness, startConsumerHarness } from './harness.js';
+
+let h: ConsumerHarness;
+let secrets: SecretsManagerServer;
+
+beforeAll(async () => {
+  // Real time: the processes judge expiry by their own clock, as a deployed Lambda does.
+  h = await startConsumerHarness({ frozen: false });
+  secrets = await startSecretsManagerServer({ creds: JSON.stringify(APP) });
+});
+afterAll(async () => {
+  await secrets.stop();
+  await h.stop();
+});
+
+interface ProcessResult {
+  readonly totals: number[];
+  readonly leadCounts: number[];
+}
+
+/** Starts `functions/example-consumer.ts` in its own process (`node --import tsx`) and waits until it is ready. */
+async function startConsumerProcess(
+  memberId: string,
+  invocations: number,
+): Promise<{ child: ChildProcessWithoutNullStreams; result: Promise<ProcessResult> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/integration/consumer/consumer-process.ts'], {
+    env: {
+      ...process.env,
+      TABLE_NAME: h.table.tableName,
+      BITRIX_URL_REWRITES: JSON.stringify(h.emulator.urlRewrites),
+      CLIENT_CREDENTIALS_SECRET_ID: 'creds',
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+      MEMBER_ID: memberId,
+      INVOCATIONS: String(invocations),
+    },
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const lines = createInterface({ input: child.stdout });
+  const ready = new Promise<void>((resolve, reject) => {
+    lines.once('line', (line) => (line === 'ready' ? resolve() : reject(new Error(`unexpected: ${line}`))));
+    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${stderr}`)));
+  });
+  const result = new Promise<ProcessResult>((resolve, reject) => {
+    ready.then(() => lines.once('line', (line) => resolve(JSON.parse(line) as ProcessResult)), reject);
+    child.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`exited with ${code}: ${stderr}`));
+    });
+  });
+  await ready;
+  return { child, result };
+}
+
+describe('the example consumer in separate processes (emulator + DynamoDB Local + local Secrets Manager)', () => {
+  it('two processes, 25 invocations each, meeting one expired token: one refresh, every invocation lists the leads', async () => {
+    // Prepare: the table says the access token expired; both processes must refresh before calling.
+    const { portal, stored } = await h.seedPortal(`processes-${Date.now().toString(36)}.bitrix24.com`, {
+      accessExpiresAt: Date.now() - 1,
+    });
+    h.emulator.faults.set('token', { latencyMs: 50 });
+    const processes = await Promise.all([0, 1].map(() => startConsumerProcess(portal.memberId, 25)));
+
+    // Act: release both at once.
+    for (const { child } of processes) child.stdin.write('go\n');
+    const results = await Promise.all(processes.map((p) => p.result));
+
+    // Assess
+    expect(h.emulator.refreshCount(portal)).toBe(1);
+    for (const result of results) {
+      expect(result.totals).toEqual(Array.from({ length: 25 }, () => 60));
+      expect(result.leadCounts).toEqual(Array.from({ length: 25 }, () => 50));
+    }
+    const after = await h.repository.getTokenSet({ memberId: portal.memberId, userId: 1 });
+    expect(after?.version).toBe(stored.version + 1);
+    expect(h.emulator.tokenState(after?.refreshToken ?? '').state).toBe('live');
+  });
+});
