@@ -258,7 +258,8 @@ class RefreshRun {
   private async waitForLease(error: LeaseHeldError): Promise<void> {
     const limit = this.request.waitForLeaseMs ?? (this.request.reason === 'sweep' ? 0 : this.deps.settings.leaseWaitMs);
     if (this.waitedMs >= limit) throw error;
-    const pause = Math.min(limit - this.waitedMs, Math.min(MAX_LEASE_POLL_MS, FIRST_LEASE_POLL_MS * 2 ** Math.floor(this.waitedMs / 500)));
+    // Polls at 100, 100, 200, 400, 800 ms, then every second: quick for a normal refresh, cheap for a long one.
+    const pause = Math.min(limit - this.waitedMs, MAX_LEASE_POLL_MS, Math.max(FIRST_LEASE_POLL_MS, this.waitedMs));
     await this.sleep(pause);
     this.waitedMs += pause;
   }
@@ -390,8 +391,8 @@ class RefreshRun {
         await this.releaseQuietly();
         return undefined;
       }
-      const recovered = await this.applyParkedPair(held);
-      if (recovered !== undefined) return recovered;
+      // A parked pair stored now: decide again on it (its access token may be too old for the caller).
+      if (await this.applyParkedPair(held)) return undefined;
     }
     const now = this.deps.clock();
     const decision = decideFailure(
@@ -432,20 +433,23 @@ class RefreshRun {
     throw new TokenRefreshError(this.key, category, decision.status, decision.nextRefreshAt, { cause: error });
   }
 
-  /** Stores a parked pair obtained with the refresh token that is still stored, if there is one. */
-  private async applyParkedPair(held: TokenSet): Promise<RefreshResult | undefined> {
+  /**
+   * Stores a parked pair obtained with the refresh token that is still stored, if there is one.
+   * Returns whether the token set changed (applied, or replaced meanwhile by somebody else).
+   */
+  private async applyParkedPair(held: TokenSet): Promise<boolean> {
     let parked: RecoveryRecord | undefined;
     try {
       parked = await this.deps.recovery.get(this.key);
     } catch (error) {
       logger.warn('reading the recovery store failed', { memberId: this.key.memberId, userId: this.key.userId, error });
-      return undefined;
+      return false;
     }
-    if (parked === undefined) return undefined;
+    if (parked === undefined) return false;
     if (parked.usedRefreshToken !== held.refreshToken) {
       // Parked for an older state of the chain; nothing to apply any more.
       await this.deps.recovery.remove(this.key, parked.usedRefreshToken).catch(() => undefined);
-      return undefined;
+      return false;
     }
     const now = this.deps.clock();
     let saved: TokenSet;
@@ -459,7 +463,7 @@ class RefreshRun {
         now,
       });
     } catch (error) {
-      if (error instanceof TokenConflictError) return undefined;
+      if (error instanceof TokenConflictError) return true;
       throw error;
     }
     await this.deps.recovery.remove(this.key, parked.usedRefreshToken).catch(() => undefined);
@@ -467,8 +471,7 @@ class RefreshRun {
     this.deps.metrics.count(METRIC_NAMES.recoveryApplied);
     logger.warn('parked pair applied', { memberId: this.key.memberId, userId: this.key.userId, parkedAt: parked.savedAt });
     await this.notify('recovered', held, saved.status, 'parked_pair_applied');
-    // Decide again: the parked access token may be too old for the caller.
-    return this.decide(saved, now) === 'current' ? { tokenSet: saved, outcome: 'recovered' } : undefined;
+    return true;
   }
 
   private async surfaceInterrupted(held: TokenSet, previous: { readonly owner: string; readonly leaseUntil: number }): Promise<void> {
