@@ -25,6 +25,8 @@ export class MemoryTokenRepository implements RefreshRepository {
   failWrites = 0;
   /** Runs before each `completeRefresh` (to interleave another worker). */
   beforeComplete: (() => Promise<void>) | undefined;
+  /** Runs once before the next `acquireLease` (to interleave another worker between read and lease). */
+  beforeLease: (() => Promise<void>) | undefined;
 
   put(set: TokenSet): void {
     this.sets.set(id(set), set);
@@ -41,6 +43,9 @@ export class MemoryTokenRepository implements RefreshRepository {
   }
 
   async acquireLease(key: TokenKey, input: LeaseInput): Promise<LeaseResult> {
+    const hook = this.beforeLease;
+    this.beforeLease = undefined;
+    await hook?.();
     const before = this.get(key);
     if (before.leaseUntil !== undefined && before.leaseUntil > input.now) {
       throw new LeaseHeldError(key.memberId, key.userId, before.leaseUntil);

@@ -101,6 +101,23 @@ describe('refreshTokenSet', () => {
     expect(server.successes).toBe(2);
   });
 
+  it('does not refresh again when another worker refreshed between our read and our lease', async () => {
+    // Prepare
+    const set = seed();
+    now = T0 + 45 * MINUTE;
+    repository.beforeLease = async () => {
+      await sweep(set);
+    };
+
+    // Act
+    const result = await sweep(set);
+
+    // Assess
+    expect(result.outcome).toBe('superseded');
+    expect(result.tokenSet.version).toBe(set.version + 1);
+    expect(server.successes).toBe(1);
+  });
+
   it('after invalid_grant caused by a race, returns the winner’s tokens and records nothing', async () => {
     // Prepare: the server sees another worker's refresh (and its write) land just before ours.
     const set = seed();
