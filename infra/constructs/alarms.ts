@@ -73,13 +73,15 @@ export class Alarms extends Construct {
         label: 'Failed refreshes',
       }),
       threshold: props.refreshFailureThreshold ?? 5,
-      description: 'Token refreshes keep failing (authorization server down, or chains dying). See the logs of refresh-tokens.',
+      description:
+        'Token refreshes keep failing (authorization server down, or chains dying). See the logs of refresh-tokens.',
     });
     if (props.reauthRequired !== undefined) {
       this.add('ReauthRequiredSurge', {
         metric: props.reauthRequired,
         threshold: props.reauthRequiredThreshold ?? 3,
-        description: 'Several portals need to authorize again within an hour: look for a common cause (credentials, a refresh race).',
+        description:
+          'Several portals need to authorize again within an hour: look for a common cause (credentials, a refresh race).',
       });
     }
     this.add('SweepErrors', {
@@ -92,7 +94,8 @@ export class Alarms extends Construct {
       this.add('SweepDuration', {
         metric: props.refreshTokens.metricDuration({ period: Duration.minutes(15), statistic: 'Maximum' }),
         threshold: Math.floor(timeout.toMilliseconds() * 0.8),
-        description: 'A sweep used more than 80% of its timeout: raise the timeout or the concurrency, or shard further.',
+        description:
+          'A sweep used more than 80% of its timeout: raise the timeout or the concurrency, or shard further.',
       });
     }
     this.add('SweepBacklog', {

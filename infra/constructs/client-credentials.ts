@@ -81,7 +81,10 @@ export class ClientCredentials extends Construct {
         resourceName: existing,
         arnFormat: ArnFormat.COLON_RESOURCE_NAME,
       });
-      this.secret = Secret.fromSecretAttributes(this, 'Secret', { secretPartialArn: partialArn, encryptionKey: props.encryptionKey });
+      this.secret = Secret.fromSecretAttributes(this, 'Secret', {
+        secretPartialArn: partialArn,
+        encryptionKey: props.encryptionKey,
+      });
       this.secretId = existing;
       // Secrets Manager appends six random characters to the name in the ARN.
       this.policyArn = `${partialArn}-??????`;

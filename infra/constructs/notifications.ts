@@ -8,7 +8,10 @@ import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { NOTIFICATION_SOURCE, TOKEN_STATUS_DETAIL_TYPE } from '../../shared/adapters/eventbridge-notification-publisher.js';
+import {
+  NOTIFICATION_SOURCE,
+  TOKEN_STATUS_DETAIL_TYPE,
+} from '../../shared/adapters/eventbridge-notification-publisher.js';
 import type { TokenStatusEvent } from '../../shared/ports/notification-publisher.js';
 
 /**
@@ -47,6 +50,8 @@ export interface NotificationsProps {
 export class Notifications extends Construct {
   readonly bus: EventBus;
   readonly topic?: ITopic;
+  /** Key of the topic, when there is one. */
+  readonly topicKey?: IKey;
   private readonly rules = new Map<TokenStatusEvent, Rule>();
   private readonly envName: string;
 
@@ -81,13 +86,18 @@ export class Notifications extends Construct {
       });
       if (props.email !== undefined) topic.addSubscription(new EmailSubscription(props.email));
       this.topic = topic;
+      this.topicKey = key;
     }
 
     for (const event of props.attentionEvents ?? ATTENTION_EVENTS) {
       const rule = new Rule(this, `${pascal(event)}Rule`, {
         eventBus: this.bus,
         description: `Token status event ${event}`,
-        eventPattern: { source: [NOTIFICATION_SOURCE], detailType: [TOKEN_STATUS_DETAIL_TYPE], detail: { event: [event] } },
+        eventPattern: {
+          source: [NOTIFICATION_SOURCE],
+          detailType: [TOKEN_STATUS_DETAIL_TYPE],
+          detail: { event: [event] },
+        },
       });
       if (this.topic !== undefined) rule.addTarget(new SnsTopic(this.topic));
       this.rules.set(event, rule);

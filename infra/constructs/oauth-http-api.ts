@@ -84,29 +84,68 @@ export class OAuthHttpApi extends Construct {
       },
     });
 
-    this.route(ROUTES.oauthStart, [HttpMethod.GET], props.oauthStart, 'OAuthStart',
+    this.route(
+      ROUTES.oauthStart,
+      [HttpMethod.GET],
+      props.oauthStart,
+      'OAuthStart',
       'The user-facing start of the OAuth code flow: anonymous by design; it only redirects to the portal ' +
-        'and binds a single-use state to the browser cookie.');
-    this.route(ROUTES.oauthCallback, [HttpMethod.GET], props.oauthCallback, 'OAuthCallback',
+        'and binds a single-use state to the browser cookie.',
+    );
+    this.route(
+      ROUTES.oauthCallback,
+      [HttpMethod.GET],
+      props.oauthCallback,
+      'OAuthCallback',
       'Browser redirect from Bitrix24, which cannot add an authorization header; authenticated by the ' +
-        'single-use, browser-bound state, and the code is only redeemable with our client secret.');
-    this.route(ROUTES.events, [HttpMethod.POST], props.appEvents, 'AppEvents',
+        'single-use, browser-bound state, and the code is only redeemable with our client secret.',
+    );
+    this.route(
+      ROUTES.events,
+      [HttpMethod.POST],
+      props.appEvents,
+      'AppEvents',
       'Bitrix24 event webhooks cannot send authorization headers; ONAPPINSTALL is verified against the ' +
-        'authorization server with its access token, later events by their application_token.');
-    this.route(ROUTES.install, [HttpMethod.GET, HttpMethod.POST], props.installPage, 'InstallPage',
+        'authorization server with its access token, later events by their application_token.',
+    );
+    this.route(
+      ROUTES.install,
+      [HttpMethod.GET, HttpMethod.POST],
+      props.installPage,
+      'InstallPage',
       'The Bitrix24 install frame POSTs without authorization headers; its tokens are verified with the ' +
-        'authorization server before anything is stored.');
+        'authorization server before anything is stored.',
+    );
 
     const base = this.httpApi.apiEndpoint;
     output(this, 'ApiUrl', base, 'Base URL of the HTTP API');
     output(this, 'RedirectUri', `${base}${ROUTES.oauthCallback}`, 'Bitrix24 app setting: redirect URI (callback)');
-    output(this, 'InstallUrl', `${base}${ROUTES.install}`, 'Bitrix24 app setting: path for initial installation / install handler');
-    output(this, 'EventHandlerUrl', `${base}${ROUTES.events}`, 'Bitrix24 event handler URL (ONAPPINSTALL, ONAPPUNINSTALL)');
-    output(this, 'OAuthStartUrl', `${base}${ROUTES.oauthStart}`, 'Where a user starts connecting a portal (?portal=name.bitrix24.com)');
+    output(
+      this,
+      'InstallUrl',
+      `${base}${ROUTES.install}`,
+      'Bitrix24 app setting: path for initial installation / install handler',
+    );
+    output(
+      this,
+      'EventHandlerUrl',
+      `${base}${ROUTES.events}`,
+      'Bitrix24 event handler URL (ONAPPINSTALL, ONAPPUNINSTALL)',
+    );
+    output(
+      this,
+      'OAuthStartUrl',
+      `${base}${ROUTES.oauthStart}`,
+      'Where a user starts connecting a portal (?portal=name.bitrix24.com)',
+    );
   }
 
   private route(path: string, methods: HttpMethod[], fn: IFunction, id: string, reason: string): void {
-    const routes = this.httpApi.addRoutes({ path, methods, integration: new HttpLambdaIntegration(`${id}Integration`, fn) });
+    const routes = this.httpApi.addRoutes({
+      path,
+      methods,
+      integration: new HttpLambdaIntegration(`${id}Integration`, fn),
+    });
     for (const route of routes) Validations.of(route).acknowledge({ id: 'AwsSolutions-APIG4', reason });
   }
 }

@@ -49,18 +49,27 @@ export class TokenRefreshSchedule extends Construct {
       description: 'Refresh sweep: renews token sets whose due time has come',
       schedule: ScheduleExpression.rate(refreshInterval),
       timeWindow: TimeWindow.off(),
-      target: new LambdaInvoke(props.refreshTokens, { role, retryAttempts, maxEventAge: atLeastOneMinute(refreshInterval) }),
+      target: new LambdaInvoke(props.refreshTokens, {
+        role,
+        retryAttempts,
+        maxEventAge: atLeastOneMinute(refreshInterval),
+      }),
     });
     this.parkedEventsSchedule = new Schedule(this, 'ProcessParkedEvents', {
       description: 'Finishes install events parked while the authorization server was unreachable',
       schedule: ScheduleExpression.rate(parkedInterval),
       timeWindow: TimeWindow.off(),
-      target: new LambdaInvoke(props.processParkedEvents, { role, retryAttempts, maxEventAge: atLeastOneMinute(parkedInterval) }),
+      target: new LambdaInvoke(props.processParkedEvents, {
+        role,
+        retryAttempts,
+        maxEventAge: atLeastOneMinute(parkedInterval),
+      }),
     });
     for (const fn of [props.refreshTokens, props.processParkedEvents]) {
       Validations.of(role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${logicalIdOf(fn)}.Arn>:*]`,
-        reason: 'lambda:InvokeFunction on the function and its versions/aliases (`<arn>:*`), as CDK grants invoke; only these two functions.',
+        reason:
+          'lambda:InvokeFunction on the function and its versions/aliases (`<arn>:*`), as CDK grants invoke; only these two functions.',
       });
     }
   }

@@ -32,7 +32,9 @@ function attribute(name: string): Attribute {
 }
 
 function projection(): ProjectionType {
-  const index = definition.GlobalSecondaryIndexes.find((candidate) => candidate.IndexName === TABLE_SCHEMA.dueIndex.name);
+  const index = definition.GlobalSecondaryIndexes.find(
+    (candidate) => candidate.IndexName === TABLE_SCHEMA.dueIndex.name,
+  );
   switch (index?.Projection.ProjectionType) {
     case 'KEYS_ONLY':
       return ProjectionType.KEYS_ONLY;

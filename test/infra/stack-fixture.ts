@@ -1,8 +1,12 @@
-import { App } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
+import { vi } from 'vitest';
 import { Template } from 'aws-cdk-lib/assertions';
 import { BitrixTokenStack, type BitrixTokenStackProps } from '../../infra/bitrix-token-stack.js';
 import { addNagChecks } from '../../infra/nag.js';
 import type { IConstruct } from 'constructs';
+
+// The first synth in a test file loads most of aws-cdk-lib: tens of seconds on a busy two-core machine.
+vi.setConfig({ testTimeout: 300_000, hookTimeout: 300_000 });
 
 export interface BuiltStack {
   readonly app: App;
@@ -11,23 +15,38 @@ export interface BuiltStack {
 }
 
 /**
- * The service stack as `infra/app.ts` builds it, with cdk-nag on. Bundling is skipped (the context
+ * The service stack as `infra/app.ts` builds it, synthesized. Bundling is skipped (the context
  * `aws:cdk:bundling-stacks: []`): esbuild runs in the one test that checks the bundles.
  */
-export function buildStack(props: BitrixTokenStackProps = {}, options: { readonly bundle?: boolean } = {}): BuiltStack {
-  const app = new App(options.bundle === true ? {} : { context: { 'aws:cdk:bundling-stacks': [] } });
-  addNagChecks(app);
-  const stack = new BitrixTokenStack(app, 'Bitrix24TokenService', props);
+export function buildStack(props: BitrixTokenStackProps = {}, options: BuildOptions = {}): BuiltStack {
+  const { app, stack } = buildApp(props, options);
   return { app, stack, template: Template.fromStack(stack) };
 }
 
+export interface BuildOptions {
+  /** Run esbuild. @default false */
+  readonly bundle?: boolean;
+  /** Add the cdk-nag checks (nag.test.ts and bundling.test.ts do; they cost seconds per synth). @default false */
+  readonly nag?: boolean;
+}
+
+/** The app and stack, not synthesized yet (to add more constructs first). */
+export function buildApp(
+  props: BitrixTokenStackProps = {},
+  options: BuildOptions = {},
+): { app: App; stack: BitrixTokenStack } {
+  const app = new App(options.bundle === true ? {} : { context: { 'aws:cdk:bundling-stacks': [] } });
+  if (options.nag === true) addNagChecks(app);
+  return { app, stack: new BitrixTokenStack(app, 'Bitrix24TokenService', props) };
+}
+
 /** Logical id of a construct's CloudFormation resource, e.g. of `stack.functions.refreshTokens`. */
-export function logicalId(built: BuiltStack, construct: IConstruct | undefined): string {
+export function logicalId(construct: IConstruct | undefined): string {
   const child = construct?.node.defaultChild;
-  if (child === undefined || child === null || typeof child !== 'object' || !('logicalId' in child)) {
+  if (construct === undefined || child === undefined || typeof child !== 'object' || !('logicalId' in child)) {
     throw new Error('construct has no CloudFormation resource');
   }
-  const resolved: unknown = built.stack.resolve(child.logicalId);
+  const resolved: unknown = Stack.of(construct).resolve(child.logicalId);
   if (typeof resolved !== 'string') throw new Error('logical id did not resolve to a string');
   return resolved;
 }
@@ -43,7 +62,8 @@ export function statementsOfRole(template: Template, roleLogicalId: string): Sta
   const statements: Statement[] = [];
   for (const policy of Object.values(policies)) {
     const roles: unknown = policy.Properties?.Roles;
-    const attached = Array.isArray(roles) && roles.some((role) => JSON.stringify(role) === JSON.stringify({ Ref: roleLogicalId }));
+    const attached =
+      Array.isArray(roles) && roles.some((role) => JSON.stringify(role) === JSON.stringify({ Ref: roleLogicalId }));
     if (attached) statements.push(...(policy.Properties.PolicyDocument.Statement as Statement[]));
   }
   return statements;

@@ -1,8 +1,13 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ATTENTION_EVENTS } from '../../infra/constructs/notifications.js';
 import { FUNCTIONS, type FunctionName } from '../../infra/function-catalog.js';
-import { NOTIFICATION_SOURCE, TOKEN_STATUS_DETAIL_TYPE } from '../../shared/adapters/eventbridge-notification-publisher.js';
+import {
+  NOTIFICATION_SOURCE,
+  TOKEN_STATUS_DETAIL_TYPE,
+} from '../../shared/adapters/eventbridge-notification-publisher.js';
 import { METRIC_NAMES, METRICS_NAMESPACE } from '../../shared/metric-names.js';
 import { createTableInput, TABLE_SCHEMA } from '../../shared/table-schema.js';
 import {
@@ -23,10 +28,10 @@ beforeAll(() => {
 });
 
 function fnId(name: FunctionName): string {
-  return logicalId(built, built.stack.functions[name]);
+  return logicalId(built.stack.functions[name]);
 }
 function roleId(name: FunctionName): string {
-  return logicalId(built, built.stack.functions[name].role);
+  return logicalId(built.stack.functions[name].role);
 }
 function environmentOf(name: FunctionName): Record<string, unknown> {
   const fn = built.template.findResources('AWS::Lambda::Function')[fnId(name)];
@@ -35,10 +40,10 @@ function environmentOf(name: FunctionName): Record<string, unknown> {
 function statements(name: FunctionName): Statement[] {
   return statementsOfRole(built.template, roleId(name));
 }
-const tableId = () => logicalId(built, built.stack.tokens.table);
-const keyId = () => logicalId(built, built.stack.tokens.encryptionKey);
-const busId = () => logicalId(built, built.stack.notifications.bus);
-const secretId = () => logicalId(built, built.stack.credentials.secret);
+const tableId = () => logicalId(built.stack.tokens.table);
+const keyId = () => logicalId(built.stack.tokens.encryptionKey);
+const busId = () => logicalId(built.stack.notifications.bus);
+const secretId = () => logicalId(built.stack.credentials.secret);
 const indexArn = () => ({ 'Fn::Join': ['', [arnOf(tableId()), `/index/${TABLE_SCHEMA.dueIndex.name}`]] });
 
 describe('TokenTable', () => {
@@ -77,7 +82,9 @@ describe('TokenTable', () => {
     built.template.hasResourceProperties('AWS::DynamoDB::Table', {
       SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: arnOf(keyId()) },
     });
-    expect(built.template.findResources('AWS::KMS::Key')[keyId()]?.Properties).toMatchObject({ EnableKeyRotation: true });
+    expect(built.template.findResources('AWS::KMS::Key')[keyId()]?.Properties).toMatchObject({
+      EnableKeyRotation: true,
+    });
   });
 
   it('outlives the stack together with its key', () => {
@@ -104,7 +111,7 @@ describe('AppFunction', () => {
   it.each(NAMES)('%s runs Node 24 on arm64 with source maps and its own log group', (name) => {
     // Prepare
     const fn = built.template.findResources('AWS::Lambda::Function')[fnId(name)];
-    const logGroupId = logicalId(built, built.stack.functions[name].logGroup);
+    const logGroupId = logicalId(built.stack.functions[name].logGroup);
 
     // Assess
     expect(fn?.Properties).toMatchObject({
@@ -120,7 +127,9 @@ describe('AppFunction', () => {
       POWERTOOLS_LOG_LEVEL: 'INFO',
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
     });
-    expect(built.template.findResources('AWS::Logs::LogGroup')[logGroupId]?.Properties).toEqual({ RetentionInDays: 30 });
+    expect(built.template.findResources('AWS::Logs::LogGroup')[logGroupId]?.Properties).toEqual({
+      RetentionInDays: 30,
+    });
   });
 
   it('builds exactly the seven functions of the catalog', () => {
@@ -130,7 +139,7 @@ describe('AppFunction', () => {
 
   it.each(NAMES)('%s writes logs only to its own log group (no AWS managed policy)', (name) => {
     // Prepare
-    const logGroupId = logicalId(built, built.stack.functions[name].logGroup);
+    const logGroupId = logicalId(built.stack.functions[name].logGroup);
     const role = built.template.findResources('AWS::IAM::Role')[roleId(name)];
 
     // Act
@@ -158,7 +167,9 @@ describe('environment per function', () => {
   it.each(NAMES)('%s gets the resource variables it needs and no others', (name) => {
     // Act
     const environment = environmentOf(name);
-    const resourceVariables = Object.keys(environment).filter((v) => !v.startsWith('POWERTOOLS_') && v !== 'NODE_OPTIONS');
+    const resourceVariables = Object.keys(environment).filter(
+      (v) => !v.startsWith('POWERTOOLS_') && v !== 'NODE_OPTIONS',
+    );
 
     // Assess
     expect(resourceVariables.sort()).toEqual([...expected[name]].sort());
@@ -181,13 +192,16 @@ describe('least privilege', () => {
   ];
   const serviceFunctions = NAMES.filter((name) => FUNCTIONS[name].tokens === 'readWrite');
 
-  it.each(serviceFunctions)('%s may read and write the token table and its due index, nothing else in DynamoDB', (name) => {
-    // Act
-    const dynamo = statements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
+  it.each(serviceFunctions)(
+    '%s may read and write the token table and its due index, nothing else in DynamoDB',
+    (name) => {
+      // Act
+      const dynamo = statements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
 
-    // Assess
-    expect(dynamo).toEqual([{ Action: readWrite, Effect: 'Allow', Resource: [arnOf(tableId()), indexArn()] }]);
-  });
+      // Assess
+      expect(dynamo).toEqual([{ Action: readWrite, Effect: 'Allow', Resource: [arnOf(tableId()), indexArn()] }]);
+    },
+  );
 
   it('lets a consumer read and update portal items only: no put, delete, index or other partitions', () => {
     // Act
@@ -212,7 +226,9 @@ describe('least privilege', () => {
     expect(kms).toHaveLength(2);
     for (const statement of kms) {
       expect(statement.Resource).toEqual(arnOf(keyId()));
-      expect(JSON.stringify(statement.Condition)).toMatch(/"kms:ViaService":\{"Fn::Join":\["",\["(dynamodb|secretsmanager)\."/);
+      expect(JSON.stringify(statement.Condition)).toMatch(
+        /"kms:ViaService":\{"Fn::Join":\["",\["(dynamodb|secretsmanager)\."/,
+      );
     }
     expect(kms.map((s) => actionsOf(s).includes('kms:Encrypt'))).toEqual([true, false]);
   });
@@ -237,7 +253,9 @@ describe('least privilege', () => {
 
     // Assess
     const publishes = name !== 'oauthStart';
-    expect(events).toEqual(publishes ? [{ Action: 'events:PutEvents', Effect: 'Allow', Resource: arnOf(busId()) }] : []);
+    expect(events).toEqual(
+      publishes ? [{ Action: 'events:PutEvents', Effect: 'Allow', Resource: arnOf(busId()) }] : [],
+    );
   });
 
   it('grants no action on every resource, and no wildcard action, in any policy', () => {
@@ -248,7 +266,9 @@ describe('least privilege', () => {
 
     // Assess
     expect(all.length).toBeGreaterThan(0);
-    expect(all.filter((s) => s.Resource === '*' || (Array.isArray(s.Resource) && s.Resource.includes('*')))).toEqual([]);
+    expect(all.filter((s) => s.Resource === '*' || (Array.isArray(s.Resource) && s.Resource.includes('*')))).toEqual(
+      [],
+    );
     expect(all.flatMap(actionsOf).filter((action) => action.includes('*'))).toEqual([]);
   });
 });
@@ -264,7 +284,9 @@ describe('OAuthHttpApi', () => {
 
   it('has exactly the five routes', () => {
     // Act
-    const keys = Object.values(built.template.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties.RouteKey);
+    const keys = Object.values(built.template.findResources('AWS::ApiGatewayV2::Route')).map(
+      (r) => r.Properties.RouteKey,
+    );
 
     // Assess
     expect(keys.sort()).toEqual(routes.map(([key]) => key).sort());
@@ -289,7 +311,7 @@ describe('OAuthHttpApi', () => {
 
   it('throttles the default stage and writes an access log without query strings', () => {
     // Prepare
-    const accessLogsId = logicalId(built, built.stack.api.accessLogs);
+    const accessLogsId = logicalId(built.stack.api.accessLogs);
 
     // Act
     const stage = Object.values(built.template.findResources('AWS::ApiGatewayV2::Stage'))[0];
@@ -305,12 +327,14 @@ describe('OAuthHttpApi', () => {
     expect(format).toContain('$context.requestId');
     expect(format).toContain('$context.routeKey');
     expect(format).not.toMatch(/querystring|\$context\.path|\$request/i);
-    expect(built.template.findResources('AWS::Logs::LogGroup')[accessLogsId]?.Properties).toEqual({ RetentionInDays: 30 });
+    expect(built.template.findResources('AWS::Logs::LogGroup')[accessLogsId]?.Properties).toEqual({
+      RetentionInDays: 30,
+    });
   });
 
   it('outputs the URLs to paste into Bitrix24', () => {
     // Prepare
-    const apiId = logicalId(built, built.stack.api.httpApi);
+    const apiId = logicalId(built.stack.api.httpApi);
     const url = (path: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [apiId, 'ApiEndpoint'] }, path]] });
 
     // Assess
@@ -337,12 +361,15 @@ describe('TokenRefreshSchedule', () => {
     });
   });
 
-  it.each(['refreshTokens', 'processParkedEvents'] as const)('does not let Lambda retry %s (the next tick does)', (name) => {
-    built.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
-      FunctionName: { Ref: fnId(name) },
-      MaximumRetryAttempts: 0,
-    });
-  });
+  it.each(['refreshTokens', 'processParkedEvents'] as const)(
+    'does not let Lambda retry %s (the next tick does)',
+    (name) => {
+      built.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: fnId(name) },
+        MaximumRetryAttempts: 0,
+      });
+    },
+  );
 
   it('lets the scheduler invoke those two functions only', () => {
     // Prepare
@@ -368,13 +395,17 @@ describe('TokenRefreshSchedule', () => {
 describe('Notifications', () => {
   it('routes each attention event from the bus to the encrypted topic', () => {
     // Prepare
-    const topicId = logicalId(built, built.stack.notifications.topic);
+    const topicId = logicalId(built.stack.notifications.topic);
 
     // Assess
     for (const event of ATTENTION_EVENTS) {
       built.template.hasResourceProperties('AWS::Events::Rule', {
         EventBusName: { Ref: busId() },
-        EventPattern: { source: [NOTIFICATION_SOURCE], 'detail-type': [TOKEN_STATUS_DETAIL_TYPE], detail: { event: [event] } },
+        EventPattern: {
+          source: [NOTIFICATION_SOURCE],
+          'detail-type': [TOKEN_STATUS_DETAIL_TYPE],
+          detail: { event: [event] },
+        },
         Targets: [Match.objectLike({ Arn: { Ref: topicId } })],
       });
     }
@@ -441,9 +472,35 @@ describe('Alarms', () => {
     );
   });
 
+  it('watches only custom metrics that the code publishes', () => {
+    // Prepare: every .ts file of the functions and shared code, except the names file itself
+    const sources = ['functions', 'shared']
+      .flatMap((dir) => readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((file) => join(dir, file)))
+      .filter((file) => file.endsWith('.ts') && !file.endsWith('metric-names.ts'))
+      .map((file) => readFileSync(file, 'utf8'))
+      .join('\n');
+    const keyOf = (metric: string) => Object.entries(METRIC_NAMES).find(([, value]) => value === metric)?.[0] ?? '-';
+
+    // Act
+    const watched = alarms().flatMap((alarm) => [
+      ...(alarm.Namespace === METRICS_NAMESPACE ? [String(alarm.MetricName)] : []),
+      ...[...JSON.stringify(alarm.Metrics ?? []).matchAll(/SELECT SUM\((\w+)\)/g)].map((match) => String(match[1])),
+    ]);
+    const unpublished = watched.filter(
+      (metric) =>
+        !new RegExp(`(count|milliseconds)\\(\\s*('${metric}'|"${metric}"|METRIC_NAMES\\.${keyOf(metric)}\\b)`).test(
+          sources,
+        ),
+    );
+
+    // Assess
+    expect(watched.length).toBeGreaterThanOrEqual(3);
+    expect(unpublished).toEqual([]);
+  });
+
   it('sends every alarm to the notification topic', () => {
     // Prepare
-    const topicId = logicalId(built, built.stack.notifications.topic);
+    const topicId = logicalId(built.stack.notifications.topic);
 
     // Assess
     expect(alarms().length).toBeGreaterThan(NAMES.length);

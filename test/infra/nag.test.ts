@@ -1,0 +1,121 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Validations } from 'aws-cdk-lib';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import type { IConstruct } from 'constructs';
+import { describe, expect, it } from 'vitest';
+import type { BitrixTokenStackProps } from '../../infra/bitrix-token-stack.js';
+import { buildApp } from './stack-fixture.js';
+
+function nagApp(props: BitrixTokenStackProps = {}) {
+  return buildApp(props, { nag: true });
+}
+
+/** Every `Validations.of(x).acknowledge()` below `root`: rule id → reasons. */
+function acknowledgements(root: IConstruct): { id: string; reason: string; path: string }[] {
+  return root.node.findAll().flatMap((construct) =>
+    construct.node.metadata
+      .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((entry) =>
+        Object.entries(entry.data as Record<string, string>).map(([id, reason]) => ({
+          // CDK stores an id without a plugin namespace as `Annotation::<id>`; cdk-nag reads it that way.
+          id: id.replace(/^Annotation::/, ''),
+          reason,
+          path: construct.node.path,
+        })),
+      ),
+  );
+}
+
+function violations(directory: string): string[] {
+  const file = join(directory, 'validation-report.json');
+  if (!existsSync(file)) return [];
+  const report = JSON.parse(readFileSync(file, 'utf8')) as {
+    pluginReports: { violations: { ruleName: string; violatingConstructs: { constructPath: string }[] }[] }[];
+  };
+  return report.pluginReports.flatMap((plugin) =>
+    plugin.violations.flatMap((v) => v.violatingConstructs.map((c) => `${v.ruleName} at ${c.constructPath}`)),
+  );
+}
+
+describe('cdk-nag AwsSolutions', () => {
+  it('finds nothing unacknowledged in the stack as deployed by default', () => {
+    // Prepare
+    const { app } = nagApp();
+
+    // Act
+    const assembly = app.synth();
+
+    // Assess
+    expect(violations(assembly.directory)).toEqual([]);
+  });
+
+  it.each<[string, BitrixTokenStackProps]>([
+    [
+      'an existing secret by name and no topic',
+      { existingCredentialsSecret: 'bitrix24/client', notificationTopic: false },
+    ],
+    [
+      'an existing secret by ARN and an email subscription',
+      {
+        existingCredentialsSecret: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:bitrix24/client-AbCdEf',
+        notificationEmail: 'ops@example.com',
+      },
+    ],
+  ])('finds nothing unacknowledged with %s', (_label, props) => {
+    // Prepare
+    const { app } = nagApp(props);
+
+    // Act
+    const assembly = app.synth();
+
+    // Assess
+    expect(violations(assembly.directory)).toEqual([]);
+  });
+
+  it('fails the synth on a finding nobody acknowledged (the checks are live)', () => {
+    // Prepare
+    const { app, stack } = nagApp();
+    new Topic(stack, 'UnencryptedTopic'); // no enforceSSL: AwsSolutions-SNS3
+
+    // Act
+    let message = '';
+    try {
+      app.synth();
+    } catch (error) {
+      message = String(error);
+    }
+
+    // Assess
+    expect(message).toContain('Bitrix24TokenService/UnencryptedTopic/Resource');
+    expect(message).toContain('AwsSolutions-SNS3');
+  });
+
+  it('acknowledges only the expected findings, each with its reason', () => {
+    // Prepare
+    const { stack } = nagApp();
+    const refresh = stack.resolve(stack.functions.refreshTokens.functionArn)['Fn::GetAtt'][0];
+    const parked = stack.resolve(stack.functions.processParkedEvents.functionArn)['Fn::GetAtt'][0];
+
+    // Act
+    const found = acknowledgements(stack);
+
+    // Assess
+    expect(found.map((a) => a.id).sort()).toEqual(
+      [
+        'AwsSolutions-SMG4',
+        ...Array.from({ length: 5 }, () => 'AwsSolutions-APIG4'),
+        `AwsSolutions-IAM5[Resource::<${refresh}.Arn>:*]`,
+        `AwsSolutions-IAM5[Resource::<${parked}.Arn>:*]`,
+      ].sort(),
+    );
+    for (const { reason } of found) expect(reason.length).toBeGreaterThan(40);
+    expect(found.filter((a) => a.id === 'AwsSolutions-APIG4').map((a) => a.path.split('/')[3])).toEqual([
+      'GET--oauth--start',
+      'GET--oauth--callback',
+      'POST--bitrix--events',
+      'GET--bitrix--install',
+      'POST--bitrix--install',
+    ]);
+  });
+});

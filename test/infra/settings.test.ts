@@ -1,0 +1,176 @@
+import { Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { FUNCTIONS, type FunctionName } from '../../infra/function-catalog.js';
+import { ConfigError } from '../../shared/domain/errors.js';
+import { actionsOf, arnOf, buildApp, buildStack, logicalId, statementsOfRole } from './stack-fixture.js';
+
+const NAMES = Object.keys(FUNCTIONS) as FunctionName[];
+
+describe('operator settings', () => {
+  it('reach only the functions that read them', () => {
+    // Prepare
+    const settings = {
+      DUE_SHARDS: '8',
+      OAUTH_STATE_TTL_SECONDS: '300',
+      REFRESH_SWEEP_CONCURRENCY: '4',
+      CONSUMER_CACHE_SECONDS: '60',
+      PARKED_EVENT_SHARDS: '3',
+    };
+
+    // Act
+    const built = buildStack({ settings });
+    const functions = built.template.findResources('AWS::Lambda::Function');
+    const holders = (variable: string) =>
+      NAMES.filter(
+        (name) =>
+          variable in (functions[logicalId(built.stack.functions[name])]?.Properties.Environment.Variables ?? {}),
+      );
+
+    // Assess
+    expect(holders('DUE_SHARDS')).toEqual(NAMES.filter((name) => name !== 'oauthStart'));
+    expect(holders('OAUTH_STATE_TTL_SECONDS')).toEqual(['oauthStart', 'oauthCallback']);
+    expect(holders('REFRESH_SWEEP_CONCURRENCY')).toEqual(['refreshTokens']);
+    expect(holders('CONSUMER_CACHE_SECONDS')).toEqual(['exampleConsumer']);
+    expect(holders('PARKED_EVENT_SHARDS')).toEqual(['appEvents', 'installPage', 'processParkedEvents']);
+    built.template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: { DUE_SHARDS: '8', REFRESH_SWEEP_CONCURRENCY: '4' } },
+    });
+  });
+
+  it.each([
+    [{ NOT_A_SETTING: '1' }, /NOT_A_SETTING is read by no function/],
+    [{ TABLE_NAME: 'mine' }, /TABLE_NAME is set from the deployed resources/],
+  ])('refuses %j at synth', (settings, message) => {
+    expect(() => buildStack({ settings: settings as never })).toThrow(message);
+  });
+
+  it('refuses a value the functions would refuse at cold start', () => {
+    expect(() => buildStack({ settings: { DUE_SHARDS: '0' } })).toThrow(ConfigError);
+  });
+});
+
+describe('grantConsumer', () => {
+  it('gives a Lambda of another stack the consumer access and environment in one call', () => {
+    // Prepare
+    const { app, stack } = buildApp();
+    const mine = new Stack(app, 'MyConsumers');
+    const fn = new LambdaFunction(mine, 'Mine', {
+      runtime: Runtime.NODEJS_24_X,
+      handler: 'index.handler',
+      code: Code.fromInline('export const handler = async () => {};'),
+    });
+
+    // Act
+    stack.grantConsumer(fn);
+    const template = Template.fromStack(mine);
+
+    // Assess
+    const variables = Object.values(template.findResources('AWS::Lambda::Function'))[0]?.Properties.Environment
+      .Variables;
+    expect(Object.keys(variables).sort()).toEqual(['CLIENT_CREDENTIALS_SECRET_ID', 'EVENT_BUS_NAME', 'TABLE_NAME']);
+    const statements = statementsOfRole(template, logicalId(fn.role));
+    expect(statements.flatMap(actionsOf).sort()).toEqual(
+      [
+        'dynamodb:BatchGetItem',
+        'dynamodb:GetItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        'events:PutEvents',
+        'kms:Decrypt',
+        'kms:Decrypt',
+        'kms:DescribeKey',
+        'kms:Encrypt',
+        'kms:GenerateDataKey',
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+      ].sort(),
+    );
+    expect(statements.find((s) => actionsOf(s).includes('dynamodb:UpdateItem'))?.Condition).toEqual({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['PORTAL#*'] },
+    });
+  });
+});
+
+describe('client credentials secret', () => {
+  it('uses an existing secret by name: the name in the environment, only its ARN in the policy', () => {
+    // Act
+    const built = buildStack({ existingCredentialsSecret: 'bitrix24/client' });
+    const role = logicalId(built.stack.functions.refreshTokens.role);
+    const secretStatement = statementsOfRole(built.template, role).find((s) =>
+      actionsOf(s).includes('secretsmanager:GetSecretValue'),
+    );
+
+    // Assess
+    built.template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    built.template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: { CLIENT_CREDENTIALS_SECRET_ID: 'bitrix24/client' } },
+    });
+    expect(JSON.stringify(secretStatement?.Resource)).toMatch(/:secret:bitrix24\/client-\?\?\?\?\?\?"\]\]\}$/);
+  });
+
+  it('uses an existing secret by its complete ARN', () => {
+    // Prepare
+    const arn = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:bitrix24/client-AbCdEf';
+
+    // Act
+    const built = buildStack({ existingCredentialsSecret: arn });
+    const role = logicalId(built.stack.functions.oauthStart.role);
+
+    // Assess
+    built.template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    expect(
+      statementsOfRole(built.template, role).find((s) => actionsOf(s).includes('secretsmanager:GetSecretValue'))
+        ?.Resource,
+    ).toBe(arn);
+  });
+
+  it('refuses a partial ARN', () => {
+    expect(() =>
+      buildStack({
+        existingCredentialsSecret: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:bitrix24/client',
+      }),
+    ).toThrow(/complete secret ARN/);
+  });
+});
+
+describe('notification topic', () => {
+  it('can be left out: rules and alarms stay, without targets or actions', () => {
+    // Act
+    const built = buildStack({ notificationTopic: false });
+
+    // Assess
+    built.template.resourceCountIs('AWS::SNS::Topic', 0);
+    for (const rule of Object.values(built.template.findResources('AWS::Events::Rule'))) {
+      expect(rule.Properties.Targets).toBeUndefined();
+    }
+    for (const alarm of Object.values(built.template.findResources('AWS::CloudWatch::Alarm'))) {
+      expect(alarm.Properties.AlarmActions).toBeUndefined();
+    }
+  });
+
+  it('subscribes an email address', () => {
+    // Act
+    const built = buildStack({ notificationEmail: 'ops@example.com' });
+
+    // Assess
+    built.template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+      TopicArn: { Ref: logicalId(built.stack.notifications.topic) },
+    });
+  });
+
+  it('lets CloudWatch and EventBridge use the topic key, in this account only', () => {
+    // Act
+    const built = buildStack();
+    const keyId = logicalId(built.stack.notifications.topicKey);
+
+    // Assess
+    built.template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: arnOf(keyId) });
+    const policy = JSON.stringify(built.template.findResources('AWS::KMS::Key')[keyId]?.Properties.KeyPolicy);
+    expect(policy).toContain('"Service":["cloudwatch.amazonaws.com","events.amazonaws.com"]');
+    expect(policy).toContain('"aws:SourceAccount":{"Ref":"AWS::AccountId"}');
+  });
+});
