@@ -164,7 +164,8 @@ async function main(): Promise<void> {
     return stopping;
   };
   const onSignal = (signal: NodeJS.Signals) => {
-    log(`\n${signal}: stopping…`);
+    // The handler is registered once: a second Ctrl-C gets Node's default and ends the process at once.
+    log(`\n${signal}: stopping… (Ctrl-C again to force)`);
     void stopAll().then(() => process.exit(0));
   };
   process.once('SIGINT', onSignal);

@@ -4,7 +4,6 @@
  * AWS environment). Never prints a token. Run with `--help` for the reference (also in docs/OPERATIONS.md).
  */
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { readServiceDescriptor } from '../local/service-descriptor.js';
 import type { Config } from '../shared/config.js';
@@ -24,7 +23,7 @@ import {
   ROW_STATUSES,
 } from '../shared/use-cases/portal-status.js';
 
-export const USAGE = `Usage: npm run ops -- <command> [options]
+const USAGE = `Usage: npm run ops -- <command> [options]
 
 Commands:
   list [--status S[,S...]]         every portal and token set, most urgent first
@@ -47,12 +46,10 @@ Options:
 Statuses: ${ROW_STATUSES.join(', ')}
 Exit codes: 0 done, 1 failed (portal not found, refresh refused, AWS error), 2 wrong usage.`;
 
-/** Where output goes; the entry point passes the process's streams. */
-export interface OpsIo {
+/** Where output goes: results on stdout, progress and messages on stderr. */
+interface OpsIo {
   readonly stdout: { write(text: string): unknown; readonly isTTY?: boolean | undefined };
   readonly stderr: { write(text: string): unknown; readonly isTTY?: boolean | undefined };
-  readonly env: NodeJS.ProcessEnv;
-  readonly cwd: string;
 }
 
 class UsageError extends Error {
@@ -92,7 +89,7 @@ function parse(argv: readonly string[]) {
   }
 }
 
-function positiveInt(value: string | undefined, name: string): number | undefined {
+function wholeNumber(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new UsageError(`${name} must be a whole number`);
@@ -104,20 +101,21 @@ function positiveInt(value: string | undefined, name: string): number | undefine
  * its table, so the same wiring (`shared/dependencies.ts`, handlers) runs unchanged. Returns a line
  * naming the target.
  */
-function applyTarget(flags: Flags, io: OpsIo): string {
-  const table = flags.table ?? io.env.TABLE_NAME;
+function applyTarget(flags: Flags): string {
+  const env = process.env;
+  const table = flags.table ?? env.TABLE_NAME;
   if (table !== undefined && table !== '') {
-    io.env.TABLE_NAME = table;
-    return `table ${table} in ${io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION ?? 'the default AWS region'}`;
+    env.TABLE_NAME = table;
+    return `table ${table} in ${env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'the default AWS region'}`;
   }
-  const dataDir = resolve(io.cwd, flags['data-dir'] ?? io.env.LOCAL_DATA_DIR ?? '.local-data');
+  const dataDir = resolve(flags['data-dir'] ?? env.LOCAL_DATA_DIR ?? '.local-data');
   let descriptor: ReturnType<typeof readServiceDescriptor>;
   try {
     descriptor = readServiceDescriptor(dataDir);
   } catch (error) {
     throw new CommandError((error as Error).message);
   }
-  Object.assign(io.env, descriptor.env);
+  Object.assign(env, descriptor.env);
   return `local service ${descriptor.serviceUrl} (${dataDir})`;
 }
 
@@ -188,7 +186,7 @@ async function list(flags: Flags, io: OpsIo): Promise<number> {
       throw new UsageError(`unknown status ${unknown.join(', ')}; use ${ROW_STATUSES.join(', ')}`);
     statuses = names.filter(isRowStatus);
   }
-  const pageSize = positiveInt(flags['page-size'], '--page-size');
+  const pageSize = wholeNumber(flags['page-size'], '--page-size');
   const { config, portalListing } = await wiring();
   const { collectPortalStatus } = await import('../shared/use-cases/portal-status.js');
   const report = await collectPortalStatus(
@@ -268,7 +266,7 @@ async function show(memberId: string, flags: Flags, io: OpsIo): Promise<number> 
 }
 
 async function refresh(memberId: string, flags: Flags, io: OpsIo): Promise<number> {
-  const user = positiveInt(flags.user, '--user');
+  const user = wholeNumber(flags.user, '--user');
   const { config, tokenRepository, refreshDependencies } = await wiring();
   const [{ refreshTokenSet }, { summarizeTokenSet }] = await Promise.all([
     import('../shared/use-cases/refresh-token-set.js'),
@@ -416,7 +414,7 @@ async function sweep(flags: Flags, io: OpsIo): Promise<number> {
 const SWEEP_BUDGET_MS = 15 * 60_000;
 
 async function statusPage(flags: Flags, io: OpsIo): Promise<number> {
-  const port = positiveInt(flags.port, '--port') ?? 0;
+  const port = wholeNumber(flags.port, '--port') ?? 0;
   const { config, portalListing } = await wiring();
   const [{ collectPortalStatus }, { statusPageHandlers }, { startLambdaHttpServer }] = await Promise.all([
     import('../shared/use-cases/portal-status.js'),
@@ -450,13 +448,16 @@ function failureMessage(error: unknown): string {
 }
 
 /**
- * Runs one CLI command and returns its exit code: 0 done, 1 failed, 2 wrong usage. Messages go to
- * stderr; results to stdout.
+ * Runs one CLI command and returns its exit code: 0 done, 1 failed, 2 wrong usage. Points
+ * `process.env` at the target first (the service's modules read it when they load).
  *
  * @example
- * process.exitCode = await runOps(['list', '--status', 'reauth_required'], { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
+ * process.exitCode = await runOps(['list', '--status', 'reauth_required']);
  */
-export async function runOps(argv: readonly string[], io: OpsIo): Promise<number> {
+async function runOps(
+  argv: readonly string[],
+  io: OpsIo = { stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
   try {
     const { values: flags, positionals } = parse(argv);
     const [command, ...args] = positionals;
@@ -471,12 +472,12 @@ export async function runOps(argv: readonly string[], io: OpsIo): Promise<number
     };
     const known = ['list', 'show', 'refresh', 'uninstall', 'sweep', 'status-page'];
     if (!known.includes(command)) throw new UsageError(`unknown command ${command}`);
-    const logLevel = io.env.POWERTOOLS_LOG_LEVEL;
-    const target = applyTarget(flags, io);
+    const logLevel = process.env.POWERTOOLS_LOG_LEVEL;
+    const target = applyTarget(flags);
     // Results own stdout: the service's log lines stay on stderr (errors only, unless
     // POWERTOOLS_LOG_LEVEL says otherwise), and no metrics are published from an operator's machine.
-    io.env.POWERTOOLS_LOG_LEVEL = logLevel ?? 'ERROR';
-    io.env.POWERTOOLS_METRICS_DISABLED = 'true';
+    process.env.POWERTOOLS_LOG_LEVEL = logLevel ?? 'ERROR';
+    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
     if (!flags.json) io.stderr.write(`target: ${target}\n`);
     switch (command) {
       case 'list':
@@ -502,12 +503,4 @@ export async function runOps(argv: readonly string[], io: OpsIo): Promise<number
   }
 }
 
-// Run only as the entry point, so tests can import `runOps`.
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  process.exitCode = await runOps(process.argv.slice(2), {
-    stdout: process.stdout,
-    stderr: process.stderr,
-    env: process.env,
-    cwd: process.cwd(),
-  });
-}
+process.exitCode = await runOps(process.argv.slice(2));

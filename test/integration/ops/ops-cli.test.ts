@@ -175,6 +175,42 @@ describe('npm run ops (against a table, as in AWS)', () => {
     expect(help.stdout).toContain('Usage: npm run ops -- <command>');
   });
 
+  it('serves the status page against the table until SIGTERM', async () => {
+    // Prepare
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/ops.ts', 'status-page', '--table', table.tableName],
+      {
+        env: { ...process.env, TABLE_NAME: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
+    const url = await new Promise<string>((resolveUrl, reject) => {
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const match = /status page: (http:\/\/127\.0\.0\.1:\d+\/status)/.exec(out);
+        if (match?.[1] !== undefined) resolveUrl(match[1]);
+      });
+      void exited.then((code) => reject(new Error(`status-page exited with ${code}`)));
+    });
+
+    // Act
+    const page = await fetch(url);
+    const html = await page.text();
+    const json = (await (await fetch(`${url}.json`)).json()) as { counts: Record<string, number> };
+    child.kill('SIGTERM');
+    const code = await exited;
+
+    // Assess
+    expect(page.status).toBe(200);
+    expect(html).toContain('alpha.bitrix24.com');
+    expect(json.counts.reauth_required).toBe(1);
+    expectNoTokens(html);
+    expect(code).toBe(0);
+  });
+
   it('says how to start the local service when none is running', async () => {
     // Act
     const result = await ops(['list', '--data-dir', `/tmp/no-such-dir-${memberId()}`]);
