@@ -11,7 +11,7 @@
  *
  * Stops cleanly on SIGINT/SIGTERM. See docs/OPERATIONS.md.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -166,7 +166,10 @@ async function main(): Promise<void> {
   const onSignal = (signal: NodeJS.Signals) => {
     // The handler is registered once: a second Ctrl-C gets Node's default and ends the process at once.
     log(`\n${signal}: stopping… (Ctrl-C again to force)`);
-    void stopAll().then(() => process.exit(0));
+    void stopAll().then(() => {
+      log('stopped.');
+      process.exit(0);
+    });
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -272,7 +275,7 @@ async function main(): Promise<void> {
 function scheduledEvent() {
   return {
     version: '0',
-    id: crypto.randomUUID(),
+    id: randomUUID(),
     'detail-type': 'Scheduled Event',
     source: 'aws.scheduler',
     account: '000000000000',
@@ -366,7 +369,6 @@ function printBanner(input: {
   log(
     `  4. npm run ops -- list | show <memberId> | refresh <memberId> | sweep   (the sweep also runs every ${input.settings.SWEEP_INTERVAL_SECONDS} s)`,
   );
-  log('');
   if (demo?.restarted === true) {
     log('');
     log(`Note: ${demo.portal} was installed in an earlier run. The emulator keeps its tokens in memory only, so the`);
