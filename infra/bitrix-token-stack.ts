@@ -144,10 +144,11 @@ export class BitrixTokenStack extends Stack {
   }
 
   /**
-   * Gives a consumer Lambda (yours, or the example) exactly what the consumer library needs: read
-   * and conditionally update the portal's items in the token table (the refresh lease and fenced
-   * write), read the client credentials, publish status notifications; and sets `TABLE_NAME`,
-   * `CLIENT_CREDENTIALS_SECRET_ID`, `EVENT_BUS_NAME` and the library's settings.
+   * Gives a consumer Lambda (yours, or the example) exactly what the consumer library needs, in one
+   * call: read and write the portal items of the token table through the refresh path (see
+   * `TokenTable.grantConsumerTokens`), read the client credentials, publish status notifications; and
+   * sets `TABLE_NAME`, `CLIENT_CREDENTIALS_SECRET_ID`, `EVENT_BUS_NAME` and the operator's values of the
+   * refresh and consumer settings.
    */
   grantConsumer(fn: LambdaFunction): void {
     for (const [variable, value] of Object.entries(settingsEnvironment(CONSUMER_SETTING_AREAS, this.settings))) {

@@ -91,7 +91,7 @@ export interface FunctionSpec {
   readonly tokens: TokenAccess;
   /** Reads the client credentials secret. */
   readonly clientCredentials: boolean;
-  /** Publishes token-status notifications. */
+  /** Publishes token-status notifications (runs the refresh path: the sweep and consumers). */
   readonly notifications: boolean;
   readonly settings: readonly SettingArea[];
   readonly timeout: Duration;
@@ -122,7 +122,7 @@ export const FUNCTIONS = {
     description: 'GET /oauth/callback: exchanges the code and stores a new token chain',
     tokens: 'readWrite',
     clientCredentials: true,
-    notifications: true,
+    notifications: false,
     settings: ['tokenStore', 'authorizationServer', 'refresh', 'oauthFlow'],
     timeout: Duration.seconds(15),
   },
@@ -132,7 +132,7 @@ export const FUNCTIONS = {
     description: 'POST /bitrix/events: ONAPPINSTALL, ONAPPUPDATE, ONAPPUNINSTALL',
     tokens: 'readWrite',
     clientCredentials: true,
-    notifications: true,
+    notifications: false,
     settings: ['tokenStore', 'authorizationServer', 'refresh', 'lifecycle'],
     timeout: Duration.seconds(15),
   },
@@ -142,7 +142,7 @@ export const FUNCTIONS = {
     description: 'GET|POST /bitrix/install: the install frame and app opens',
     tokens: 'readWrite',
     clientCredentials: true,
-    notifications: true,
+    notifications: false,
     settings: ['tokenStore', 'authorizationServer', 'refresh', 'lifecycle'],
     timeout: Duration.seconds(15),
   },
@@ -165,7 +165,7 @@ export const FUNCTIONS = {
     description: 'Scheduled: finishes install events parked while the authorization server was unreachable',
     tokens: 'readWrite',
     clientCredentials: true,
-    notifications: true,
+    notifications: false,
     settings: ['tokenStore', 'authorizationServer', 'refresh', 'lifecycle'],
     timeout: Duration.minutes(1),
     retryAttempts: 0,

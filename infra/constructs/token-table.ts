@@ -18,6 +18,15 @@ export type TokenAccess = 'read' | 'readWrite' | 'consumer';
 
 const READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'];
 const WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+/** Reads, conditional updates, and put/delete for the refresh path's recovery record. No batch writes. */
+const CONSUMER_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:UpdateItem',
+  'dynamodb:PutItem',
+  'dynamodb:DeleteItem',
+];
 /** DynamoDB decrypts the table key with the caller's credentials; writes also need to encrypt. */
 const KEY_READ_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey'];
 const KEY_WRITE_ACTIONS = [...KEY_READ_ACTIONS, 'kms:Encrypt', 'kms:GenerateDataKey'];
@@ -133,15 +142,17 @@ export class TokenTable extends Construct {
 
   /**
    * What the consumer library needs, and no more: read portal items (installation, token sets) and
-   * update them (the refresh lease, the fenced write of a refreshed pair, `lastUsedAt`). Only items
-   * under `PORTAL#…` partition keys: a consumer can neither read OAuth states or parked claims, nor
-   * put or delete items, nor read the due index.
+   * write them through the one refresh path (the refresh lease, the fenced write of a refreshed pair,
+   * `lastUsedAt`, a renamed portal's address: conditional updates; and the recovery record of a
+   * refreshed pair whose write failed: put and conditional delete). Only items under `PORTAL#…`
+   * partition keys: a consumer can neither read nor write OAuth states or parked claims, and cannot
+   * read the due index.
    */
   grantConsumerTokens(grantee: IGrantable): Grant {
     this.grantKey(grantee, KEY_WRITE_ACTIONS);
     return Grant.addToPrincipal({
       grantee,
-      actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+      actions: [...CONSUMER_ACTIONS],
       resourceArns: [this.table.tableArn],
       conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [keys.portalPk('*')] } },
     });

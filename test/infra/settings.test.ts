@@ -74,7 +74,9 @@ describe('grantConsumer', () => {
     expect(statements.flatMap(actionsOf).sort()).toEqual(
       [
         'dynamodb:BatchGetItem',
+        'dynamodb:DeleteItem',
         'dynamodb:GetItem',
+        'dynamodb:PutItem',
         'dynamodb:Query',
         'dynamodb:UpdateItem',
         'events:PutEvents',
