@@ -23,7 +23,7 @@ const STATUS_HINTS: Readonly<Record<PortalRowStatus, string>> = {
   uninstalled: 'The app was removed from the portal; no tokens are kept.',
 };
 
-const STYLE = `<meta http-equiv="refresh" content="15">
+const HEAD = `<meta http-equiv="refresh" content="15">
 <style>body{max-width:none;margin:1.5rem}table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #e4e7ec;vertical-align:top}th{background:#f2f4f7}
 .counts{display:flex;flex-wrap:wrap;gap:.5rem;list-style:none;padding:0}.counts a{display:block;padding:.3rem .7rem;border-radius:4px;border:1px solid #d0d5dd;color:inherit;text-decoration:none}
@@ -74,7 +74,7 @@ export function renderStatusPage(
 <tbody>
 ${rows}
 </tbody></table>${empty}`;
-  return htmlPage({ title: 'Portals · bitrix24-token-service', bodyHtml: body, headHtml: STYLE });
+  return htmlPage({ title: 'Portals · bitrix24-token-service', bodyHtml: body, headHtml: HEAD });
 }
 
 /** `?status=a,b` → the statuses it names (unknown names are refused with a 400 by the caller). */
