@@ -1,4 +1,4 @@
-import { Duration, type RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, type RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import { loadConfig } from '../shared/config.js';
@@ -131,6 +131,14 @@ export class BitrixTokenStack extends Stack {
       processParkedEvents: this.functions.processParkedEvents,
       refreshInterval,
     });
+    // Names an operator needs after the deploy (put the secret value, point the ops CLI at the table).
+    output(this, 'TokenTableName', this.tokens.table.tableName, 'Token table (ops CLI: --table)');
+    output(this, 'ClientCredentialsSecretId', this.credentials.secretId, 'Secret to put {"clientId","clientSecret"} into');
+    output(this, 'EventBusName', this.notifications.bus.eventBusName, 'EventBridge bus of token status changes');
+    if (this.notifications.topic !== undefined) {
+      output(this, 'NotificationTopicArn', this.notifications.topic.topicArn, 'SNS topic of attention events and alarms');
+    }
+
     this.alarms = new Alarms(this, 'Alarms', {
       functions: byId,
       refreshTokens: this.functions.refreshTokens,
@@ -158,4 +166,8 @@ export class BitrixTokenStack extends Stack {
     this.credentials.bind(fn);
     this.notifications.bind(fn);
   }
+}
+
+function output(stack: Stack, id: string, value: string, description: string): void {
+  new CfnOutput(stack, id, { value, description });
 }

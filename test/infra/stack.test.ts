@@ -280,6 +280,15 @@ describe('least privilege', () => {
   });
 });
 
+describe('stack outputs', () => {
+  it('name the table, the secret, the bus and the topic', () => {
+    built.template.hasOutput('TokenTableName', { Value: { Ref: tableId() } });
+    built.template.hasOutput('ClientCredentialsSecretId', { Value: { Ref: secretId() } });
+    built.template.hasOutput('EventBusName', { Value: { Ref: busId() } });
+    built.template.hasOutput('NotificationTopicArn', { Value: { Ref: logicalId(built.stack.notifications.topic) } });
+  });
+});
+
 describe('OAuthHttpApi', () => {
   const routes: [string, FunctionName][] = [
     ['GET /oauth/start', 'oauthStart'],
