@@ -133,10 +133,20 @@ export class BitrixTokenStack extends Stack {
     });
     // Names an operator needs after the deploy (put the secret value, point the ops CLI at the table).
     output(this, 'TokenTableName', this.tokens.table.tableName, 'Token table (ops CLI: --table)');
-    output(this, 'ClientCredentialsSecretId', this.credentials.secretId, 'Secret to put {"clientId","clientSecret"} into');
+    output(
+      this,
+      'ClientCredentialsSecretId',
+      this.credentials.secretId,
+      'Secret to put {"clientId","clientSecret"} into',
+    );
     output(this, 'EventBusName', this.notifications.bus.eventBusName, 'EventBridge bus of token status changes');
     if (this.notifications.topic !== undefined) {
-      output(this, 'NotificationTopicArn', this.notifications.topic.topicArn, 'SNS topic of attention events and alarms');
+      output(
+        this,
+        'NotificationTopicArn',
+        this.notifications.topic.topicArn,
+        'SNS topic of attention events and alarms',
+      );
     }
 
     this.alarms = new Alarms(this, 'Alarms', {
