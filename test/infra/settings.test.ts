@@ -2,7 +2,8 @@ import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { FUNCTIONS, type FunctionName } from '../../infra/function-catalog.js';
+import { FUNCTIONS, type FunctionName, RESOURCE_SETTINGS, SETTING_AREAS } from '../../infra/function-catalog.js';
+import { loadConfig } from '../../shared/config.js';
 import { ConfigError } from '../../shared/domain/errors.js';
 import { actionsOf, arnOf, buildApp, buildStack, logicalId, statementsOfRole } from './stack-fixture.js';
 
@@ -44,6 +45,16 @@ describe('operator settings', () => {
     [{ TABLE_NAME: 'mine' }, /TABLE_NAME is set from the deployed resources/],
   ])('refuses %j at synth', (settings, message) => {
     expect(() => buildStack({ settings: settings as never })).toThrow(message);
+  });
+
+  it('cover every setting of shared/config.ts (a new setting must be given to the functions that read it)', () => {
+    // Prepare: every setting with a default; the optional ones are bound to resources
+    const all = Object.keys(loadConfig({}));
+    const mapped = new Set<string>([...Object.values(SETTING_AREAS).flat(), ...RESOURCE_SETTINGS]);
+
+    // Assess
+    expect(all.length).toBeGreaterThan(10);
+    expect(all.filter((name) => !mapped.has(name))).toEqual([]);
   });
 
   it('refuses a value the functions would refuse at cold start', () => {
