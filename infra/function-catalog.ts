@@ -110,7 +110,7 @@ export const FUNCTIONS = {
     id: 'OAuthStart',
     entry: 'functions/oauth-start.ts',
     description: 'GET /oauth/start: redirects to the portal consent page with a browser-bound state',
-    tokens: 'readWrite',
+    tokens: 'oauthStates',
     clientCredentials: true,
     notifications: false,
     settings: ['oauthFlow', 'authorizationServer'],

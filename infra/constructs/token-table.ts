@@ -13,15 +13,19 @@ import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { createTableInput, keys, TABLE_SCHEMA } from '../../shared/table-schema.js';
 
-/** What a function may do with the token table. */
-export type TokenAccess = 'read' | 'readWrite' | 'consumer';
+/**
+ * What a function may do with the token table: `read`, `readWrite` (the service's own writers),
+ * `consumer` (the consumer library), `oauthStates` (only create OAuth `state` items).
+ */
+export type TokenAccess = 'read' | 'readWrite' | 'consumer' | 'oauthStates';
 
-const READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'];
+/** What the code calls (no batch-get, no transactions: the grants follow the adapters). */
+const READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query'];
+/** BatchWriteItem: deleting a portal's items on a clean uninstall. */
 const WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
 /** Reads, conditional updates, and put/delete for the refresh path's recovery record. No batch writes. */
 const CONSUMER_ACTIONS = [
   'dynamodb:GetItem',
-  'dynamodb:BatchGetItem',
   'dynamodb:Query',
   'dynamodb:UpdateItem',
   'dynamodb:PutItem',
@@ -120,7 +124,7 @@ export class TokenTable extends Construct {
     return `${this.table.tableArn}/index/${TABLE_SCHEMA.dueIndex.name}`;
   }
 
-  /** Get, batch-get and query the table and its index. */
+  /** Get and query the table and its index. */
   grantReadTokens(grantee: IGrantable): Grant {
     this.grantKey(grantee, KEY_READ_ACTIONS);
     return Grant.addToPrincipal({
@@ -158,12 +162,37 @@ export class TokenTable extends Construct {
     });
   }
 
+  /**
+   * Only `PutItem` of OAuth `state` items (`STATE#…` partition keys): all the public start of the
+   * code flow writes. It cannot read or touch a token.
+   */
+  grantPutOAuthStates(grantee: IGrantable): Grant {
+    this.grantKey(grantee, KEY_WRITE_ACTIONS);
+    return Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:PutItem'],
+      resourceArns: [this.table.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [keys.statePk('*')] } },
+    });
+  }
+
   /** Grants `access` and sets the table name variable. */
   bind(fn: LambdaFunction, access: TokenAccess): void {
     fn.addEnvironment(this.envName, this.table.tableName);
-    if (access === 'read') this.grantReadTokens(fn);
-    else if (access === 'readWrite') this.grantReadWriteTokens(fn);
-    else this.grantConsumerTokens(fn);
+    switch (access) {
+      case 'read':
+        this.grantReadTokens(fn);
+        return;
+      case 'readWrite':
+        this.grantReadWriteTokens(fn);
+        return;
+      case 'consumer':
+        this.grantConsumerTokens(fn);
+        return;
+      case 'oauthStates':
+        this.grantPutOAuthStates(fn);
+        return;
+    }
   }
 
   private grantKey(grantee: IGrantable, actions: readonly string[]): void {

@@ -84,7 +84,6 @@ describe('grantConsumer', () => {
     const statements = statementsOfRole(template, logicalId(fn.role));
     expect(statements.flatMap(actionsOf).sort()).toEqual(
       [
-        'dynamodb:BatchGetItem',
         'dynamodb:DeleteItem',
         'dynamodb:GetItem',
         'dynamodb:PutItem',

@@ -182,9 +182,7 @@ describe('environment per function', () => {
 describe('least privilege', () => {
   const readWrite = [
     'dynamodb:GetItem',
-    'dynamodb:BatchGetItem',
     'dynamodb:Query',
-    'dynamodb:ConditionCheckItem',
     'dynamodb:PutItem',
     'dynamodb:UpdateItem',
     'dynamodb:DeleteItem',
@@ -203,6 +201,21 @@ describe('least privilege', () => {
     },
   );
 
+  it('lets the public start of the OAuth flow only create OAuth states', () => {
+    // Act
+    const dynamo = statements('oauthStart').filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
+
+    // Assess
+    expect(dynamo).toEqual([
+      {
+        Action: 'dynamodb:PutItem',
+        Effect: 'Allow',
+        Resource: arnOf(tableId()),
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['STATE#*'] } },
+      },
+    ]);
+  });
+
   it('lets a consumer read and write portal items only: no batch write, no index, no other partitions', () => {
     // Act
     const dynamo = statements('exampleConsumer').filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
@@ -212,7 +225,6 @@ describe('least privilege', () => {
       {
         Action: [
           'dynamodb:GetItem',
-          'dynamodb:BatchGetItem',
           'dynamodb:Query',
           'dynamodb:UpdateItem',
           'dynamodb:PutItem',
