@@ -31,6 +31,7 @@ export const keys = {
   tokenSkPrefix: 'TOKEN#',
   /** A refreshed pair whose write failed, kept for the refresh path to apply (docs/REFRESH.md). */
   recoverySk: (userId: number): string => `RECOVERY#${userId}`,
+  recoverySkPrefix: 'RECOVERY#',
   statePk: (state: string): string => `STATE#${state}`,
   stateSk: 'STATE',
   dueShard: (shard: number): string => `DUE#${shard}`,

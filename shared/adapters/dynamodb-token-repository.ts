@@ -555,12 +555,22 @@ export class DynamoDbTokenRepository implements TokenRepository, PortalListing {
   }
 
   async deleteTokenSets(memberId: string): Promise<number> {
-    const tokenSets = await this.listTokenSets(memberId);
-    await this.deleteKeys(tokenSets.map((t) => this.tokenKey(t)));
-    return tokenSets.length;
+    // Token sets and any parked recovery pairs: an uninstalled portal keeps no token anywhere.
+    const itemKeys = (await this.portalItemKeys(memberId)).filter((item) => {
+      const sk = String(item.sk);
+      return sk.startsWith(keys.tokenSkPrefix) || sk.startsWith(keys.recoverySkPrefix);
+    });
+    await this.deleteKeys(itemKeys);
+    return itemKeys.filter((item) => String(item.sk).startsWith(keys.tokenSkPrefix)).length;
   }
 
   async deletePortal(memberId: string): Promise<number> {
+    const itemKeys = await this.portalItemKeys(memberId);
+    await this.deleteKeys(itemKeys);
+    return itemKeys.length;
+  }
+
+  private async portalItemKeys(memberId: string): Promise<Item[]> {
     const itemKeys: Item[] = [];
     let cursor: Record<string, unknown> | undefined;
     do {
@@ -577,8 +587,7 @@ export class DynamoDbTokenRepository implements TokenRepository, PortalListing {
       itemKeys.push(...(page.Items ?? []));
       cursor = page.LastEvaluatedKey;
     } while (cursor !== undefined);
-    await this.deleteKeys(itemKeys);
-    return itemKeys.length;
+    return itemKeys;
   }
 
   private async deleteKeys(itemKeys: Item[]): Promise<void> {

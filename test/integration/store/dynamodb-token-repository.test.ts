@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbRecoveryStore } from '../../../shared/adapters/dynamodb-recovery-store.js';
 import { DynamoDbTokenRepository } from '../../../shared/adapters/dynamodb-token-repository.js';
 import { LeaseHeldError, PortalNotFoundError, TokenConflictError } from '../../../shared/domain/errors.js';
 import { DAY, HOUR, issued, memberId, newChain, token } from '../../helpers/fixtures.js';
@@ -242,6 +243,30 @@ describe('DynamoDbTokenRepository (DynamoDB Local)', () => {
     expect(afterTokens?.status).toBe('uninstalled');
     expect(deletedAll).toBe(1);
     expect(await repo.getInstallation(id)).toBeUndefined();
+  });
+
+  it('deletes parked recovery pairs with the token sets, keeping the installation', async () => {
+    // Prepare
+    const input = newChain();
+    const stored = await repo.storeNewChain(input, null);
+    const recovery = new DynamoDbRecoveryStore({ client: table.client, tableName: table.tableName });
+    const key = { memberId: input.memberId, userId: 1 };
+    await recovery.save({
+      ...key,
+      usedRefreshToken: stored.refreshToken,
+      issued: issued({ memberId: input.memberId }),
+      refreshExpiresAt: Date.now() + 30 * DAY,
+      owner: 'a',
+      savedAt: Date.now(),
+    });
+
+    // Act
+    const deleted = await repo.deleteTokenSets(input.memberId);
+
+    // Assess
+    expect(deleted).toBe(1);
+    expect(await repo.getTokenSet(key)).toBeUndefined();
+    expect(await recovery.get(key)).toBeUndefined();
   });
 
   it('records a consumer read at most once per throttle window', async () => {
