@@ -6,6 +6,7 @@ import { PowertoolsMetricsRecorder } from '../shared/adapters/powertools-metrics
 import { loadConfig } from '../shared/config.js';
 import { lifecycleDependencies } from '../shared/dependencies.js';
 import { logger } from '../shared/logger.js';
+import { METRIC_NAMES } from '../shared/metric-names.js';
 import { metrics } from '../shared/metrics.js';
 import type { MetricsRecorder } from '../shared/ports/metrics-recorder.js';
 import { type FinishParkedEventsSummary, finishParkedEvents } from '../shared/use-cases/finish-parked-events.js';
@@ -26,9 +27,9 @@ export function processParkedEventsHandler(
       const deadline = deps.now() + Math.max(0, context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS);
       const summary = await finishParkedEvents(deps, { deadline });
       logger.info('parked install claims processed', { ...summary });
-      recorder.count('ParkedEventsFinished', summary.finished);
-      recorder.count('ParkedEventsDropped', summary.dropped);
-      recorder.count('ParkedEventsBacklog', summary.backlog);
+      recorder.count(METRIC_NAMES.parkedEventsFinished, summary.finished);
+      recorder.count(METRIC_NAMES.parkedEventsDropped, summary.dropped);
+      recorder.count(METRIC_NAMES.parkedEventsBacklog, summary.backlog);
       return summary;
     });
 }

@@ -32,6 +32,26 @@ export const METRIC_NAMES = {
   sweepDuration: 'SweepDuration',
   /** Parked install claims still waiting after a run of process-parked-events (count per run). */
   parkedEventsBacklog: 'ParkedEventsBacklog',
+  /** Parked install claims finished by a run (count per run). */
+  parkedEventsFinished: 'ParkedEventsFinished',
+  /** Parked install claims dropped: refused for good or too old (count per run). */
+  parkedEventsDropped: 'ParkedEventsDropped',
+  /** Events acknowledged and ignored (unknown or irrelevant `event`). */
+  lifecycleEventIgnored: 'LifecycleEventIgnored',
+  /** Installs (event or install page) verified and stored. */
+  installRegistered: 'InstallRegistered',
+  /** Installs already processed (duplicate delivery or reload). */
+  installDuplicate: 'InstallDuplicate',
+  /** Install claims parked because the authorization server could not be reached. */
+  installClaimParked: 'InstallClaimParked',
+  /** Install claims refused: verification failed (forged or not ours). */
+  installClaimRefused: 'InstallClaimRefused',
+  /** Verified uninstalls. */
+  portalUninstalled: 'PortalUninstalled',
+  /** Uninstalls of portals never seen (acknowledged, nothing to do). */
+  uninstallUnknownPortal: 'UninstallUnknownPortal',
+  /** Uninstalls refused: wrong or missing application token. */
+  uninstallRefused: 'UninstallRefused',
 } as const;
 
 /** Default CloudWatch namespace of those metrics (`POWERTOOLS_METRICS_NAMESPACE`). */

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { ForbiddenError } from '../domain/errors.js';
 import { logger } from '../logger.js';
+import { METRIC_NAMES } from '../metric-names.js';
 import type { MetricsRecorder } from '../ports/metrics-recorder.js';
 import type { AppEventOutcome } from '../use-cases/handle-app-event.js';
 import { json } from './responses.js';
@@ -16,7 +17,7 @@ export function appEventResponse(
 ): APIGatewayProxyStructuredResultV2 {
   if (outcome.event === 'other') {
     logger.info('event ignored', { event: outcome.name });
-    metrics.count('LifecycleEventIgnored');
+    metrics.count(METRIC_NAMES.lifecycleEventIgnored);
     return json(200, { status: 'ignored' });
   }
   const { event, result } = outcome;
@@ -29,31 +30,31 @@ export function appEventResponse(
         newInstallation: result.newInstallation,
         keptNewerChain: result.keptNewerChain,
       });
-      metrics.count('InstallRegistered');
+      metrics.count(METRIC_NAMES.installRegistered);
       return json(200, { status: event === 'ONAPPUPDATE' ? 'updated' : 'installed' });
     case 'duplicate':
     case 'stale':
       logger.info('install event already handled', base);
-      metrics.count('InstallDuplicate');
+      metrics.count(METRIC_NAMES.installDuplicate);
       return json(200, { status: result.kind });
     case 'parked':
-      metrics.count('InstallClaimParked');
+      metrics.count(METRIC_NAMES.installClaimParked);
       return json(202, { status: 'accepted' });
     case 'refused':
-      metrics.count('InstallClaimRefused');
+      metrics.count(METRIC_NAMES.installClaimRefused);
       throw new ForbiddenError('the authorization server did not confirm this install for this portal', {
         details: { reason: result.reason },
       });
     case 'uninstalled':
       logger.info('portal uninstalled', { ...base, clean: result.clean, tokenSetsDeleted: result.tokenSetsDeleted });
-      metrics.count('PortalUninstalled');
+      metrics.count(METRIC_NAMES.portalUninstalled);
       return json(200, { status: 'uninstalled' });
     case 'unknown_portal':
       logger.info('uninstall of an unknown portal', { ...base, cancelledParked: result.cancelledParked });
-      metrics.count('UninstallUnknownPortal');
+      metrics.count(METRIC_NAMES.uninstallUnknownPortal);
       return json(200, { status: 'unknown_portal' });
     case 'forbidden':
-      metrics.count('UninstallRefused');
+      metrics.count(METRIC_NAMES.uninstallRefused);
       throw new ForbiddenError('the application token does not match');
   }
 }
