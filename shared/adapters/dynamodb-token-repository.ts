@@ -456,22 +456,9 @@ export class DynamoDbTokenRepository implements TokenRepository, PortalListing {
 
   /** See `PortalAddressStore.updatePortalAddress`: one conditional write per item of the portal. */
   async updatePortalAddress(memberId: string, input: PortalAddressInput): Promise<void> {
-    const itemKeys: Item[] = [];
-    let cursor: Record<string, unknown> | undefined;
-    do {
-      const page: QueryCommandOutput = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': keys.portalPk(memberId) },
-          ProjectionExpression: 'pk, sk',
-          ConsistentRead: true,
-          ExclusiveStartKey: cursor,
-        }),
-      );
-      itemKeys.push(...(page.Items ?? []).filter((k) => k.sk === keys.installationSk || String(k.sk).startsWith(keys.tokenSkPrefix)));
-      cursor = page.LastEvaluatedKey;
-    } while (cursor !== undefined);
+    const itemKeys = (await this.portalItemKeys(memberId)).filter(
+      (k) => k.sk === keys.installationSk || String(k.sk).startsWith(keys.tokenSkPrefix),
+    );
     for (const key of itemKeys) {
       try {
         await this.doc.send(
