@@ -1,7 +1,6 @@
 import type {
   FailureRecord,
   Installation,
-  InstallationStatus,
   IssuedTokens,
   TokenKey,
   TokenSet,
@@ -56,21 +55,8 @@ export interface LeaseResult {
   readonly tookOver?: { readonly owner: string; readonly leaseUntil: number } | undefined;
 }
 
-export interface InstallationInput {
-  readonly memberId: string;
-  readonly domain: string;
-  readonly clientEndpoint: string;
-  readonly serverEndpoint: string;
-  readonly status: InstallationStatus;
-  readonly applicationTokenHash?: string | undefined;
-  readonly appStatus?: string | undefined;
-  readonly scope?: string | undefined;
-  readonly appVersion?: string | undefined;
-  readonly installedBy?: number | undefined;
-  readonly installedAt: number;
-  readonly uninstalledAt?: number | undefined;
-  readonly now: number;
-}
+/** An installation as a use case writes it; the repository adds `version` and `updatedAt`. */
+export type InstallationInput = Omit<Installation, 'version' | 'updatedAt'> & { readonly now: number };
 
 export interface DuePage {
   readonly keys: readonly (TokenKey & { readonly dueAt: number })[];
