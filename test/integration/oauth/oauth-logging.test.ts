@@ -3,6 +3,7 @@ import { type BitrixEmulator, startBitrixEmulator } from '../../../local/emulato
 import { type LambdaHttpServer, startLambdaHttpServer } from '../../../local/lambda-http-server.js';
 import { type SecretsManagerServer, startSecretsManagerServer } from '../../../local/secrets-manager-server.js';
 import { DynamoDbTokenRepository } from '../../../shared/adapters/dynamodb-token-repository.js';
+import { captureOutput } from '../../helpers/capture-output.js';
 import { createTestTable, type TestTable } from '../../helpers/table.js';
 
 const CLIENT = {
@@ -38,30 +39,6 @@ afterAll(async () => {
   await secrets.stop();
   await table.drop();
 });
-
-/** Runs `fn` while collecting (and swallowing) everything written to stdout and stderr. */
-async function captureOutput(fn: () => Promise<void>): Promise<string> {
-  const chunks: string[] = [];
-  const streams = [process.stdout, process.stderr];
-  const originals = streams.map((stream) => stream.write);
-  for (const stream of streams) {
-    stream.write = ((chunk: unknown, ...rest: unknown[]) => {
-      chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
-      const done = rest.find((arg) => typeof arg === 'function');
-      if (typeof done === 'function') done();
-      return true;
-    }) as typeof stream.write;
-  }
-  try {
-    await fn();
-  } finally {
-    streams.forEach((stream, i) => {
-      const original = originals[i];
-      if (original !== undefined) stream.write = original;
-    });
-  }
-  return chunks.join('');
-}
 
 async function authorize(domain: string) {
   const start = await fetch(`${api.url}/oauth/start?${new URLSearchParams({ portal: domain })}`, {
