@@ -1,15 +1,12 @@
-import { existsSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BitrixEmulator, startBitrixEmulator } from '../../local/emulator/index.js';
 import { type LambdaHttpServer, startLambdaHttpServer } from '../../local/lambda-http-server.js';
 import { type SecretsManagerServer, startSecretsManagerServer } from '../../local/secrets-manager-server.js';
 import { DynamoDbTokenRepository } from '../../shared/adapters/dynamodb-token-repository.js';
+import { launchChromium, waitForChromium } from '../helpers/browser.js';
 import { createTestTable, type TestTable } from '../helpers/table.js';
 
-/** Debian's Chromium (apt), never a downloaded browser. */
-const CHROMIUM = '/usr/bin/chromium';
 const CLIENT = {
   clientId: 'local.oauthbrowser.12345678',
   clientSecret: 'OAuthBrowserClientSecret0123456789abcdefghijk',
@@ -20,11 +17,6 @@ let secrets: SecretsManagerServer;
 let emulator: BitrixEmulator;
 let api: LambdaHttpServer;
 let browser: Browser;
-
-/** The package may still be installing on a fresh machine: wait for the binary, within the hook's time. */
-async function waitForChromium(): Promise<void> {
-  for (let i = 0; i < 50 && !existsSync(CHROMIUM); i += 1) await sleep(1000);
-}
 
 beforeAll(async () => {
   table = await createTestTable('oauth-e2e');
@@ -42,19 +34,7 @@ beforeAll(async () => {
   api = await startLambdaHttpServer({ 'GET /oauth/start': start.handler, 'GET /oauth/callback': callback.handler });
   emulator.updateApp({ redirectUri: `${api.url}/oauth/callback` });
   await waitForChromium();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();

@@ -1,28 +1,14 @@
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../helpers/browser.js';
 import { processesMentioning, removeDataDir, type ServeProcess, startServeProcess } from '../helpers/serve-process.js';
-
-/** Debian's Chromium (apt), never a downloaded browser. */
-const CHROMIUM = '/usr/bin/chromium';
 
 let serve: ServeProcess;
 let browser: Browser;
 
 beforeAll(async () => {
   serve = await startServeProcess();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
