@@ -1,47 +1,40 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BitrixEmulator, startBitrixEmulator } from '../../local/emulator/index.js';
-import { type LambdaHttpServer, startLambdaHttpServer } from '../../local/lambda-http-server.js';
-import { type SecretsManagerServer, startSecretsManagerServer } from '../../local/secrets-manager-server.js';
+import type { BitrixEmulator } from '../../local/emulator/index.js';
+import type { LambdaHttpServer } from '../../local/lambda-http-server.js';
 import { DynamoDbTokenRepository } from '../../shared/adapters/dynamodb-token-repository.js';
 import { launchChromium, waitForChromium } from '../helpers/browser.js';
-import { createTestTable, type TestTable } from '../helpers/table.js';
+import { type DeployedEnv, startDeployedEnv, startOAuthApi } from '../helpers/deployed-env.js';
+import type { TestTable } from '../helpers/table.js';
 
 const CLIENT = {
   clientId: 'local.oauthbrowser.12345678',
   clientSecret: 'OAuthBrowserClientSecret0123456789abcdefghijk',
 };
 
+let deployed: DeployedEnv;
 let table: TestTable;
-let secrets: SecretsManagerServer;
 let emulator: BitrixEmulator;
 let api: LambdaHttpServer;
 let browser: Browser;
 
 beforeAll(async () => {
-  table = await createTestTable('oauth-e2e');
-  secrets = await startSecretsManagerServer({ 'oauth-app': JSON.stringify(CLIENT) });
-  emulator = await startBitrixEmulator({ app: CLIENT });
-  // The handlers read their configuration when their modules load.
-  process.env.TABLE_NAME = table.tableName;
-  process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.endpoint;
-  process.env.CLIENT_CREDENTIALS_SECRET_ID = 'oauth-app';
-  process.env.BITRIX_URL_REWRITES = JSON.stringify(emulator.urlRewrites);
-  // Plain http on 127.0.0.1: a Secure cookie would not come back.
-  process.env.OAUTH_COOKIE_SECURE = 'false';
-  const start = await import('../../functions/oauth-start.js');
-  const callback = await import('../../functions/oauth-callback.js');
-  api = await startLambdaHttpServer({ 'GET /oauth/start': start.handler, 'GET /oauth/callback': callback.handler });
-  emulator.updateApp({ redirectUri: `${api.url}/oauth/callback` });
+  deployed = await startDeployedEnv({
+    tableName: 'oauth-e2e',
+    secretId: 'oauth-app',
+    client: CLIENT,
+    // Plain http on 127.0.0.1: a Secure cookie would not come back.
+    env: { OAUTH_COOKIE_SECURE: 'false' },
+  });
+  ({ table, emulator } = deployed);
+  api = await startOAuthApi(emulator);
   await waitForChromium();
   browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
   await api?.stop();
-  await emulator?.stop();
-  await secrets?.stop();
-  await table?.drop();
+  await deployed?.stop();
 });
 
 describe('OAuth flow in a real browser', () => {

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BitrixEmulator, startBitrixEmulator } from '../../../local/emulator/index.js';
+import type { BitrixEmulator } from '../../../local/emulator/index.js';
 import { type LambdaHttpServer, localContext, startLambdaHttpServer } from '../../../local/lambda-http-server.js';
-import { type SecretsManagerServer, startSecretsManagerServer } from '../../../local/secrets-manager-server.js';
 import { DynamoDbTokenRepository } from '../../../shared/adapters/dynamodb-token-repository.js';
 import { captureOutput } from '../../helpers/capture-output.js';
+import { type DeployedEnv, startDeployedEnv } from '../../helpers/deployed-env.js';
 import { token } from '../../helpers/fixtures.js';
-import { createTestTable, type TestTable } from '../../helpers/table.js';
+import type { TestTable } from '../../helpers/table.js';
 
 /**
  * The deployed entry points (`handler` of each function file), configured only through the
@@ -17,23 +17,20 @@ const CLIENT = {
   clientSecret: 'LifecycleSecretMustNeverBeLogged0123456789abcd',
 };
 
+let deployed: DeployedEnv;
 let table: TestTable;
-let secrets: SecretsManagerServer;
 let emulator: BitrixEmulator;
 let api: LambdaHttpServer;
 let processParked: (event: unknown, context: ReturnType<typeof localContext>) => Promise<unknown>;
 
 beforeAll(async () => {
-  table = await createTestTable('lifecycle-wiring');
-  secrets = await startSecretsManagerServer({ 'lifecycle-app': JSON.stringify(CLIENT) });
-  emulator = await startBitrixEmulator({ app: CLIENT });
-  process.env.TABLE_NAME = table.tableName;
-  process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.endpoint;
-  process.env.CLIENT_CREDENTIALS_SECRET_ID = 'lifecycle-app';
-  process.env.BITRIX_URL_REWRITES = JSON.stringify(emulator.urlRewrites);
-  process.env.LIFECYCLE_VERIFY_TIMEOUT_MS = '1500';
-  process.env.PARKED_RETRY_BASE_SECONDS = '1';
-  process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
+  deployed = await startDeployedEnv({
+    tableName: 'lifecycle-wiring',
+    secretId: 'lifecycle-app',
+    client: CLIENT,
+    env: { LIFECYCLE_VERIFY_TIMEOUT_MS: '1500', PARKED_RETRY_BASE_SECONDS: '1', POWERTOOLS_LOG_LEVEL: 'DEBUG' },
+  });
+  ({ table, emulator } = deployed);
   const events = await import('../../../functions/app-events.js');
   const install = await import('../../../functions/install-page.js');
   const parked = await import('../../../functions/process-parked-events.js');
@@ -48,9 +45,7 @@ beforeAll(async () => {
 afterAll(async () => {
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   await api.stop();
-  await emulator.stop();
-  await secrets.stop();
-  await table.drop();
+  await deployed.stop();
 });
 
 describe('lifecycle functions as deployed (env-configured handlers)', () => {

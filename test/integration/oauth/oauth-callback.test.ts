@@ -1,19 +1,19 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type BitrixEmulator, type EmulatorPortal, startBitrixEmulator } from '../../../local/emulator/index.js';
-import { type LambdaHttpServer, startLambdaHttpServer } from '../../../local/lambda-http-server.js';
-import { type SecretsManagerServer, startSecretsManagerServer } from '../../../local/secrets-manager-server.js';
+import type { BitrixEmulator, EmulatorPortal } from '../../../local/emulator/index.js';
+import type { LambdaHttpServer } from '../../../local/lambda-http-server.js';
 import { DynamoDbTokenRepository } from '../../../shared/adapters/dynamodb-token-repository.js';
 import { newOpaqueValue } from '../../../shared/domain/authorization-state.js';
-import { createTestTable, type TestTable } from '../../helpers/table.js';
+import { type DeployedEnv, startDeployedEnv, startOAuthApi } from '../../helpers/deployed-env.js';
+import type { TestTable } from '../../helpers/table.js';
 
 const CLIENT = {
   clientId: 'local.oauthflow01.12345678',
   clientSecret: 'OAuthFlowClientSecret0123456789abcdefghijklmno',
 };
 
+let deployed: DeployedEnv;
 let table: TestTable;
-let secrets: SecretsManagerServer;
 let emulator: BitrixEmulator;
 let api: LambdaHttpServer;
 let repo: DynamoDbTokenRepository;
@@ -22,33 +22,25 @@ let east: EmulatorPortal;
 let other: EmulatorPortal;
 
 beforeAll(async () => {
-  table = await createTestTable('oauth-callback');
+  deployed = await startDeployedEnv({
+    tableName: 'oauth-callback',
+    secretId: 'oauth-app',
+    client: CLIENT,
+    env: { OAUTH_COOKIE_SECURE: 'false', BITRIX_HTTP_TIMEOUT_MS: '1500' },
+  });
+  ({ table, emulator } = deployed);
   repo = new DynamoDbTokenRepository({ client: table.client, tableName: table.tableName });
-  secrets = await startSecretsManagerServer({ 'oauth-app': JSON.stringify(CLIENT) });
-  emulator = await startBitrixEmulator({ app: CLIENT });
   west = emulator.addPortal({ domain: 'alpha.bitrix24.com', region: 'west', installed: true });
   east = emulator.addPortal({ domain: 'beta.bitrix24.ru', region: 'east', installed: true });
   other = emulator.addPortal({ domain: 'gamma.bitrix24.de', region: 'west', installed: true });
-  // The handlers read their configuration when their modules load.
-  process.env.TABLE_NAME = table.tableName;
-  process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.endpoint;
-  process.env.CLIENT_CREDENTIALS_SECRET_ID = 'oauth-app';
-  process.env.BITRIX_URL_REWRITES = JSON.stringify(emulator.urlRewrites);
-  process.env.OAUTH_COOKIE_SECURE = 'false';
-  process.env.BITRIX_HTTP_TIMEOUT_MS = '1500';
-  const start = await import('../../../functions/oauth-start.js');
-  const callback = await import('../../../functions/oauth-callback.js');
-  api = await startLambdaHttpServer({ 'GET /oauth/start': start.handler, 'GET /oauth/callback': callback.handler });
-  emulator.updateApp({ redirectUri: `${api.url}/oauth/callback` });
+  api = await startOAuthApi(emulator);
 });
 afterEach(() => {
   emulator.faults.clear();
 });
 afterAll(async () => {
   await api.stop();
-  await emulator.stop();
-  await secrets.stop();
-  await table.drop();
+  await deployed.stop();
 });
 
 /** Start → the portal's (auto-approved) consent → the callback URL the portal redirects to. */

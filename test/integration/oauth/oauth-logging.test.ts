@@ -1,43 +1,36 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BitrixEmulator, startBitrixEmulator } from '../../../local/emulator/index.js';
-import { type LambdaHttpServer, startLambdaHttpServer } from '../../../local/lambda-http-server.js';
-import { type SecretsManagerServer, startSecretsManagerServer } from '../../../local/secrets-manager-server.js';
+import type { BitrixEmulator } from '../../../local/emulator/index.js';
+import type { LambdaHttpServer } from '../../../local/lambda-http-server.js';
 import { DynamoDbTokenRepository } from '../../../shared/adapters/dynamodb-token-repository.js';
 import { captureOutput } from '../../helpers/capture-output.js';
-import { createTestTable, type TestTable } from '../../helpers/table.js';
+import { type DeployedEnv, startDeployedEnv, startOAuthApi } from '../../helpers/deployed-env.js';
+import type { TestTable } from '../../helpers/table.js';
 
 const CLIENT = {
   clientId: 'local.oauthlogs01.12345678',
   clientSecret: 'OAuthLogsClientSecretMustNeverBeLogged0123456789',
 };
 
+let deployed: DeployedEnv;
 let table: TestTable;
-let secrets: SecretsManagerServer;
 let emulator: BitrixEmulator;
 let api: LambdaHttpServer;
 
 beforeAll(async () => {
-  table = await createTestTable('oauth-logs');
-  secrets = await startSecretsManagerServer({ 'oauth-app': JSON.stringify(CLIENT) });
-  emulator = await startBitrixEmulator({ app: CLIENT });
-  process.env.TABLE_NAME = table.tableName;
-  process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.endpoint;
-  process.env.CLIENT_CREDENTIALS_SECRET_ID = 'oauth-app';
-  process.env.BITRIX_URL_REWRITES = JSON.stringify(emulator.urlRewrites);
-  process.env.OAUTH_COOKIE_SECURE = 'false';
-  // Everything the logger can say, so the assertion covers debug output too.
-  process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
-  const start = await import('../../../functions/oauth-start.js');
-  const callback = await import('../../../functions/oauth-callback.js');
-  api = await startLambdaHttpServer({ 'GET /oauth/start': start.handler, 'GET /oauth/callback': callback.handler });
-  emulator.updateApp({ redirectUri: `${api.url}/oauth/callback` });
+  deployed = await startDeployedEnv({
+    tableName: 'oauth-logs',
+    secretId: 'oauth-app',
+    client: CLIENT,
+    // Everything the logger can say, so the assertion covers debug output too.
+    env: { OAUTH_COOKIE_SECURE: 'false', POWERTOOLS_LOG_LEVEL: 'DEBUG' },
+  });
+  ({ table, emulator } = deployed);
+  api = await startOAuthApi(emulator);
 });
 afterAll(async () => {
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   await api.stop();
-  await emulator.stop();
-  await secrets.stop();
-  await table.drop();
+  await deployed.stop();
 });
 
 async function authorize(domain: string) {
