@@ -1,7 +1,7 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SecretsManagerServer, startSecretsManagerServer } from '../../../local/secrets-manager-server.js';
+import { startReadyProcess } from '../../helpers/ready-process.js';
 import { APP, type ConsumerHarness, startConsumerHarness } from './harness.js';
 
 let h: ConsumerHarness;
@@ -27,34 +27,14 @@ async function startConsumerProcess(
   memberId: string,
   invocations: number,
 ): Promise<{ child: ChildProcessWithoutNullStreams; result: Promise<ProcessResult> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/integration/consumer/consumer-process.ts'], {
-    env: {
-      ...process.env,
-      TABLE_NAME: h.table.tableName,
-      BITRIX_URL_REWRITES: JSON.stringify(h.emulator.urlRewrites),
-      CLIENT_CREDENTIALS_SECRET_ID: 'creds',
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
-      MEMBER_ID: memberId,
-      INVOCATIONS: String(invocations),
-    },
+  return startReadyProcess<ProcessResult>('test/integration/consumer/consumer-process.ts', {
+    TABLE_NAME: h.table.tableName,
+    BITRIX_URL_REWRITES: JSON.stringify(h.emulator.urlRewrites),
+    CLIENT_CREDENTIALS_SECRET_ID: 'creds',
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+    MEMBER_ID: memberId,
+    INVOCATIONS: String(invocations),
   });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const lines = createInterface({ input: child.stdout });
-  const ready = new Promise<void>((resolve, reject) => {
-    lines.once('line', (line) => (line === 'ready' ? resolve() : reject(new Error(`unexpected: ${line}`))));
-    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${stderr}`)));
-  });
-  const result = new Promise<ProcessResult>((resolve, reject) => {
-    ready.then(() => lines.once('line', (line) => resolve(JSON.parse(line) as ProcessResult)), reject);
-    child.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`exited with ${code}: ${stderr}`));
-    });
-  });
-  await ready;
-  return { child, result };
 }
 
 describe('the example consumer in separate processes (emulator + DynamoDB Local + local Secrets Manager)', () => {

@@ -1,11 +1,11 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type SecretsManagerServer, startSecretsManagerServer } from '../../../local/secrets-manager-server.js';
 import type { TokenKey } from '../../../shared/domain/token-set.js';
 import { refreshTokenSet } from '../../../shared/use-cases/refresh-token-set.js';
 import type { SweepSummary } from '../../../shared/use-cases/sweep-due-tokens.js';
 import { HOUR } from '../../helpers/fixtures.js';
+import { startReadyProcess } from '../../helpers/ready-process.js';
 import { MINUTE } from '../../helpers/refresh-fakes.js';
 import { type RefreshHarness, refreshOutcomes, startRefreshHarness } from './harness.js';
 
@@ -141,35 +141,16 @@ describe('concurrent sweeps in separate processes', () => {
 
   /** Starts a sweep process (`node --import tsx`, the loader `npx tsx` uses) and resolves once it is ready. */
   async function startProcess(now: number): Promise<{ child: ChildProcessWithoutNullStreams; summary: Promise<SweepSummary> }> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/integration/refresh/sweep-process.ts'], {
-      env: {
-        ...process.env,
-        TABLE_NAME: h.table.tableName,
-        DUE_SHARDS: '3',
-        BITRIX_URL_REWRITES: JSON.stringify(h.emulator.urlRewrites),
-        CLIENT_CREDENTIALS_SECRET_ID: 'creds',
-        AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
-        REFRESH_SWEEP_CONCURRENCY: '6',
-        SWEEP_NOW: String(now),
-      },
+    const { child, result } = await startReadyProcess<SweepSummary>('test/integration/refresh/sweep-process.ts', {
+      TABLE_NAME: h.table.tableName,
+      DUE_SHARDS: '3',
+      BITRIX_URL_REWRITES: JSON.stringify(h.emulator.urlRewrites),
+      CLIENT_CREDENTIALS_SECRET_ID: 'creds',
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+      REFRESH_SWEEP_CONCURRENCY: '6',
+      SWEEP_NOW: String(now),
     });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const lines = createInterface({ input: child.stdout });
-    const ready = new Promise<void>((resolve, reject) => {
-      lines.once('line', (line) => (line === 'ready' ? resolve() : reject(new Error(`unexpected: ${line}`))));
-      child.once('exit', (code) => reject(new Error(`exited with ${code}: ${stderr}`)));
-    });
-    const summary = new Promise<SweepSummary>((resolve, reject) => {
-      ready.then(() => lines.once('line', (line) => resolve(JSON.parse(line) as SweepSummary)), reject);
-      child.once('exit', (code) => {
-        if (code !== 0) reject(new Error(`exited with ${code}: ${stderr}`));
-      });
-    });
-    await ready;
-    return { child, summary };
+    return { child, summary: result };
   }
 
   it('3 sweep processes over 30 due portals: exactly one successful refresh each, no invalid_grant, nothing lost', async () => {
