@@ -1,5 +1,3 @@
-import { HttpBitrixOAuthClient } from '../../../shared/adapters/bitrix-oauth-client.js';
-import { DynamoDbRecoveryStore } from '../../../shared/adapters/dynamodb-recovery-store.js';
 import { DynamoDbTokenRepository } from '../../../shared/adapters/dynamodb-token-repository.js';
 import { refreshPathRefresher } from '../../../shared/consumer/refresh-path.js';
 import { BitrixRestClient, type BitrixRestClientOptions } from '../../../shared/consumer/rest-client.js';
@@ -7,6 +5,7 @@ import { TokenClient, type TokenClientOptions } from '../../../shared/consumer/t
 import type { TokenSet } from '../../../shared/domain/token-set.js';
 import type { RefreshDependencies } from '../../../shared/use-cases/refresh-token-set.js';
 import { type BitrixEmulator, type EmulatorPortal, startBitrixEmulator } from '../../../local/emulator/index.js';
+import { emulatorOAuthClient, emulatorRefreshDeps } from '../../helpers/emulator-refresh.js';
 import { MemoryMetrics, MemoryNotifications, testRefreshSettings } from '../../helpers/refresh-fakes.js';
 import { createTestTable, type TestTable } from '../../helpers/table.js';
 
@@ -44,22 +43,16 @@ export async function startConsumerHarness(options: { frozen?: boolean } = {}): 
   const repository = new DynamoDbTokenRepository({ client: table.client, tableName: table.tableName });
   const notifications = new MemoryNotifications();
   const clock = (): number => emulator.clock.now();
-  const refresh: RefreshDependencies = {
+  const refresh: RefreshDependencies = emulatorRefreshDeps({
+    emulator,
+    client: table.client,
+    tableName: table.tableName,
     repository,
-    oauth: new HttpBitrixOAuthClient({
-      credentials: { get: async () => APP },
-      allowedAuthServers: ['oauth.bitrix.info', 'oauth.bitrix24.tech'],
-      urlRewrites: emulator.urlRewrites,
-      timeoutMs: 5000,
-      now: clock,
-    }),
-    recovery: new DynamoDbRecoveryStore({ client: table.client, tableName: table.tableName }),
+    oauth: emulatorOAuthClient(emulator, { credentials: APP, timeoutMs: 5000 }),
     notifications,
     metrics: new MemoryMetrics(),
     settings: testRefreshSettings(),
-    clock,
-    random: () => 0.5,
-  };
+  });
   return {
     emulator,
     table,

@@ -1,13 +1,13 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type BitrixEmulator, type EmulatorPortal, startBitrixEmulator } from '../../../local/emulator/index.js';
-import { HttpBitrixOAuthClient } from '../../../shared/adapters/bitrix-oauth-client.js';
-import { DynamoDbRecoveryStore } from '../../../shared/adapters/dynamodb-recovery-store.js';
+import type { HttpBitrixOAuthClient } from '../../../shared/adapters/bitrix-oauth-client.js';
 import { DynamoDbTokenRepository } from '../../../shared/adapters/dynamodb-token-repository.js';
 import { nextRefreshAt } from '../../../shared/domain/refresh-policy.js';
 import type { IssuedTokens, TokenKey, TokenSet } from '../../../shared/domain/token-set.js';
 import type { RefreshSettings } from '../../../shared/use-cases/refresh-token-set.js';
 import type { SweepDependencies, SweepSummary } from '../../../shared/use-cases/sweep-due-tokens.js';
 import { sweepDueTokens } from '../../../shared/use-cases/sweep-due-tokens.js';
+import { emulatorOAuthClient, emulatorRefreshDeps } from '../../helpers/emulator-refresh.js';
 import { MemoryMetrics, MemoryNotifications, testRefreshSettings } from '../../helpers/refresh-fakes.js';
 import { createTestTable, type TestTable } from '../../helpers/table.js';
 
@@ -75,25 +75,22 @@ export async function startRefreshHarness(
   const clock = () => emulator.clock.now();
 
   const oauthClient = (o: { timeoutMs?: number; clientSecret?: string; urlRewrites?: Record<string, string> } = {}) =>
-    new HttpBitrixOAuthClient({
-      credentials: { get: async () => ({ clientId: app.clientId, clientSecret: o.clientSecret ?? app.clientSecret }) },
-      allowedAuthServers: ['oauth.bitrix.info', 'oauth.bitrix24.tech'],
-      urlRewrites: o.urlRewrites ?? emulator.urlRewrites,
+    emulatorOAuthClient(emulator, {
+      credentials: { clientId: app.clientId, clientSecret: o.clientSecret ?? app.clientSecret },
       timeoutMs: o.timeoutMs ?? options.timeoutMs ?? 5000,
-      now: clock,
+      ...(o.urlRewrites === undefined ? {} : { urlRewrites: o.urlRewrites }),
     });
 
-  const deps: SweepDependencies = {
+  const deps = emulatorRefreshDeps({
+    emulator,
+    client,
+    tableName: table.tableName,
     repository,
     oauth: oauthClient(),
-    recovery: new DynamoDbRecoveryStore({ client, tableName: table.tableName }),
     notifications,
     metrics,
     settings,
-    clock,
-    // Jitter in the middle of its range: due times are deterministic.
-    random: () => 0.5,
-  };
+  });
 
   return {
     emulator,
