@@ -5,33 +5,8 @@ import { type SecretsManagerServer, startSecretsManagerServer } from '../../../l
 import { DynamoDbTokenRepository } from '../../../shared/adapters/dynamodb-token-repository.js';
 import type { NewChainInput } from '../../../shared/ports/token-repository.js';
 import { DAY, HOUR, memberId, newChain } from '../../helpers/fixtures.js';
+import { runOps as ops } from '../../helpers/ops-cli.js';
 import { createTestTable, type TestTable } from '../../helpers/table.js';
-
-interface CliResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs `scripts/ops.ts` as its own process (exit codes and streams as an operator sees them). */
-function ops(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/ops.ts', ...args], {
-      env: { ...process.env, TABLE_NAME: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolveRun({ code, stdout, stderr }));
-  });
-}
 
 let table: TestTable;
 let repo: DynamoDbTokenRepository;

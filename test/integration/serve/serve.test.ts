@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PortalStatusReport } from '../../../shared/use-cases/portal-status.js';
+import { type CliResult, runOps } from '../../helpers/ops-cli.js';
 import {
   processesMentioning,
   removeDataDir,
@@ -26,23 +26,8 @@ async function statusJson(): Promise<PortalStatusReport> {
   return (await response.json()) as PortalStatusReport;
 }
 
-function ops(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/ops.ts', ...args, '--data-dir', serve.dataDir], {
-      env: { ...process.env, TABLE_NAME: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolveRun({ code, stdout, stderr }));
-  });
+function ops(args: readonly string[]): Promise<CliResult> {
+  return runOps([...args, '--data-dir', serve.dataDir]);
 }
 
 /** Installs the app on the demo portal in the emulator (again, if it was): ONAPPINSTALL reaches our handler. */
