@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import { appEventsHandler } from '../../functions/app-events.js';
 import { installPageHandler } from '../../functions/install-page.js';
 import { processParkedEventsHandler } from '../../functions/process-parked-events.js';
@@ -90,5 +91,46 @@ export async function startLifecycleHarness(options: { verifyTimeoutMs?: number 
       await emulator.stop();
       await table.drop();
     },
+  };
+}
+
+/**
+ * One lifecycle harness for the calling test file: started in `beforeAll`, stopped in `afterAll`. The
+ * returned object reads through to it, so use it only inside hooks and tests.
+ */
+export function useLifecycleHarness(options: { verifyTimeoutMs?: number } = {}): LifecycleHarness {
+  let started: LifecycleHarness | undefined;
+  const current = (): LifecycleHarness => {
+    if (started === undefined) throw new Error('the lifecycle harness is not running');
+    return started;
+  };
+  beforeAll(async () => {
+    started = await startLifecycleHarness(options);
+  });
+  afterAll(async () => {
+    await current().stop();
+  });
+  return {
+    get emulator() {
+      return current().emulator;
+    },
+    get table() {
+      return current().table;
+    },
+    get server() {
+      return current().server;
+    },
+    get deps() {
+      return current().deps;
+    },
+    get tokens() {
+      return current().tokens;
+    },
+    get parked() {
+      return current().parked;
+    },
+    processParked: () => current().processParked(),
+    snapshot: () => current().snapshot(),
+    stop: () => current().stop(),
   };
 }

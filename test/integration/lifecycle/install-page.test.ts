@@ -1,17 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hashApplicationToken } from '../../../shared/domain/application-token.js';
 import { token } from '../../helpers/fixtures.js';
-import { type LifecycleHarness, startLifecycleHarness } from '../../helpers/lifecycle-harness.js';
+import { useLifecycleHarness } from '../../helpers/lifecycle-harness.js';
 
-let h: LifecycleHarness;
+const h = useLifecycleHarness();
 let portalCount = 0;
-
-beforeAll(async () => {
-  h = await startLifecycleHarness();
-});
-afterAll(async () => {
-  await h.stop();
-});
 
 /** A portal with the app installed on Bitrix24's side but unknown to the service (no event delivered). */
 async function installedPortal(region: 'west' | 'east' = 'west') {

@@ -1,17 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hashApplicationToken } from '../../../shared/domain/application-token.js';
 import { token } from '../../helpers/fixtures.js';
-import { type LifecycleHarness, OTHER_APP, OUR_APP, startLifecycleHarness } from '../../helpers/lifecycle-harness.js';
+import { OTHER_APP, OUR_APP, startLifecycleHarness, useLifecycleHarness } from '../../helpers/lifecycle-harness.js';
 
-let h: LifecycleHarness;
+const h = useLifecycleHarness();
 let portalCount = 0;
-
-beforeAll(async () => {
-  h = await startLifecycleHarness();
-});
-afterAll(async () => {
-  await h.stop();
-});
 
 /** A new portal in the emulator, unknown to the service. */
 function newPortal(region: 'west' | 'east' = 'west') {
