@@ -68,7 +68,7 @@ function looksLikeJson(text: string): boolean {
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** mulberry32: tiny, seedable, good enough for "fail about 30 %" without flaky tests. */
-function seededRandom(seed: number): () => number {
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -2,6 +2,7 @@ import qs from 'qs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appEventsHandler } from '../../../functions/app-events.js';
 import { installPageHandler } from '../../../functions/install-page.js';
+import { seededRandom } from '../../../local/emulator/faults.js';
 import { type LambdaHttpServer, startLambdaHttpServer } from '../../../local/lambda-http-server.js';
 import { DynamoDbParkedEventRepository } from '../../../shared/adapters/dynamodb-parked-event-repository.js';
 import { DynamoDbTokenRepository } from '../../../shared/adapters/dynamodb-token-repository.js';
@@ -11,18 +12,6 @@ import type { OpenInstallPageDeps } from '../../../shared/use-cases/open-install
 import { DAY, HOUR, memberId, token } from '../../helpers/fixtures.js';
 import { readWholeTable } from '../../helpers/lifecycle-table.js';
 import { createTestTable, type TestTable } from '../../helpers/table.js';
-
-/** mulberry32: the same seed gives the same bodies on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 const FORM = 'application/x-www-form-urlencoded';
 const MAX_BODY = 16_384;
@@ -210,7 +199,8 @@ async function post(path: string, fuzz: FuzzCase): Promise<number> {
 describe('lifecycle endpoints under malformed input', () => {
   it('refuses 200 seeded malformed event bodies with 4xx and writes nothing', async () => {
     // Prepare
-    const random = prng(20_240_917);
+    // Seeded: the same bodies on every run.
+    const random = seededRandom(20_240_917);
     const before = await readWholeTable(table.client, table.tableName);
     const callsBefore = refusing.calls;
     const statuses = new Map<string, Set<number>>();
@@ -233,7 +223,7 @@ describe('lifecycle endpoints under malformed input', () => {
 
   it('refuses malformed install-frame POSTs with 4xx and writes nothing', async () => {
     // Prepare
-    const random = prng(7);
+    const random = seededRandom(7);
     const before = await readWholeTable(table.client, table.tableName);
 
     // Act
