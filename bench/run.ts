@@ -62,7 +62,16 @@ async function main(): Promise<void> {
   try {
     await step('sweep', () =>
       benchSweepThroughput(
-        { endpoint: ddb.endpoint, sizes: quick ? [200] : [1000, 10_000], latenciesMs: [50, 100], concurrency: 8 },
+        {
+          endpoint: ddb.endpoint,
+          plan: quick
+            ? [{ size: 200, latenciesMs: [0, 50, 100] }]
+            : [
+                { size: 1000, latenciesMs: [0, 50, 100] },
+                { size: 10_000, latenciesMs: [50, 100] },
+              ],
+          concurrency: 8,
+        },
         results,
       ),
     );
@@ -99,6 +108,7 @@ async function main(): Promise<void> {
           portals: quick ? 5 : 20,
           processes: 4,
           rounds: quick ? 2 : 3,
+          killRounds: quick ? 2 : 6,
           tokenLatencyMs: 50,
           seed: 20260301,
         },

@@ -3,7 +3,7 @@ import { startSecretsManagerServer } from '../../local/secrets-manager-server.js
 import type { TokenStatusChange } from '../../shared/ports/notification-publisher.js';
 import type { SweepSummary } from '../../shared/use-cases/sweep-due-tokens.js';
 import { median, seededRandom } from '../lib/stats.js';
-import { type PlannedKill, planKill, WorkerProcess } from '../lib/worker-process.js';
+import { planKill, WorkerProcess } from '../lib/worker-process.js';
 import { World } from '../lib/world.js';
 import { type ChaosReport, judgeChains } from './verdict.js';
 
@@ -71,18 +71,13 @@ export async function runProcessChaos(options: ProcessChaosOptions): Promise<Cha
       const now = world.clock();
       const t0 = performance.now();
       const pending = workers.map((worker) => worker.request({ op: 'sweep', now, concurrency: 2 }));
-      let victim: WorkerProcess | undefined;
-      let planned: PlannedKill | undefined;
-      if (kill) {
-        victim = workers[Math.floor(random() * workers.length)];
-        const typical = median(durations);
-        if (victim !== undefined) {
-          planned = planKill(victim, random, {
+      const typical = median(durations);
+      const planned = kill
+        ? planKill(workers, random, {
             tokenLatencyMs: options.tokenLatencyMs,
             typicalRoundMs: Number.isFinite(typical) ? typical : 500,
-          });
-        }
-      }
+          })
+        : undefined;
       const answers = await Promise.all(pending);
       if (!kill) durations.push(performance.now() - t0);
       for (const [index, answer] of answers.entries()) {
@@ -98,21 +93,20 @@ export async function runProcessChaos(options: ProcessChaosOptions): Promise<Cha
           summaries.skipped += summary.skipped;
           const internal = summary.failed.byCategory.internal ?? 0;
           if (internal > 0) unhandled.push(`a sweep counted ${internal} internal failures`);
-        } else if (worker === victim) killedMidSweep += 1;
+        } else if (planned?.fired() === true && worker === planned.victim()) killedMidSweep += 1;
         else unhandled.push(`worker failed: ${JSON.stringify(answer).slice(0, 300)}`);
       }
       // Leases make every due token set one refresh per round, however many processes sweep it.
       for (const entry of Object.values(world.emulator.counters.refreshes))
         if (entry.ok > 1) duplicateRefreshes += entry.ok - 1;
-      if (victim !== undefined && planned !== undefined) {
-        // A kill aimed at a token call the victim never made this round does not happen.
-        planned.cancel();
-        if (planned.fired()) {
-          await victim.exited;
-          kills += 1;
-          const replacement = await WorkerProcess.start(WORKER, env);
-          workers = workers.map((w) => (w === victim ? replacement : w));
-        }
+      // A kill whose moment never came this round does not happen.
+      planned?.cancel();
+      const victim = planned?.victim();
+      if (planned?.fired() === true && victim !== undefined) {
+        await victim.exited;
+        kills += 1;
+        const replacement = await WorkerProcess.start(WORKER, env);
+        workers = workers.map((w) => (w === victim ? replacement : w));
       }
     };
 

@@ -115,5 +115,21 @@ export async function localDynamoDb(): Promise<{ endpoint: string; stop: () => P
   }
   const server = await startDynamoDbServer();
   process.env.AWS_ENDPOINT_URL_DYNAMODB = server.endpoint;
-  return { endpoint: server.endpoint, stop: server.stop };
+  // The server is a child process: a Ctrl-C, a SIGTERM or a closed pipe (`| head`) must not leave it running.
+  const interrupted = (signal: NodeJS.Signals) => {
+    void server.stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') interrupted('SIGTERM');
+  });
+  return {
+    endpoint: server.endpoint,
+    stop: async () => {
+      process.off('SIGINT', interrupted);
+      process.off('SIGTERM', interrupted);
+      await server.stop();
+    },
+  };
 }

@@ -64,9 +64,14 @@ function sections(results: Results): string[] {
 
   if (f.has('sweep.')) {
     const runs = f.ids('sweep.').filter((id) => id.endsWith('.ratio'));
+    const ceilings = f.ids('sweep.').filter((id) => id.endsWith('.0ms.rate'));
     out.push(
       '### 1. Sweep throughput against the emulator',
       'One sweep over N due token sets; every `/oauth/token/` answer delayed by the given latency. Bound = N × latency / concurrency: the wall time if nothing but the authorization server took time. Ratio = wall / bound.',
+      ...ceilings.map(
+        (id) =>
+          `Local ceiling (authorization server answering at once, N=${fmt(Number(f.figure(id)?.params.dueTokens))}, concurrency ${String(f.figure(id)?.params.concurrency)}): ${f.value(id)} refreshes/s — what DynamoDB Local, the emulator and the sweep manage together on this machine.`,
+      ),
       table(
         ['due token sets', 'token latency', 'concurrency', 'wall time', 'bound', 'ratio', 'refreshes/s'],
         runs.map((id) => {
@@ -187,7 +192,9 @@ function sections(results: Results): string[] {
         const p = `sdk.${pass}.${side}`;
         if (!f.has(p)) continue;
         rows.push([
-          pass === 'concurrent' ? 'concurrent processes' : 'one process SIGKILLed per round',
+          pass === 'concurrent'
+            ? `concurrent processes, ${String(f.figure(`${p}.chainsLost`)?.params.rounds)} rounds`
+            : `one process SIGKILLed per round, ${String(f.figure(`${p}.chainsLost`)?.params.rounds)} rounds (${String(f.figure(`${p}.chainsLost`)?.params.kills)} kills landed)`,
           side === 'sdk' ? '`@bitrix24/b24jssdk` refresh-on-401' : 'this service',
           f.value(`${p}.authCallsPerExpiry`),
           f.value(`${p}.invalidGrant`),
@@ -200,7 +207,7 @@ function sections(results: Results): string[] {
     const params = f.figure(f.ids('sdk.')[0] ?? '')?.params ?? {};
     out.push(
       '### 5. The official SDK versus this service, same emulator',
-      `${params.processes} processes per side, ${params.portals} portals, ${params.rounds} rounds (+${params.quietRounds} quiet rounds), each after every access token expired; token latency ${params.tokenLatencyMs} ms.`,
+      `${params.processes} processes per side, ${params.portals} portals (a fresh set per pass), every round after every access token expired, each pass ending with ${params.quietRounds} quiet rounds; token latency ${params.tokenLatencyMs} ms. Calls of a killed process are not counted as failed or ok.`,
       table(
         [
           'pass',

@@ -159,46 +159,56 @@ export const stdoutNotifications = {
   },
 };
 
-/** A kill scheduled for one worker in one round. */
+/** A kill scheduled in one round. */
 export interface PlannedKill {
+  /** The worker that got (or was to get) the SIGKILL; undefined while an aimed kill waits for its token call. */
+  readonly victim: () => WorkerProcess | undefined;
   /** Whether the SIGKILL was sent. */
   readonly fired: () => boolean;
-  /** Cancels it if it has not fired (an aimed kill whose token call never came). */
+  /** Cancels it if it has not fired (its token call never came, or the round ended first). */
   readonly cancel: () => void;
 }
 
 /**
- * Plans the SIGKILL of `target` in a round, seeded: half of the time aimed at a random moment after
- * one of its first three token calls left (waiting for the server, or between the answer and the
- * write), otherwise at a random moment of a typical round (before the first lease, between refreshes,
- * after the last).
+ * Plans one SIGKILL among `candidates` in a round, seeded: half of the time aimed at a process in the
+ * middle of a refresh — the one making the 1st, 2nd or 3rd token call of the round, a random delay after
+ * the call left (while the server works, or between the answer and the write) — otherwise a random
+ * process at a random moment of a typical round (before its first lease, between refreshes, after the
+ * last).
  */
 export function planKill(
-  target: WorkerProcess,
+  candidates: readonly WorkerProcess[],
   random: () => number,
   options: { readonly tokenLatencyMs: number; readonly typicalRoundMs: number },
 ): PlannedKill {
   let fired = false;
+  let victim: WorkerProcess | undefined;
   let timer: NodeJS.Timeout | undefined;
   const fire = () => {
     fired = true;
-    target.kill();
+    victim?.kill();
   };
   if (random() < 0.5) {
     const nth = 1 + Math.floor(random() * 3);
     const delay = random() * (options.tokenLatencyMs + 30);
     let seen = 0;
-    target.onProgress = () => {
-      seen += 1;
-      if (seen === nth) timer = setTimeout(fire, delay);
-    };
+    for (const candidate of candidates) {
+      candidate.onProgress = () => {
+        seen += 1;
+        if (seen !== nth) return;
+        victim = candidate;
+        timer = setTimeout(fire, delay);
+      };
+    }
   } else {
+    victim = candidates[Math.floor(random() * candidates.length)];
     timer = setTimeout(fire, (0.05 + 0.9 * random()) * options.typicalRoundMs);
   }
   return {
+    victim: () => victim,
     fired: () => fired,
     cancel: () => {
-      target.onProgress = undefined;
+      for (const candidate of candidates) candidate.onProgress = undefined;
       if (!fired) clearTimeout(timer);
     },
   };

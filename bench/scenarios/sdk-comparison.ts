@@ -6,7 +6,7 @@ import { startSecretsManagerServer } from '../../local/secrets-manager-server.js
 import type { TokenStatusChange } from '../../shared/ports/notification-publisher.js';
 import type { Results } from '../lib/results.js';
 import { median, seededRandom } from '../lib/stats.js';
-import { type PlannedKill, planKill, WorkerProcess } from '../lib/worker-process.js';
+import { planKill, WorkerProcess } from '../lib/worker-process.js';
 import { World } from '../lib/world.js';
 import { rowKey, type SdkRow } from '../lib/sdk-rows.js';
 
@@ -14,8 +14,10 @@ export interface SdkComparisonOptions {
   readonly endpoint: string;
   readonly portals: number;
   readonly processes: number;
-  /** Rounds per pass; each starts one hour and one minute after the previous (every access token expired). */
+  /** Rounds of the concurrent pass; each starts one hour and one minute after the previous (every access token expired). */
   readonly rounds: number;
+  /** Rounds of the pass with a SIGKILL in each. */
+  readonly killRounds: number;
   readonly tokenLatencyMs: number;
   readonly seed: number;
 }
@@ -44,6 +46,8 @@ interface PassOutcome {
 const SDK_WORKER = 'bench/workers/sdk-app-worker.ts';
 const SERVICE_WORKER = 'bench/workers/consumer-worker.ts';
 const HOUR = 3_600_000;
+/** Rounds without kills at the end of each pass: a dead chain shows (the service concludes after its grace period). */
+const QUIET_ROUNDS = 2;
 
 /**
  * Benchmark 5: the official SDK's refresh-on-401 against this service, side by side on one emulator.
@@ -120,18 +124,13 @@ export async function benchSdkComparison(options: SdkComparisonOptions, results:
       world.emulator.resetCounters();
       const started = performance.now();
       const pending = workers[side].map((worker) => worker.request({ op: 'round', now: world.clock(), memberIds }));
-      let victim: WorkerProcess | undefined;
-      let planned: PlannedKill | undefined;
-      if (kill) {
-        victim = workers[side][Math.floor(random() * workers[side].length)];
-        const typical = median(durations[side]);
-        if (victim !== undefined) {
-          planned = planKill(victim, random, {
+      const typical = median(durations[side]);
+      const planned = kill
+        ? planKill(workers[side], random, {
             tokenLatencyMs: options.tokenLatencyMs,
             typicalRoundMs: Number.isFinite(typical) ? typical : 1000,
-          });
-        }
-      }
+          })
+        : undefined;
       const answers = await Promise.all(pending);
       const durationMs = performance.now() - started;
       if (!kill) durations[side].push(durationMs);
@@ -145,10 +144,11 @@ export async function benchSdkComparison(options: SdkComparisonOptions, results:
         if (answer.type === 'result') {
           restOk += Number(answer.ok);
           restFailed += Number(answer.failed);
-        } else if (worker === victim) callsOfKilledProcess += memberIds.length;
+        } else if (planned?.fired() === true && worker === planned.victim()) callsOfKilledProcess += memberIds.length;
         else throw new Error(`${side} worker failed: ${JSON.stringify(answer)}`);
       }
       planned?.cancel();
+      const victim = planned?.victim();
       if (victim !== undefined && planned?.fired() === true) {
         await victim.exited;
         const replacement = await start(side);
@@ -199,9 +199,10 @@ export async function benchSdkComparison(options: SdkComparisonOptions, results:
     for (const pass of ['concurrent', 'killed'] as const) {
       const portals = await seedPass(pass);
       const rounds: Record<Side, RoundOutcome[]> = { sdk: [], service: [] };
-      for (let r = 0; r < options.rounds + 2; r += 1) {
+      const loud = pass === 'killed' ? options.killRounds : options.rounds;
+      for (let r = 0; r < loud + QUIET_ROUNDS; r += 1) {
         world.emulator.clock.advance(HOUR + 60_000);
-        const kill = pass === 'killed' && r < options.rounds;
+        const kill = pass === 'killed' && r < loud;
         for (const side of ['sdk', 'service'] as const) rounds[side].push(await round(side, portals, kill));
       }
       passes[pass] = {
@@ -219,8 +220,9 @@ export async function benchSdkComparison(options: SdkComparisonOptions, results:
         const params = {
           portals: options.portals,
           processes: options.processes,
-          rounds: options.rounds,
-          quietRounds: 2,
+          rounds: pass === 'killed' ? options.killRounds : options.rounds,
+          quietRounds: QUIET_ROUNDS,
+          kills: s.kills,
           tokenLatencyMs: options.tokenLatencyMs,
           seed: options.seed,
         };

@@ -5,10 +5,12 @@ import { World } from '../lib/world.js';
 
 export interface SweepThroughputOptions {
   readonly endpoint: string;
-  /** Due token sets per run. */
-  readonly sizes: readonly number[];
-  /** Latency of every `/oauth/token/` answer (emulator fault `latencyMs`). */
-  readonly latenciesMs: readonly number[];
+  /**
+   * Due token sets per table, and the latencies of every `/oauth/token/` answer (emulator fault
+   * `latencyMs`) swept in turn. A 0 ms run measures the local ceiling (DynamoDB Local, the emulator and
+   * the sweep sharing the machine) and warms DynamoDB Local's JIT for the runs after it.
+   */
+  readonly plan: readonly { readonly size: number; readonly latenciesMs: readonly number[] }[];
   /** Refreshes in flight (`REFRESH_SWEEP_CONCURRENCY`; the production default is 8). */
   readonly concurrency: number;
 }
@@ -33,13 +35,13 @@ function perRefresh(snapshot: Record<string, CommandTally>, refreshed: number): 
  */
 export async function benchSweepThroughput(options: SweepThroughputOptions, results: Results): Promise<void> {
   const runs: Record<string, unknown>[] = [];
-  for (const size of options.sizes) {
+  for (const { size, latenciesMs } of options.plan) {
     const world = await World.start({ endpoint: options.endpoint, name: `bench-sweep-${size}` });
     try {
       const seedStarted = performance.now();
       await world.seedChains(world.addPortals(size), { due: true, concurrency: 16 });
       const seedMs = performance.now() - seedStarted;
-      for (const [index, latencyMs] of options.latenciesMs.entries()) {
+      for (const [index, latencyMs] of latenciesMs.entries()) {
         // The previous run refreshed everything; 50 minutes later every token set is due again
         // (always_warm renews 15–20 minutes before the hour ends).
         if (index > 0) world.emulator.clock.advance(50 * MINUTE);
@@ -69,6 +71,27 @@ export async function benchSweepThroughput(options: SweepThroughputOptions, resu
           dueShards: world.config.DUE_SHARDS,
         };
         const prefix = `sweep.${size}.${latencyMs}ms`;
+        if (latencyMs === 0) {
+          results.add(
+            'sweep',
+            `${prefix}.rate`,
+            `refreshes per second with an instant authorization server (local ceiling), N=${size}`,
+            size / (wallMs / 1000),
+            'refreshes/s',
+            params,
+          );
+          results.add('sweep', `${prefix}.wall`, `sweep wall time, N=${size}, 0 ms`, wallMs / 1000, 's', params);
+          runs.push({
+            ...params,
+            seedMs: Math.round(seedMs),
+            wallMs: Math.round(wallMs),
+            summary,
+            dynamodb: ddb,
+            dynamodbRequestsPerRefresh: perRefresh(ddb, size),
+          });
+          process.stdout.write(`  sweep N=${size} latency=0ms: ${(wallMs / 1000).toFixed(2)} s (local ceiling)\n`);
+          continue;
+        }
         results.add(
           'sweep',
           `${prefix}.ratio`,
