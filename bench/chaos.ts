@@ -44,6 +44,14 @@ function seedFromArgs(argv: readonly string[]): number {
 }
 
 function chainLine(observed: Readonly<Record<string, unknown>>): string {
+  const died = observed.diedAndReported as Record<string, number> | undefined;
+  if (died !== undefined) {
+    const total = Object.values(died).reduce((sum, n) => sum + n, 0);
+    const parked = observed.parkedPairsLeft as
+      | { stale: number; staleAfterALandedWrite: number; applicable: number }
+      | undefined;
+    return `chains that died during the storm, each reported and then replaced by a new chain: ${total} ${JSON.stringify(died)}; at the end all ${String((observed.chains as { chains?: number } | undefined)?.chains)} token sets judged: ${String((observed.chains as { healthy?: number } | undefined)?.healthy)} alive; parked pairs left: ${parked?.applicable ?? 0} applicable, ${parked?.stale ?? 0} stale (${parked?.staleAfterALandedWrite ?? 0} of them after a write that had landed); sweep failures counted internal, all from injected DynamoDB failures: ${String(observed.internalFailuresFromInjectedWrites)}`;
+  }
   const chains = observed.chains as
     | {
         chains: number;
