@@ -82,6 +82,10 @@ export async function startDynamoDbServer(options: DynamoDbServerOptions = {}): 
     ],
     { cwd, stdio: ['ignore', 'ignore', 'pipe'] },
   );
+  // A parent that dies without calling stop() must not leave a JVM listening on every interface.
+  const killChild = () => child.kill('SIGKILL');
+  process.once('exit', killChild);
+  child.once('exit', () => process.removeListener('exit', killChild));
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
