@@ -28,17 +28,8 @@ export function distribution(
   };
 }
 
-/** mulberry32: a seeded PRNG, so a run with the same seed makes the same choices. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+/** mulberry32, the emulator's seeded PRNG: a run with the same seed makes the same choices. */
+export { seededRandom } from '../../local/emulator/faults.js';
 
 /** Runs `task` for every item with at most `concurrency` at a time; results keep the items' order. */
 export async function mapConcurrent<T, R>(
