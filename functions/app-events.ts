@@ -1,13 +1,13 @@
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { PowertoolsMetricsRecorder } from '../shared/adapters/powertools-metrics-recorder.js';
-import { loadConfig } from '../shared/config.js';
-import { lifecycleDependencies } from '../shared/dependencies.js';
-import { appEventResponse } from '../shared/http/app-event-responses.js';
-import { formBody, parsedBody } from '../shared/http/form-body.js';
-import { httpHandler } from '../shared/http/http-handler.js';
-import { metrics } from '../shared/metrics.js';
-import type { MetricsRecorder } from '../shared/ports/metrics-recorder.js';
-import { type HandleAppEventDeps, handleAppEvent } from '../shared/use-cases/handle-app-event.js';
+import { PowertoolsMetricsRecorder } from '#shared/adapters/powertools-metrics-recorder.js';
+import type { MetricsRecorder } from '#shared/core/ports/metrics-recorder.js';
+import { type HandleAppEventDeps, handleAppEvent } from '#shared/core/use-cases/handle-app-event.js';
+import { appEventResponse } from '#shared/edge/app-event-responses.js';
+import { formBody, parsedBody } from '#shared/edge/form-body.js';
+import { httpHandler } from '#shared/edge/http-handler.js';
+import { loadConfig } from '#shared/runtime/config.js';
+import { metrics } from '#shared/runtime/metrics.js';
+import { lifecycleDependencies } from '#shared/runtime/wiring.js';
 
 /**
  * POST /bitrix/events — Bitrix24 event webhooks (ONAPPINSTALL, ONAPPUPDATE, ONAPPUNINSTALL; others are

@@ -1,8 +1,8 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { z } from 'zod';
-import { call, ValidationError } from '../shared/index.js';
-import { logger } from '../shared/logger.js';
+import { call, ValidationError } from '#shared/index.js';
+import { logger } from '#shared/runtime/logger.js';
 
 /** A CRM lead as `crm.lead.list` returns it with `select: ['ID', 'TITLE']`. */
 export interface Lead {

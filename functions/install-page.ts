@@ -1,10 +1,10 @@
-import { loadConfig } from '../shared/config.js';
-import { lifecycleDependencies } from '../shared/dependencies.js';
-import { formBody, parsedBody } from '../shared/http/form-body.js';
-import { httpHandler } from '../shared/http/http-handler.js';
-import { installPage } from '../shared/http/install-pages.js';
-import { logger } from '../shared/logger.js';
-import { type OpenInstallPageDeps, openInstallPage } from '../shared/use-cases/open-install-page.js';
+import { type OpenInstallPageDeps, openInstallPage } from '#shared/core/use-cases/open-install-page.js';
+import { formBody, parsedBody } from '#shared/edge/form-body.js';
+import { httpHandler } from '#shared/edge/http-handler.js';
+import { installPage } from '#shared/edge/install-pages.js';
+import { loadConfig } from '#shared/runtime/config.js';
+import { logger } from '#shared/runtime/logger.js';
+import { lifecycleDependencies } from '#shared/runtime/wiring.js';
 
 /**
  * GET|POST /bitrix/install — the install frame and later app opens. The POST body carries tokens: it

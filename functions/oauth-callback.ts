@@ -1,14 +1,14 @@
-import { loadConfig } from '../shared/config.js';
-import { bitrixOAuthClient, oauthStateRepository, tokenRepository } from '../shared/dependencies.js';
-import { httpHandler } from '../shared/http/http-handler.js';
-import { authorizationPage, readBindingCookie } from '../shared/http/oauth-pages.js';
-import { logger } from '../shared/logger.js';
 import {
   completeAuthorization,
   outcomeLogKeys,
   policyFirstRefreshAt,
-} from '../shared/use-cases/complete-authorization.js';
-import { refreshSettings } from '../shared/use-cases/refresh-token-set.js';
+} from '#shared/core/use-cases/complete-authorization.js';
+import { refreshSettings } from '#shared/core/use-cases/refresh-token-set.js';
+import { httpHandler } from '#shared/edge/http-handler.js';
+import { authorizationPage, readBindingCookie } from '#shared/edge/oauth-pages.js';
+import { loadConfig } from '#shared/runtime/config.js';
+import { logger } from '#shared/runtime/logger.js';
+import { bitrixOAuthClient, oauthStateRepository, tokenRepository } from '#shared/runtime/wiring.js';
 
 const config = loadConfig();
 const { policy, refreshTokenLifetimeMs } = refreshSettings(config);

@@ -1,10 +1,10 @@
-import { loadConfig } from '../shared/config.js';
-import { clientCredentials, oauthStateRepository } from '../shared/dependencies.js';
-import { httpHandler } from '../shared/http/http-handler.js';
-import { bindingCookie, cookieSecure, readBindingCookie, startFormPage } from '../shared/http/oauth-pages.js';
-import { redirect } from '../shared/http/responses.js';
-import { logger } from '../shared/logger.js';
-import { startAuthorization } from '../shared/use-cases/start-authorization.js';
+import { startAuthorization } from '#shared/core/use-cases/start-authorization.js';
+import { httpHandler } from '#shared/edge/http-handler.js';
+import { bindingCookie, cookieSecure, readBindingCookie, startFormPage } from '#shared/edge/oauth-pages.js';
+import { redirect } from '#shared/edge/responses.js';
+import { loadConfig } from '#shared/runtime/config.js';
+import { logger } from '#shared/runtime/logger.js';
+import { clientCredentials, oauthStateRepository } from '#shared/runtime/wiring.js';
 
 const config = loadConfig();
 const deps = {

@@ -2,15 +2,15 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { PowertoolsMetricsRecorder } from '../shared/adapters/powertools-metrics-recorder.js';
-import { loadConfig } from '../shared/config.js';
-import { lifecycleDependencies } from '../shared/dependencies.js';
-import { logger } from '../shared/logger.js';
-import { METRIC_NAMES } from '../shared/metric-names.js';
-import { metrics } from '../shared/metrics.js';
-import type { MetricsRecorder } from '../shared/ports/metrics-recorder.js';
-import { type FinishParkedEventsSummary, finishParkedEvents } from '../shared/use-cases/finish-parked-events.js';
-import type { RegisterInstallationDeps } from '../shared/use-cases/register-installation.js';
+import { PowertoolsMetricsRecorder } from '#shared/adapters/powertools-metrics-recorder.js';
+import { METRIC_NAMES } from '#shared/core/ports/metric-names.js';
+import type { MetricsRecorder } from '#shared/core/ports/metrics-recorder.js';
+import { type FinishParkedEventsSummary, finishParkedEvents } from '#shared/core/use-cases/finish-parked-events.js';
+import type { RegisterInstallationDeps } from '#shared/core/use-cases/register-installation.js';
+import { loadConfig } from '#shared/runtime/config.js';
+import { logger } from '#shared/runtime/logger.js';
+import { metrics } from '#shared/runtime/metrics.js';
+import { lifecycleDependencies } from '#shared/runtime/wiring.js';
 
 /** Time kept back from the Lambda timeout for the last attempt and the summary. */
 const SAFETY_MARGIN_MS = 10_000;

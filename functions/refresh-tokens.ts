@@ -2,11 +2,11 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { loadConfig } from '../shared/config.js';
-import { refreshDependencies } from '../shared/dependencies.js';
-import { logger } from '../shared/logger.js';
-import { metrics } from '../shared/metrics.js';
-import { type SweepSummary, sweepDueTokens } from '../shared/use-cases/sweep-due-tokens.js';
+import { type SweepSummary, sweepDueTokens } from '#shared/core/use-cases/sweep-due-tokens.js';
+import { loadConfig } from '#shared/runtime/config.js';
+import { logger } from '#shared/runtime/logger.js';
+import { metrics } from '#shared/runtime/metrics.js';
+import { refreshDependencies } from '#shared/runtime/wiring.js';
 
 const config = loadConfig();
 const deps = refreshDependencies(config);

@@ -7,7 +7,7 @@ import { addNagChecks } from './nag.js';
  * `npx cdk synth|deploy`: one App, one environment-agnostic stack (synthesizes without an AWS
  * account; the account and region come from the CLI profile at deploy time).
  *
- * Options as context, in cdk.json or `-c key=value`: `settings` (JSON object of shared/config.ts
+ * Options as context, in cdk.json or `-c key=value`: `settings` (JSON object of shared/runtime/config.ts
  * values), `existingCredentialsSecret`, `notificationEmail`, `notificationTopic` (false to skip the topic).
  */
 const app = new App();

@@ -1,8 +1,8 @@
 import { CfnOutput, Duration, type RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
-import { loadConfig } from '../shared/config.js';
-import { METRICS_NAMESPACE } from '../shared/metric-names.js';
+import { METRICS_NAMESPACE } from '#shared/core/ports/metric-names.js';
+import { loadConfig } from '#shared/runtime/config.js';
 import { Alarms } from './constructs/alarms.js';
 import { AppFunction } from './constructs/app-function.js';
 import { ClientCredentials } from './constructs/client-credentials.js';
@@ -21,7 +21,7 @@ import {
 } from './function-catalog.js';
 
 export interface BitrixTokenStackProps extends StackProps {
-  /** Operator values of `shared/config.ts` settings; each reaches only the functions that read it. @default {} */
+  /** Operator values of `shared/runtime/config.ts` settings; each reaches only the functions that read it. @default {} */
   readonly settings?: Settings;
   /** Name or complete ARN of an existing credentials secret. @default - a new secret to fill in */
   readonly existingCredentialsSecret?: string;

@@ -1,8 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
-import type { Config } from '../shared/config.js';
+import type { Config } from '#shared/runtime/config.js';
 import type { TokenAccess } from './constructs/token-table.js';
 
-/** A variable of `shared/config.ts`: the type keeps this file in step with the schema. */
+/** A variable of `shared/runtime/config.ts`: the type keeps this file in step with the schema. */
 export type SettingName = keyof Config;
 
 /** Settings an operator may set for the deployment (`cdk.json` context `settings`, or stack props). */

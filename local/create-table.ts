@@ -5,7 +5,7 @@ import {
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
-import { createTableInput, TABLE_SCHEMA } from '../shared/table-schema.js';
+import { createTableInput, TABLE_SCHEMA } from '#shared/adapters/dynamodb/table-schema.js';
 
 /**
  * Creates the token table (same definition as the CDK construct) with TTL on, unless it exists.

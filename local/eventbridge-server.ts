@@ -43,7 +43,10 @@ export async function startEventBridgeServer(port = 0): Promise<EventBridgeServe
         return;
       }
       events.push(...entries);
-      reply(200, { FailedEntryCount: 0, Entries: entries.map((_, i) => ({ EventId: `local-${events.length - entries.length + i}` })) });
+      reply(200, {
+        FailedEntryCount: 0,
+        Entries: entries.map((_, i) => ({ EventId: `local-${events.length - entries.length + i}` })),
+      });
     });
   });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));

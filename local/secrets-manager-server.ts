@@ -44,7 +44,10 @@ export async function startSecretsManagerServer(
       }
       const value = store.get(secretId);
       if (value === undefined) {
-        reply(400, { __type: 'ResourceNotFoundException', message: "Secrets Manager can't find the specified secret." });
+        reply(400, {
+          __type: 'ResourceNotFoundException',
+          message: "Secrets Manager can't find the specified secret.",
+        });
         return;
       }
       reply(200, {

@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
-import { DynamoDbTokenRepository } from '../shared/adapters/dynamodb-token-repository.js';
+import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-repository.js';
 import { ensureTable } from './create-table.js';
 import { startDynamoDbServer } from './dynamodb-server.js';
 import { freePort } from './free-port.js';
@@ -27,7 +27,7 @@ import { removeServiceDescriptor, writeServiceDescriptor } from './service-descr
 
 const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
 
-/** The run command's own settings (the handlers' settings are `shared/config.ts`). */
+/** The run command's own settings (the handlers' settings are `shared/runtime/config.ts`). */
 const settingsSchema = z.object({
   /** Port of the API routes; when taken, a free one is used (and printed). */
   PORT: int(3000),
@@ -80,7 +80,7 @@ type ScheduledHandler = (event: unknown, context: Context) => Promise<unknown>;
  * load, like a cold start.
  */
 async function importHandler<T>(name: string): Promise<T> {
-  const module = (await import(`../functions/${name}.js`)) as { handler: T };
+  const module = (await import(`#functions/${name}.js`)) as { handler: T };
   return module.handler;
 }
 
@@ -228,10 +228,10 @@ async function main(): Promise<void> {
       importHandler<ApiHandler>('install-page'),
     ]);
     const [{ loadConfig }, { portalListing }, { collectPortalStatus }, { statusPageHandlers }] = await Promise.all([
-      import('../shared/config.js'),
-      import('../shared/dependencies.js'),
-      import('../shared/use-cases/portal-status.js'),
-      import('../shared/http/status-page.js'),
+      import('#shared/runtime/config.js'),
+      import('#shared/runtime/wiring.js'),
+      import('#shared/core/use-cases/portal-status.js'),
+      import('#shared/edge/status-page.js'),
     ]);
     const listing = portalListing(loadConfig());
     const statusPage = statusPageHandlers((statuses) => collectPortalStatus({ listing, now: Date.now }, { statuses }));

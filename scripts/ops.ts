@@ -5,15 +5,14 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { readServiceDescriptor } from '../local/service-descriptor.js';
-import type { Config } from '../shared/config.js';
+import { readServiceDescriptor } from '#local/service-descriptor.js';
 import {
   isAppError,
   LeaseHeldError,
   PortalNotFoundError,
   TokenRefreshError,
   TokenUnavailableError,
-} from '../shared/domain/errors.js';
+} from '#shared/core/domain/errors.js';
 import {
   describeRow,
   formatDuration,
@@ -21,7 +20,8 @@ import {
   type PortalRowStatus,
   type PortalStatusRow,
   ROW_STATUSES,
-} from '../shared/use-cases/portal-status.js';
+} from '#shared/core/use-cases/portal-status.js';
+import type { Config } from '#shared/runtime/config.js';
 
 const USAGE = `Usage: npm run ops -- <command> [options]
 
@@ -98,7 +98,7 @@ function wholeNumber(value: string | undefined, name: string): number | undefine
 
 /**
  * Points the process environment at the target, the way a Lambda's environment points a handler at
- * its table, so the same wiring (`shared/dependencies.ts`, handlers) runs unchanged. Returns a line
+ * its table, so the same wiring (`shared/runtime/wiring.ts`, handlers) runs unchanged. Returns a line
  * naming the target.
  */
 function applyTarget(flags: Flags): string {
@@ -122,8 +122,8 @@ function applyTarget(flags: Flags): string {
 /** Loads the modules that read the environment at import, after `applyTarget` set it. */
 async function wiring() {
   const [{ loadConfig }, dependencies] = await Promise.all([
-    import('../shared/config.js'),
-    import('../shared/dependencies.js'),
+    import('#shared/runtime/config.js'),
+    import('#shared/runtime/wiring.js'),
   ]);
   const config: Config = loadConfig();
   return { config, ...dependencies };
@@ -188,7 +188,7 @@ async function list(flags: Flags, io: OpsIo): Promise<number> {
   }
   const pageSize = wholeNumber(flags['page-size'], '--page-size');
   const { config, portalListing } = await wiring();
-  const { collectPortalStatus } = await import('../shared/use-cases/portal-status.js');
+  const { collectPortalStatus } = await import('#shared/core/use-cases/portal-status.js');
   const report = await collectPortalStatus(
     { listing: portalListing(config), now: Date.now },
     {
@@ -219,7 +219,7 @@ async function list(flags: Flags, io: OpsIo): Promise<number> {
 
 async function show(memberId: string, flags: Flags, io: OpsIo): Promise<number> {
   const { config, tokenRepository } = await wiring();
-  const { describePortal } = await import('../shared/use-cases/portal-status.js');
+  const { describePortal } = await import('#shared/core/use-cases/portal-status.js');
   const detail = await describePortal(memberId, { tokens: tokenRepository(config) });
   if (flags.json) {
     io.stdout.write(`${JSON.stringify(detail, null, 2)}\n`);
@@ -269,8 +269,8 @@ async function refresh(memberId: string, flags: Flags, io: OpsIo): Promise<numbe
   const user = wholeNumber(flags.user, '--user');
   const { config, tokenRepository, refreshDependencies } = await wiring();
   const [{ refreshTokenSet }, { summarizeTokenSet }] = await Promise.all([
-    import('../shared/use-cases/refresh-token-set.js'),
-    import('../shared/use-cases/portal-status.js'),
+    import('#shared/core/use-cases/refresh-token-set.js'),
+    import('#shared/core/use-cases/portal-status.js'),
   ]);
   const tokens = tokenRepository(config);
   const sets = await tokens.listTokenSets(memberId);
@@ -338,7 +338,7 @@ const STATUS_ACTIONS: Readonly<Record<string, string>> = {
 
 async function uninstall(memberId: string, flags: Flags, io: OpsIo): Promise<number> {
   const { config, lifecycleDependencies } = await wiring();
-  const { revokePortal } = await import('../shared/use-cases/uninstall-portal.js');
+  const { revokePortal } = await import('#shared/core/use-cases/uninstall-portal.js');
   const outcome = await revokePortal(memberId, { clean: flags.clean }, lifecycleDependencies(config));
   if (outcome.kind !== 'uninstalled') throw new PortalNotFoundError(memberId);
   if (flags.json) io.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
@@ -354,7 +354,7 @@ async function uninstall(memberId: string, flags: Flags, io: OpsIo): Promise<num
 
 async function sweep(flags: Flags, io: OpsIo): Promise<number> {
   const { config, refreshDependencies } = await wiring();
-  const { sweepDueTokens } = await import('../shared/use-cases/sweep-due-tokens.js');
+  const { sweepDueTokens } = await import('#shared/core/use-cases/sweep-due-tokens.js');
   const deps = refreshDependencies(config);
   let refreshed = 0;
   let failed = 0;
@@ -417,9 +417,9 @@ async function statusPage(flags: Flags, io: OpsIo): Promise<number> {
   const port = wholeNumber(flags.port, '--port') ?? 0;
   const { config, portalListing } = await wiring();
   const [{ collectPortalStatus }, { statusPageHandlers }, { startLambdaHttpServer }] = await Promise.all([
-    import('../shared/use-cases/portal-status.js'),
-    import('../shared/http/status-page.js'),
-    import('../local/lambda-http-server.js'),
+    import('#shared/core/use-cases/portal-status.js'),
+    import('#shared/edge/status-page.js'),
+    import('#local/lambda-http-server.js'),
   ]);
   const listing = portalListing(config);
   const page = statusPageHandlers((statuses) => collectPortalStatus({ listing, now: Date.now }, { statuses }));

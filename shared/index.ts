@@ -57,7 +57,7 @@ export {
   TokenUnavailableError,
   type TokenUnavailableReason,
   ValidationError,
-} from './domain/errors.js';
+} from './core/domain/errors.js';
 
 let instance: TokenConsumer | undefined;
 

@@ -1,8 +1,11 @@
 import { performance } from 'node:perf_hooks';
-import { refreshPathRefresher } from '../../shared/consumer/refresh-path.js';
-import { TokenClient } from '../../shared/consumer/token-client.js';
-import { AppError } from '../../shared/domain/errors.js';
-import type { TokenKey, TokenSet } from '../../shared/domain/token-set.js';
+import { captureServiceErrors } from '#bench/lib/log-capture.js';
+import { seededRandom } from '#bench/lib/stats.js';
+import { World } from '#bench/lib/world.js';
+import { refreshPathRefresher } from '#shared/consumer/refresh-path.js';
+import { TokenClient } from '#shared/consumer/token-client.js';
+import { AppError } from '#shared/core/domain/errors.js';
+import type { TokenKey, TokenSet } from '#shared/core/domain/token-set.js';
 import type {
   DuePage,
   FailureInput,
@@ -10,11 +13,8 @@ import type {
   LeaseResult,
   RefreshResultInput,
   TokenRepository,
-} from '../../shared/ports/token-repository.js';
-import type { SweepDependencies, SweepSummary } from '../../shared/use-cases/sweep-due-tokens.js';
-import { captureServiceErrors } from '../lib/log-capture.js';
-import { seededRandom } from '../lib/stats.js';
-import { World } from '../lib/world.js';
+} from '#shared/core/ports/token-repository.js';
+import type { SweepDependencies, SweepSummary } from '#shared/core/use-cases/sweep-due-tokens.js';
 import { type ChaosReport, judgeChains } from './verdict.js';
 
 export interface FaultStormOptions {

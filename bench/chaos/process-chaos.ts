@@ -1,10 +1,10 @@
 import { performance } from 'node:perf_hooks';
-import { startSecretsManagerServer } from '../../local/secrets-manager-server.js';
-import type { TokenStatusChange } from '../../shared/ports/notification-publisher.js';
-import type { SweepSummary } from '../../shared/use-cases/sweep-due-tokens.js';
-import { median, seededRandom } from '../lib/stats.js';
-import { planKill, WorkerProcess } from '../lib/worker-process.js';
-import { World } from '../lib/world.js';
+import { median, seededRandom } from '#bench/lib/stats.js';
+import { planKill, WorkerProcess } from '#bench/lib/worker-process.js';
+import { World } from '#bench/lib/world.js';
+import { startSecretsManagerServer } from '#local/secrets-manager-server.js';
+import type { TokenStatusChange } from '#shared/core/ports/notification-publisher.js';
+import type { SweepSummary } from '#shared/core/use-cases/sweep-due-tokens.js';
 import { type ChaosReport, judgeChains } from './verdict.js';
 
 export interface ProcessChaosOptions {

@@ -3,11 +3,11 @@ import { performance } from 'node:perf_hooks';
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import qs from 'qs';
-import { ensureTable } from '../../local/create-table.js';
-import { type BitrixEmulator, startBitrixEmulator } from '../../local/emulator/index.js';
-import { type ApiHandler, type LambdaHttpServer, startLambdaHttpServer } from '../../local/lambda-http-server.js';
-import { type SecretsManagerServer, startSecretsManagerServer } from '../../local/secrets-manager-server.js';
-import { seededRandom } from '../lib/stats.js';
+import { seededRandom } from '#bench/lib/stats.js';
+import { ensureTable } from '#local/create-table.js';
+import { type BitrixEmulator, startBitrixEmulator } from '#local/emulator/index.js';
+import { type ApiHandler, type LambdaHttpServer, startLambdaHttpServer } from '#local/lambda-http-server.js';
+import { type SecretsManagerServer, startSecretsManagerServer } from '#local/secrets-manager-server.js';
 import type { ChaosReport } from './verdict.js';
 
 export interface RequestFuzzOptions {
@@ -441,10 +441,10 @@ export async function runRequestFuzz(options: RequestFuzzOptions): Promise<Chaos
     });
     // Imported only now: each handler reads its configuration at module load, like a cold start.
     const [oauthStart, oauthCallback, appEvents, installPage]: ApiHandler[] = await Promise.all([
-      import('../../functions/oauth-start.js').then((m) => m.handler),
-      import('../../functions/oauth-callback.js').then((m) => m.handler),
-      import('../../functions/app-events.js').then((m) => m.handler),
-      import('../../functions/install-page.js').then((m) => m.handler),
+      import('#functions/oauth-start.js').then((m) => m.handler),
+      import('#functions/oauth-callback.js').then((m) => m.handler),
+      import('#functions/app-events.js').then((m) => m.handler),
+      import('#functions/install-page.js').then((m) => m.handler),
     ]);
     if (
       oauthStart === undefined ||

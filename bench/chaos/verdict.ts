@@ -1,7 +1,7 @@
-import type { BitrixEmulator } from '../../local/emulator/index.js';
-import type { TokenKey } from '../../shared/domain/token-set.js';
-import type { TokenStatusChange } from '../../shared/ports/notification-publisher.js';
-import type { TokenRepository } from '../../shared/ports/token-repository.js';
+import type { BitrixEmulator } from '#local/emulator/index.js';
+import type { TokenKey } from '#shared/core/domain/token-set.js';
+import type { TokenStatusChange } from '#shared/core/ports/notification-publisher.js';
+import type { TokenRepository } from '#shared/core/ports/token-repository.js';
 
 /**
  * What became of every chain, judged by the emulator (which knows the one live refresh token of each

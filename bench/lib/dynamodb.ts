@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { startDynamoDbServer } from '../../local/dynamodb-server.js';
+import { startDynamoDbServer } from '#local/dynamodb-server.js';
 
 /** What one command name was asked and answered. */
 export interface CommandTally {

@@ -1,4 +1,4 @@
-import { logger } from '../../shared/logger.js';
+import { logger } from '#shared/runtime/logger.js';
 
 /** An ERROR line the service logged: its constant message and the error it carried, if any. */
 export interface LoggedError {

@@ -29,7 +29,7 @@ export function distribution(
 }
 
 /** mulberry32, the emulator's seeded PRNG: a run with the same seed makes the same choices. */
-export { seededRandom } from '../../local/emulator/faults.js';
+export { seededRandom } from '#local/emulator/faults.js';
 
 /** Runs `task` for every item with at most `concurrency` at a time; results keep the items' order. */
 export async function mapConcurrent<T, R>(

@@ -1,15 +1,15 @@
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
-import { type BitrixEmulator, type EmulatorPortal, startBitrixEmulator } from '../../local/emulator/index.js';
-import { ensureTable } from '../../local/create-table.js';
-import { HttpBitrixOAuthClient } from '../../shared/adapters/bitrix-oauth-client.js';
-import { DynamoDbRecoveryStore } from '../../shared/adapters/dynamodb-recovery-store.js';
-import { DynamoDbTokenRepository } from '../../shared/adapters/dynamodb-token-repository.js';
-import { type Config, loadConfig } from '../../shared/config.js';
-import { nextRefreshAt } from '../../shared/domain/refresh-policy.js';
-import type { TokenKey, TokenSet } from '../../shared/domain/token-set.js';
-import { refreshSettings } from '../../shared/use-cases/refresh-token-set.js';
-import { type SweepDependencies, type SweepSummary, sweepDueTokens } from '../../shared/use-cases/sweep-due-tokens.js';
-import { MemoryMetrics, MemoryNotifications } from '../../test/helpers/refresh-fakes.js';
+import { ensureTable } from '#local/create-table.js';
+import { type BitrixEmulator, type EmulatorPortal, startBitrixEmulator } from '#local/emulator/index.js';
+import { HttpBitrixOAuthClient } from '#shared/adapters/bitrix/oauth-client.js';
+import { DynamoDbRecoveryStore } from '#shared/adapters/dynamodb/recovery-store.js';
+import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-repository.js';
+import { nextRefreshAt } from '#shared/core/domain/refresh-policy.js';
+import type { TokenKey, TokenSet } from '#shared/core/domain/token-set.js';
+import { refreshSettings } from '#shared/core/use-cases/refresh-token-set.js';
+import { type SweepDependencies, type SweepSummary, sweepDueTokens } from '#shared/core/use-cases/sweep-due-tokens.js';
+import { type Config, loadConfig } from '#shared/runtime/config.js';
+import { MemoryMetrics, MemoryNotifications } from '#test/fakes/memory-refresh-ports.js';
 import { CountingDynamoDbClient } from './dynamodb.js';
 import { mapConcurrent, seededRandom } from './stats.js';
 
@@ -21,7 +21,7 @@ export interface WorldOptions {
   readonly endpoint: string;
   /** Table name prefix (a random suffix is added). */
   readonly name: string;
-  /** Service settings as environment strings (`shared/config.ts` names); the rest keep their defaults. */
+  /** Service settings as environment strings (`shared/runtime/config.ts` names); the rest keep their defaults. */
   readonly env?: Readonly<Record<string, string>>;
   /** Chains the emulator keeps before dropping dead ones. @default 200000 */
   readonly maxChains?: number;

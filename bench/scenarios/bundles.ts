@@ -7,9 +7,9 @@ import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { App, Stack } from 'aws-cdk-lib';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
-import { BitrixTokenStack } from '../../infra/bitrix-token-stack.js';
-import type { Results } from '../lib/results.js';
-import { distribution } from '../lib/stats.js';
+import type { Results } from '#bench/lib/results.js';
+import { distribution } from '#bench/lib/stats.js';
+import { BitrixTokenStack } from '#infra/bitrix-token-stack.js';
 
 export interface BundleOptions {
   /** Fresh `node` processes per bundle. */

@@ -1,11 +1,11 @@
 import { performance } from 'node:perf_hooks';
-import { loadConfig } from '../../shared/config.js';
-import { createTokenConsumer } from '../../shared/consumer/create-consumer.js';
-import type { TokenKey } from '../../shared/domain/token-set.js';
-import { type CommandTally, totalCalls } from '../lib/dynamodb.js';
-import type { Results } from '../lib/results.js';
-import { distribution } from '../lib/stats.js';
-import { World } from '../lib/world.js';
+import { type CommandTally, totalCalls } from '#bench/lib/dynamodb.js';
+import type { Results } from '#bench/lib/results.js';
+import { distribution } from '#bench/lib/stats.js';
+import { World } from '#bench/lib/world.js';
+import { createTokenConsumer } from '#shared/consumer/create-consumer.js';
+import type { TokenKey } from '#shared/core/domain/token-set.js';
+import { loadConfig } from '#shared/runtime/config.js';
 
 export interface ConsumerReadOptions {
   readonly endpoint: string;

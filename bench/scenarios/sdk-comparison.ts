@@ -1,14 +1,14 @@
 import { performance } from 'node:perf_hooks';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { EmulatorPortal } from '../../local/emulator/index.js';
-import { ensureTable } from '../../local/create-table.js';
-import { startSecretsManagerServer } from '../../local/secrets-manager-server.js';
-import type { TokenStatusChange } from '../../shared/ports/notification-publisher.js';
-import type { Results } from '../lib/results.js';
-import { median, seededRandom } from '../lib/stats.js';
-import { planKill, WorkerProcess } from '../lib/worker-process.js';
-import { World } from '../lib/world.js';
-import { rowKey, type SdkRow } from '../lib/sdk-rows.js';
+import type { Results } from '#bench/lib/results.js';
+import { rowKey, type SdkRow } from '#bench/lib/sdk-rows.js';
+import { median, seededRandom } from '#bench/lib/stats.js';
+import { planKill, WorkerProcess } from '#bench/lib/worker-process.js';
+import { World } from '#bench/lib/world.js';
+import { ensureTable } from '#local/create-table.js';
+import type { EmulatorPortal } from '#local/emulator/index.js';
+import { startSecretsManagerServer } from '#local/secrets-manager-server.js';
+import type { TokenStatusChange } from '#shared/core/ports/notification-publisher.js';
 
 export interface SdkComparisonOptions {
   readonly endpoint: string;

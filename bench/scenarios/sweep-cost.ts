@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
-import { bulkSeedInstallations } from '../lib/bulk-seed.js';
-import { type CommandTally, totalCalls } from '../lib/dynamodb.js';
-import type { Results } from '../lib/results.js';
-import { World } from '../lib/world.js';
+import { bulkSeedInstallations } from '#bench/lib/bulk-seed.js';
+import { type CommandTally, totalCalls } from '#bench/lib/dynamodb.js';
+import type { Results } from '#bench/lib/results.js';
+import { World } from '#bench/lib/world.js';
 
 export interface SweepCostOptions {
   readonly endpoint: string;

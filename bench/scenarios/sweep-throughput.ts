@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import { type CommandTally, totalCalls } from '../lib/dynamodb.js';
-import type { Results } from '../lib/results.js';
-import { World } from '../lib/world.js';
+import { type CommandTally, totalCalls } from '#bench/lib/dynamodb.js';
+import type { Results } from '#bench/lib/results.js';
+import { World } from '#bench/lib/world.js';
 
 export interface SweepThroughputOptions {
   readonly endpoint: string;

@@ -7,11 +7,11 @@
  * Command `{ op: 'round', now, memberIds }`: one REST call (`profile`) per portal, in order; answers
  * `{ ok, failed, errors }`.
  */
-import '../lib/environment.js';
-import { loadConfig } from '../../shared/config.js';
-import { createTokenConsumer } from '../../shared/consumer/create-consumer.js';
-import { refreshDependencies } from '../../shared/dependencies.js';
-import { reportProgress, serveWorker, stdoutNotifications } from '../lib/worker-process.js';
+import '#bench/lib/environment.js';
+import { reportProgress, serveWorker, stdoutNotifications } from '#bench/lib/worker-process.js';
+import { createTokenConsumer } from '#shared/consumer/create-consumer.js';
+import { loadConfig } from '#shared/runtime/config.js';
+import { refreshDependencies } from '#shared/runtime/wiring.js';
 
 let now = 0;
 const clock = () => now;

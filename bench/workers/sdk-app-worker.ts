@@ -9,13 +9,13 @@
  * `{ ok, failed, errors }`, and a `progress` line as each refresh leaves. Env: `ROWS_TABLE`,
  * `BITRIX_URL_REWRITES`, `APP_CLIENT_ID`, `APP_CLIENT_SECRET`.
  */
-import '../lib/environment.js';
-import { B24OAuth, EnumAppStatus } from '@bitrix24/b24jssdk';
+import '#bench/lib/environment.js';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { rewriteUrl } from '../../shared/adapters/url-rewrites.js';
-import { rowKey, type SdkRow } from '../lib/sdk-rows.js';
-import { reportProgress, serveWorker } from '../lib/worker-process.js';
+import { B24OAuth, EnumAppStatus } from '@bitrix24/b24jssdk';
+import { rowKey, type SdkRow } from '#bench/lib/sdk-rows.js';
+import { reportProgress, serveWorker } from '#bench/lib/worker-process.js';
+import { rewriteUrl } from '#shared/core/domain/url-rewrites.js';
 
 const table = process.env.ROWS_TABLE ?? '';
 const rewrites = JSON.parse(process.env.BITRIX_URL_REWRITES ?? '{}') as Record<string, string>;

@@ -7,11 +7,11 @@
  *
  * Command `{ op: 'sweep', now, concurrency }`: one `sweepDueTokens`; answers `{ summary }`.
  */
-import '../lib/environment.js';
-import { loadConfig } from '../../shared/config.js';
-import { refreshDependencies } from '../../shared/dependencies.js';
-import { sweepDueTokens } from '../../shared/use-cases/sweep-due-tokens.js';
-import { reportProgress, serveWorker, stdoutNotifications } from '../lib/worker-process.js';
+import '#bench/lib/environment.js';
+import { reportProgress, serveWorker, stdoutNotifications } from '#bench/lib/worker-process.js';
+import { sweepDueTokens } from '#shared/core/use-cases/sweep-due-tokens.js';
+import { loadConfig } from '#shared/runtime/config.js';
+import { refreshDependencies } from '#shared/runtime/wiring.js';
 
 let now = 0;
 const config = loadConfig();

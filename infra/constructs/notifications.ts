@@ -8,11 +8,8 @@ import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import {
-  NOTIFICATION_SOURCE,
-  TOKEN_STATUS_DETAIL_TYPE,
-} from '../../shared/adapters/eventbridge-notification-publisher.js';
-import type { TokenStatusEvent } from '../../shared/ports/notification-publisher.js';
+import { NOTIFICATION_SOURCE, TOKEN_STATUS_DETAIL_TYPE } from '#shared/adapters/eventbridge-notification-publisher.js';
+import type { TokenStatusEvent } from '#shared/core/ports/notification-publisher.js';
 
 /**
  * Token-status events that need a person: the portal must authorize again, pay, or our client

@@ -11,7 +11,7 @@ import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { type IKey, Key } from 'aws-cdk-lib/aws-kms';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { createTableInput, keys, TABLE_SCHEMA } from '../../shared/table-schema.js';
+import { createTableInput, keys, TABLE_SCHEMA } from '#shared/adapters/dynamodb/table-schema.js';
 
 /**
  * What a function may do with the token table: `read`, `readWrite` (the service's own writers),
@@ -74,7 +74,7 @@ export interface TokenTableProps {
 }
 
 /**
- * The single token table, built from `shared/table-schema.ts`: on demand, point-in-time recovery,
+ * The single token table, built from `shared/adapters/dynamodb/table-schema.ts`: on demand, point-in-time recovery,
  * encrypted with a customer-managed key, TTL on, the sparse `due` index.
  *
  * Grants are scoped to this table and its one index, and to the key through DynamoDB only.

@@ -5,7 +5,7 @@ import { EmulatorClock, type EmulatorClockOptions } from './clock.js';
 import { routeControl } from './control.js';
 import { Counters, type CountersSnapshot } from './counters.js';
 import { DEFAULT_OAUTH_ERROR_STATUS, type OAuthErrorCode } from './errors.js';
-import { type DeliveryResult, encodeForm, eventAuth, eventHandlerId, type EventTokens, postBody } from './events.js';
+import { type DeliveryResult, type EventTokens, encodeForm, eventAuth, eventHandlerId, postBody } from './events.js';
 import { FaultController, type FaultPlan, type FaultTarget, type InjectedFailure } from './faults.js';
 import {
   BodyTooLargeError,
@@ -20,9 +20,9 @@ import {
   toEmulatorRequest,
 } from './http.js';
 import {
+  type AppStatus,
   AUTH_SERVER_HOST_LIST,
   AUTH_SERVER_HOSTS,
-  type AppStatus,
   type EmulatorApp,
   type EmulatorAppOptions,
   type InstallationState,

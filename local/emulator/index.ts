@@ -40,8 +40,8 @@ export {
   type FaultTarget,
 } from './faults.js';
 export {
-  AUTH_SERVER_HOSTS,
   type AppStatus,
+  AUTH_SERVER_HOSTS,
   type EmulatorApp,
   type EmulatorAppOptions,
   type EmulatorUser,

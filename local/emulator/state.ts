@@ -4,8 +4,8 @@ import type { Counters } from './counters.js';
 import type { OAuthErrorCode } from './errors.js';
 import type { FaultController } from './faults.js';
 import {
-  AUTH_SERVER_HOSTS,
   type AppStatus,
+  AUTH_SERVER_HOSTS,
   DEFAULT_SCOPE,
   type EmulatorApp,
   type EmulatorAppOptions,

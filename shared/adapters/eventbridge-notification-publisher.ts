@@ -1,5 +1,5 @@
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import type { NotificationPublisher, TokenStatusChange } from '../ports/notification-publisher.js';
+import type { NotificationPublisher, TokenStatusChange } from '#shared/core/ports/notification-publisher.js';
 
 /** `source` of every event this service puts on the bus. */
 export const NOTIFICATION_SOURCE = 'bitrix24.token-service';
@@ -33,7 +33,9 @@ export class EventBridgeNotificationPublisher implements NotificationPublisher {
     // PutEvents answers 200 even when an entry was refused; the entry says why.
     if ((FailedEntryCount ?? 0) > 0) {
       const entry = Entries?.[0];
-      throw new Error(`EventBridge refused the event: ${entry?.ErrorCode ?? 'unknown'} ${entry?.ErrorMessage ?? ''}`.trim());
+      throw new Error(
+        `EventBridge refused the event: ${entry?.ErrorCode ?? 'unknown'} ${entry?.ErrorMessage ?? ''}`.trim(),
+      );
     }
   }
 }

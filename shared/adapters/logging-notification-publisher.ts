@@ -1,5 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { NotificationPublisher, TokenStatusChange } from '../ports/notification-publisher.js';
+import type { NotificationPublisher, TokenStatusChange } from '#shared/core/ports/notification-publisher.js';
 
 /**
  * Notifications as log lines, where no event bus is configured (local runs, or a deployment that
@@ -9,7 +9,8 @@ export class LoggingNotificationPublisher implements NotificationPublisher {
   constructor(private readonly logger: Pick<Logger, 'warn' | 'error'>) {}
 
   async publish(change: TokenStatusChange): Promise<void> {
-    const urgent = change.event === 'reauth_required' || change.event === 'invalid_client' || change.event === 'lost_write';
+    const urgent =
+      change.event === 'reauth_required' || change.event === 'invalid_client' || change.event === 'lost_write';
     if (urgent) this.logger.error('token status changed', { notification: change });
     else this.logger.warn('token status changed', { notification: change });
   }

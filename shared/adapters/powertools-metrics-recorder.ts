@@ -1,5 +1,5 @@
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { MetricsRecorder } from '../ports/metrics-recorder.js';
+import type { MetricsRecorder } from '#shared/core/ports/metrics-recorder.js';
 
 /**
  * `MetricsRecorder` on Powertools Metrics (CloudWatch EMF). Plain counts join the invocation's

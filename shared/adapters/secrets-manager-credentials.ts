@@ -1,8 +1,8 @@
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
-import { ConfigError } from '../domain/errors.js';
-import type { ClientCredentials, ClientCredentialsProvider } from '../ports/oauth-client.js';
+import { ConfigError } from '#shared/core/domain/errors.js';
+import type { ClientCredentials, ClientCredentialsProvider } from '#shared/core/ports/oauth-client.js';
 
 const secretSchema = z.object({ clientId: z.string().min(1), clientSecret: z.string().min(1) });
 

@@ -2,8 +2,8 @@
  * What a consumer gets, and the pure rules that decide it: which token set answers when no user is
  * named, which statuses may hand out a token, how long a process may keep one. No AWS imports.
  */
-import { PortalNotFoundError, TokenUnavailableError, ValidationError } from '../domain/errors.js';
-import type { Installation, TokenSet, TokenStatus } from '../domain/token-set.js';
+import { PortalNotFoundError, TokenUnavailableError, ValidationError } from '#shared/core/domain/errors.js';
+import type { Installation, TokenSet, TokenStatus } from '#shared/core/domain/token-set.js';
 
 /**
  * An access token a consumer may use right now, with where to use it. It never contains the refresh

@@ -7,7 +7,7 @@
  * Kept out of `shared/index.ts` so code that does not use the SDK does not bundle it.
  */
 import { B24OAuth, EnumAppStatus, type HandlerRefreshAuth, type RestrictionParams } from '@bitrix24/b24jssdk';
-import { rewriteUrl } from '../adapters/url-rewrites.js';
+import { rewriteUrl } from '#shared/core/domain/url-rewrites.js';
 import type { AccessToken, GetAccessTokenInput } from './access-token.js';
 
 /**

@@ -1,9 +1,9 @@
-import { DynamoDbTokenRepository } from '../adapters/dynamodb-token-repository.js';
-import { documentClient } from '../clients.js';
-import { type Config, loadConfig } from '../config.js';
-import { refreshDependencies } from '../dependencies.js';
-import { logger } from '../logger.js';
-import type { RefreshDependencies } from '../use-cases/refresh-token-set.js';
+import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-repository.js';
+import type { RefreshDependencies } from '#shared/core/use-cases/refresh-token-set.js';
+import { documentClient } from '#shared/runtime/clients.js';
+import { type Config, loadConfig } from '#shared/runtime/config.js';
+import { logger } from '#shared/runtime/logger.js';
+import { refreshDependencies } from '#shared/runtime/wiring.js';
 import { refreshPathRefresher } from './refresh-path.js';
 import { BitrixRestClient } from './rest-client.js';
 import { type ConsumerLogger, type ConsumerTokenStore, TokenClient } from './token-client.js';

@@ -1,5 +1,5 @@
-import type { TokenKey, TokenSet } from '../domain/token-set.js';
-import { type RefreshDependencies, refreshTokenSet } from '../use-cases/refresh-token-set.js';
+import type { TokenKey, TokenSet } from '#shared/core/domain/token-set.js';
+import { type RefreshDependencies, refreshTokenSet } from '#shared/core/use-cases/refresh-token-set.js';
 import type { RefreshRequestOf, TokenRefresher } from './token-client.js';
 
 /**

@@ -1,6 +1,6 @@
 import qs from 'qs';
-import { rewriteUrl } from '../adapters/url-rewrites.js';
-import { BitrixRestError, ValidationError } from '../domain/errors.js';
+import { BitrixRestError, ValidationError } from '#shared/core/domain/errors.js';
+import { rewriteUrl } from '#shared/core/domain/url-rewrites.js';
 import type { AccessToken, GetAccessTokenInput } from './access-token.js';
 import type { ConsumerLogger } from './token-client.js';
 

@@ -1,7 +1,7 @@
-import { AppError, PortalNotFoundError, TokenUnavailableError } from '../domain/errors.js';
-import { accessTokenValid, domainFromEndpoint, type TokenKey, type TokenSet } from '../domain/token-set.js';
-import type { PortalAddressStore } from '../ports/portal-address-store.js';
-import type { TokenRepository } from '../ports/token-repository.js';
+import { AppError, PortalNotFoundError, TokenUnavailableError } from '#shared/core/domain/errors.js';
+import { accessTokenValid, domainFromEndpoint, type TokenKey, type TokenSet } from '#shared/core/domain/token-set.js';
+import type { PortalAddressStore } from '#shared/core/ports/portal-address-store.js';
+import type { TokenRepository } from '#shared/core/ports/token-repository.js';
 import {
   type AccessToken,
   assertUsable,

@@ -1,5 +1,5 @@
 import { describe, expect, inject, it } from 'vitest';
-import { runFaultStorm } from '../../bench/chaos/fault-storm.js';
+import { runFaultStorm } from '#bench/chaos/fault-storm.js';
 
 describe('chaos: fault storm (emulator + DynamoDB Local)', () => {
   it('loses no chain and marks no live chain reauth_required under 5xx, timeouts, malformed answers, lost answers and failed writes', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, inject, it } from 'vitest';
-import { runProcessChaos } from '../../bench/chaos/process-chaos.js';
+import { runProcessChaos } from '#bench/chaos/process-chaos.js';
 
 describe('chaos: sweep processes (real child processes, emulator + DynamoDB Local)', () => {
   it('refreshes each due token set once per round when processes sweep the same portals at once', async () => {

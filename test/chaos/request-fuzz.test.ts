@@ -1,5 +1,5 @@
 import { describe, expect, inject, it } from 'vitest';
-import { runRequestFuzz } from '../../bench/chaos/request-fuzz.js';
+import { runRequestFuzz } from '#bench/chaos/request-fuzz.js';
 
 describe('chaos: forged and fuzzed requests on every endpoint (deployed handlers over HTTP)', () => {
   it('answers every forged or malformed request without a 5xx and without changing the table', async () => {

@@ -1,11 +1,11 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BitrixEmulator } from '../../local/emulator/index.js';
-import type { LambdaHttpServer } from '../../local/lambda-http-server.js';
-import { DynamoDbTokenRepository } from '../../shared/adapters/dynamodb-token-repository.js';
-import { launchChromium, waitForChromium } from '../helpers/browser.js';
-import { type DeployedEnv, startDeployedEnv, startOAuthApi } from '../helpers/deployed-env.js';
-import type { TestTable } from '../helpers/table.js';
+import type { BitrixEmulator } from '#local/emulator/index.js';
+import type { LambdaHttpServer } from '#local/lambda-http-server.js';
+import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-repository.js';
+import { type DeployedEnv, startDeployedEnv, startOAuthApi } from '#test/helpers/harnesses/deployed-env.js';
+import type { TestTable } from '#test/helpers/harnesses/table.js';
+import { launchChromium, waitForChromium } from '#test/helpers/processes/browser.js';
 
 const CLIENT = {
   clientId: 'local.oauthbrowser.12345678',

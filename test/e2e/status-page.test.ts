@@ -1,7 +1,12 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../helpers/browser.js';
-import { processesMentioning, removeDataDir, type ServeProcess, startServeProcess } from '../helpers/serve-process.js';
+import { launchChromium } from '#test/helpers/processes/browser.js';
+import {
+  processesMentioning,
+  removeDataDir,
+  type ServeProcess,
+  startServeProcess,
+} from '#test/helpers/processes/serve-process.js';
 
 let serve: ServeProcess;
 let browser: Browser;

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FUNCTIONS, type FunctionName } from '../../infra/function-catalog.js';
+import { FUNCTIONS, type FunctionName } from '#infra/function-catalog.js';
 import { buildApp, logicalId } from './stack-fixture.js';
 
 const NAMES = Object.keys(FUNCTIONS) as FunctionName[];

@@ -4,7 +4,7 @@ import { Validations } from 'aws-cdk-lib';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
-import type { BitrixTokenStackProps } from '../../infra/bitrix-token-stack.js';
+import type { BitrixTokenStackProps } from '#infra/bitrix-token-stack.js';
 import { buildApp } from './stack-fixture.js';
 
 function nagApp(props: BitrixTokenStackProps = {}) {

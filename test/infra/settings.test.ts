@@ -2,9 +2,9 @@ import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { FUNCTIONS, type FunctionName, RESOURCE_SETTINGS, SETTING_AREAS } from '../../infra/function-catalog.js';
-import { loadConfig } from '../../shared/config.js';
-import { ConfigError } from '../../shared/domain/errors.js';
+import { FUNCTIONS, type FunctionName, RESOURCE_SETTINGS, SETTING_AREAS } from '#infra/function-catalog.js';
+import { ConfigError } from '#shared/core/domain/errors.js';
+import { loadConfig } from '#shared/runtime/config.js';
 import { actionsOf, arnOf, buildApp, buildStack, logicalId, statementsOfRole } from './stack-fixture.js';
 
 const NAMES = Object.keys(FUNCTIONS) as FunctionName[];
@@ -47,7 +47,7 @@ describe('operator settings', () => {
     expect(() => buildStack({ settings: settings as never })).toThrow(message);
   });
 
-  it('cover every setting of shared/config.ts (a new setting must be given to the functions that read it)', () => {
+  it('cover every setting of shared/runtime/config.ts (a new setting must be given to the functions that read it)', () => {
     // Prepare: every setting with a default; the optional ones are bound to resources
     const all = Object.keys(loadConfig({}));
     const mapped = new Set<string>([...Object.values(SETTING_AREAS).flat(), ...RESOURCE_SETTINGS]);

@@ -2,8 +2,8 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { vi } from 'vitest';
-import { BitrixTokenStack, type BitrixTokenStackProps } from '../../infra/bitrix-token-stack.js';
-import { addNagChecks } from '../../infra/nag.js';
+import { BitrixTokenStack, type BitrixTokenStackProps } from '#infra/bitrix-token-stack.js';
+import { addNagChecks } from '#infra/nag.js';
 
 // The first synth in a test file loads most of aws-cdk-lib: tens of seconds on a busy two-core machine.
 vi.setConfig({ testTimeout: 300_000, hookTimeout: 300_000 });

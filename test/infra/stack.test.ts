@@ -2,14 +2,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ATTENTION_EVENTS } from '../../infra/constructs/notifications.js';
-import { FUNCTIONS, type FunctionName } from '../../infra/function-catalog.js';
-import {
-  NOTIFICATION_SOURCE,
-  TOKEN_STATUS_DETAIL_TYPE,
-} from '../../shared/adapters/eventbridge-notification-publisher.js';
-import { METRIC_NAMES, METRICS_NAMESPACE } from '../../shared/metric-names.js';
-import { createTableInput, TABLE_SCHEMA } from '../../shared/table-schema.js';
+import { ATTENTION_EVENTS } from '#infra/constructs/notifications.js';
+import { FUNCTIONS, type FunctionName } from '#infra/function-catalog.js';
+import { createTableInput, TABLE_SCHEMA } from '#shared/adapters/dynamodb/table-schema.js';
+import { NOTIFICATION_SOURCE, TOKEN_STATUS_DETAIL_TYPE } from '#shared/adapters/eventbridge-notification-publisher.js';
+import { METRIC_NAMES, METRICS_NAMESPACE } from '#shared/core/ports/metric-names.js';
 import {
   actionsOf,
   arnOf,
@@ -47,7 +44,7 @@ const secretId = () => logicalId(built.stack.credentials.secret);
 const indexArn = () => ({ 'Fn::Join': ['', [arnOf(tableId()), `/index/${TABLE_SCHEMA.dueIndex.name}`]] });
 
 describe('TokenTable', () => {
-  it('has the keys, attribute types and due index of shared/table-schema.ts', () => {
+  it('has the keys, attribute types and due index of shared/adapters/dynamodb/table-schema.ts', () => {
     // Prepare
     const schema = createTableInput('any');
 

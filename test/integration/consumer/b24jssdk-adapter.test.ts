@@ -1,8 +1,8 @@
 import type { B24OAuth } from '@bitrix24/b24jssdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createB24OAuth, SDK_REFRESH_TOKEN_PLACEHOLDER } from '../../../shared/consumer/b24jssdk-adapter.js';
-import { refreshTokenSet } from '../../../shared/use-cases/refresh-token-set.js';
-import { type ConsumerHarness, startConsumerHarness } from './harness.js';
+import { createB24OAuth, SDK_REFRESH_TOKEN_PLACEHOLDER } from '#shared/consumer/b24jssdk-adapter.js';
+import { refreshTokenSet } from '#shared/core/use-cases/refresh-token-set.js';
+import { type ConsumerHarness, startConsumerHarness } from '#test/helpers/harnesses/consumer.js';
 
 const HOUR = 3_600_000;
 let h: ConsumerHarness;

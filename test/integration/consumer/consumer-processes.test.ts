@@ -1,8 +1,8 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type SecretsManagerServer, startSecretsManagerServer } from '../../../local/secrets-manager-server.js';
-import { startReadyProcess } from '../../helpers/ready-process.js';
-import { APP, type ConsumerHarness, startConsumerHarness } from './harness.js';
+import { type SecretsManagerServer, startSecretsManagerServer } from '#local/secrets-manager-server.js';
+import { APP, type ConsumerHarness, startConsumerHarness } from '#test/helpers/harnesses/consumer.js';
+import { startReadyProcess } from '#test/helpers/processes/ready-process.js';
 
 let h: ConsumerHarness;
 let secrets: SecretsManagerServer;
@@ -27,7 +27,7 @@ async function startConsumerProcess(
   memberId: string,
   invocations: number,
 ): Promise<{ child: ChildProcessWithoutNullStreams; result: Promise<ProcessResult> }> {
-  return startReadyProcess<ProcessResult>('test/integration/consumer/consumer-process.ts', {
+  return startReadyProcess<ProcessResult>('test/helpers/processes/consumer-process.ts', {
     TABLE_NAME: h.table.tableName,
     BITRIX_URL_REWRITES: JSON.stringify(h.emulator.urlRewrites),
     CLIENT_CREDENTIALS_SECRET_ID: 'creds',

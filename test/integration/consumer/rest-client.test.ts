@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BitrixRestError, TokenUnavailableError } from '../../../shared/domain/errors.js';
-import { type ConsumerHarness, startConsumerHarness } from './harness.js';
+import { BitrixRestError, TokenUnavailableError } from '#shared/core/domain/errors.js';
+import { type ConsumerHarness, startConsumerHarness } from '#test/helpers/harnesses/consumer.js';
 
 let h: ConsumerHarness;
 let seq = 0;

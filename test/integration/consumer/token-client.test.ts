@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PortalNotFoundError, TokenUnavailableError } from '../../../shared/domain/errors.js';
-import { refreshTokenSet } from '../../../shared/use-cases/refresh-token-set.js';
-import { type ConsumerHarness, startConsumerHarness } from './harness.js';
+import { PortalNotFoundError, TokenUnavailableError } from '#shared/core/domain/errors.js';
+import { refreshTokenSet } from '#shared/core/use-cases/refresh-token-set.js';
+import { type ConsumerHarness, startConsumerHarness } from '#test/helpers/harnesses/consumer.js';
 
 const HOUR = 3_600_000;
 let h: ConsumerHarness;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { rewriteUrl } from '../../../shared/adapters/url-rewrites.js';
-import { restoreUrl } from '../../../shared/consumer/rest-client.js';
+import { restoreUrl } from '#shared/consumer/rest-client.js';
+import { rewriteUrl } from '#shared/core/domain/url-rewrites.js';
 
 describe('restoreUrl', () => {
   it('undoes a {host} rewrite, so a redirect the emulator sends back keeps the real host', () => {
@@ -31,8 +31,12 @@ describe('restoreUrl', () => {
     const rewrites = { '*': 'http://127.0.0.1:4567/h/{host}' };
 
     // Act / Assess
-    expect(restoreUrl('https://renamed.bitrix24.com/rest/profile', rewrites)).toBe('https://renamed.bitrix24.com/rest/profile');
-    expect(restoreUrl('http://127.0.0.1:9999/h/x/rest/profile', rewrites)).toBe('http://127.0.0.1:9999/h/x/rest/profile');
+    expect(restoreUrl('https://renamed.bitrix24.com/rest/profile', rewrites)).toBe(
+      'https://renamed.bitrix24.com/rest/profile',
+    );
+    expect(restoreUrl('http://127.0.0.1:9999/h/x/rest/profile', rewrites)).toBe(
+      'http://127.0.0.1:9999/h/x/rest/profile',
+    );
     expect(restoreUrl('https://a.bitrix24.com/rest/', {})).toBe('https://a.bitrix24.com/rest/');
   });
 });

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { TokenClient } from '../../../shared/consumer/token-client.js';
+import { TokenClient } from '#shared/consumer/token-client.js';
 import {
   BitrixOAuthError,
   PortalNotFoundError,
   TokenUnavailableError,
   ValidationError,
-} from '../../../shared/domain/errors.js';
-import { HOUR, memberId } from '../../helpers/fixtures.js';
-import { FakeRefresher, installation, MemoryStore, tokenSet } from './fakes.js';
+} from '#shared/core/domain/errors.js';
+import { FakeRefresher, installation, MemoryStore, tokenSet } from '#test/fakes/memory-consumer-store.js';
+import { HOUR, memberId } from '#test/helpers/builders/fixtures.js';
 
 const MIN = 60_000;
 

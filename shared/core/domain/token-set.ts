@@ -1,0 +1,143 @@
+/**
+ * The domain model: an installation (one per portal, keyed by `member_id`) and its token sets (one per
+ * portal and Bitrix24 user). Pure types and functions; no AWS imports.
+ */
+
+/** Lifecycle of a token set. Only `active` and `degraded` are refreshed by the sweep. */
+export type TokenStatus =
+  /** Tokens work. */
+  | 'active'
+  /** Refreshes keep failing for transient reasons; the old tokens are kept and retried. */
+  | 'degraded'
+  /** The refresh chain is dead (`invalid_grant`): a user must open the app or authorize again. */
+  | 'reauth_required'
+  /** The authorization server answers `PAYMENT_REQUIRED`: the portal's subscription ended. */
+  | 'payment_required'
+  /** The authorization server rejects our client id/secret (`invalid_client`). */
+  | 'invalid_client'
+  /** The app was uninstalled from the portal; no tokens are kept. */
+  | 'uninstalled';
+
+export const TOKEN_STATUSES: readonly TokenStatus[] = [
+  'active',
+  'degraded',
+  'reauth_required',
+  'payment_required',
+  'invalid_client',
+  'uninstalled',
+];
+
+/** Statuses the sweep keeps alive (they are in the due index). */
+export const REFRESHABLE_STATUSES: ReadonlySet<TokenStatus> = new Set<TokenStatus>([
+  'active',
+  'degraded',
+  'payment_required',
+]);
+
+export type InstallationStatus = 'active' | 'uninstalled';
+
+/** Where a chain of tokens came from. Each source starts an independent refresh chain. */
+export type TokenSource = 'oauth_code' | 'install_event' | 'install_page' | 'refresh' | 'import';
+
+/** Bitrix24's application status letter: free, demo, trial, paid, local, subscription. */
+export type AppStatusLetter = string;
+
+/** The last thing that went wrong for a token set; safe to show (no secrets). */
+export interface FailureRecord {
+  readonly category: string;
+  readonly code: string;
+  readonly message: string;
+  /** epoch ms */
+  readonly at: number;
+}
+
+/** Identifies one token set. */
+export interface TokenKey {
+  readonly memberId: string;
+  readonly userId: number;
+}
+
+/** A fresh pair of tokens as the authorization server (or an install payload) handed it over. */
+export interface IssuedTokens {
+  readonly accessToken: string;
+  readonly refreshToken: string;
+  /** Access-token expiry, epoch ms, computed once on receipt. */
+  readonly accessExpiresAt: number;
+  /** When the refresh token was issued, epoch ms: its 30-day window counts from here. */
+  readonly refreshIssuedAt: number;
+  readonly memberId: string;
+  readonly userId: number;
+  /** Portal REST base, e.g. `https://portal.bitrix24.com/rest/`. */
+  readonly clientEndpoint: string;
+  /** Authorization server REST base, e.g. `https://oauth.bitrix.info/rest/`. */
+  readonly serverEndpoint: string;
+  /** Granted scopes, when the source names them (`"app"` from refresh answers is not a scope list). */
+  readonly scope?: string | undefined;
+  readonly appStatus?: AppStatusLetter | undefined;
+}
+
+/** A stored token set: tokens plus bookkeeping. */
+export interface TokenSet extends TokenKey {
+  readonly accessToken: string;
+  readonly refreshToken: string;
+  readonly accessExpiresAt: number;
+  readonly refreshIssuedAt: number;
+  /** `refreshIssuedAt` + the configured refresh lifetime: when the chain is assumed dead. */
+  readonly refreshExpiresAt: number;
+  readonly clientEndpoint: string;
+  readonly serverEndpoint: string;
+  /** Portal host, derived from `clientEndpoint` (never from a token answer's `domain`). */
+  readonly domain: string;
+  readonly scope?: string | undefined;
+  readonly appStatus?: AppStatusLetter | undefined;
+  readonly status: TokenStatus;
+  readonly source: TokenSource;
+  /** Optimistic-concurrency counter; every write adds one. */
+  readonly version: number;
+  readonly leaseOwner?: string | undefined;
+  /** epoch ms */
+  readonly leaseUntil?: number | undefined;
+  /** When the sweep should next look at it (epoch ms); absent when not refreshable. */
+  readonly nextRefreshAt?: number | undefined;
+  readonly lastRefreshAt?: number | undefined;
+  readonly lastUsedAt?: number | undefined;
+  readonly lastFailure?: FailureRecord | undefined;
+  readonly consecutiveFailures: number;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+/** One portal that installed the app. */
+export interface Installation {
+  readonly memberId: string;
+  readonly domain: string;
+  readonly clientEndpoint: string;
+  readonly serverEndpoint: string;
+  readonly status: InstallationStatus;
+  /** SHA-256 of the `application_token` (hex). The token itself is never stored. */
+  readonly applicationTokenHash?: string | undefined;
+  readonly appStatus?: AppStatusLetter | undefined;
+  readonly scope?: string | undefined;
+  readonly appVersion?: string | undefined;
+  /** Bitrix24 user who installed (the admin whose tokens came with the install). */
+  readonly installedBy?: number | undefined;
+  readonly installedAt: number;
+  readonly uninstalledAt?: number | undefined;
+  readonly version: number;
+  readonly updatedAt: number;
+}
+
+/** Portal host (with port when not default) from a REST endpoint URL like `https://x.bitrix24.com/rest/`. */
+export function domainFromEndpoint(endpoint: string): string {
+  return new URL(endpoint).host;
+}
+
+/** Whether the token set's access token is still usable `marginMs` from now. */
+export function accessTokenValid(tokens: Pick<TokenSet, 'accessExpiresAt'>, now: number, marginMs = 0): boolean {
+  return tokens.accessExpiresAt - marginMs > now;
+}
+
+/** Whether the lease is held by somebody at `now`. */
+export function leaseActive(tokens: Pick<TokenSet, 'leaseUntil'>, now: number): boolean {
+  return tokens.leaseUntil !== undefined && tokens.leaseUntil > now;
+}

@@ -1,0 +1,64 @@
+import type { z } from 'zod';
+import { ValidationError } from '#shared/core/domain/errors.js';
+import {
+  claimFromInstallEvent,
+  eventEnvelopeSchema,
+  installEventSchema,
+  lifecycleEventName,
+  uninstallEventSchema,
+  uninstallRequestFromEvent,
+} from '#shared/core/domain/lifecycle-events.js';
+import {
+  type RegisterInstallationDeps,
+  type RegistrationOutcome,
+  registerInstallation,
+} from './register-installation.js';
+import { type UninstallOutcome, type UninstallPortalDeps, uninstallPortal } from './uninstall-portal.js';
+
+export type HandleAppEventDeps = RegisterInstallationDeps & UninstallPortalDeps;
+
+export type AppEventOutcome =
+  | { readonly event: 'ONAPPINSTALL' | 'ONAPPUPDATE'; readonly result: RegistrationOutcome }
+  | { readonly event: 'ONAPPUNINSTALL'; readonly result: UninstallOutcome }
+  /** An event we do not act on: acknowledged and ignored. */
+  | { readonly event: 'other'; readonly name: string };
+
+/**
+ * Validates an event body (already parsed from its form or JSON encoding) and dispatches on `event`,
+ * case-insensitively. Throws `ValidationError` for a body that is not a well-formed event of its kind.
+ *
+ * @example
+ * const outcome = await handleAppEvent(parsedBody(event), deps);
+ */
+export async function handleAppEvent(body: unknown, deps: HandleAppEventDeps): Promise<AppEventOutcome> {
+  const envelope = parse(eventEnvelopeSchema, body, 'event');
+  const receivedAt = deps.now();
+  const name = lifecycleEventName(envelope.event);
+  switch (name) {
+    case 'ONAPPINSTALL':
+    case 'ONAPPUPDATE': {
+      const wire = parse(installEventSchema, body, name);
+      return { event: name, result: await registerInstallation(claimFromInstallEvent(wire, name, receivedAt), deps) };
+    }
+    case 'ONAPPUNINSTALL': {
+      const wire = parse(uninstallEventSchema, body, name);
+      return { event: name, result: await uninstallPortal(uninstallRequestFromEvent(wire, receivedAt), deps) };
+    }
+    case undefined:
+      return { event: 'other', name: envelope.event.toUpperCase() };
+  }
+}
+
+/**
+ * Parses with a schema; the error names the fields and what is wrong with them, never their values
+ * (they may be tokens).
+ */
+export function parse<T extends z.ZodType>(schema: T, body: unknown, what: string): z.output<T> {
+  const result = schema.safeParse(body);
+  if (result.success) return result.data;
+  const problems = result.error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.map((p) => String(p).slice(0, 40)).join('.') || '(body)'}: ${issue.code}`)
+    .join('; ');
+  throw new ValidationError(`malformed ${what} body: ${problems}`);
+}

@@ -1,0 +1,606 @@
+import { randomUUID } from 'node:crypto';
+import {
+  BitrixOAuthError,
+  LeaseHeldError,
+  PortalNotFoundError,
+  TokenConflictError,
+  TokenRefreshError,
+  TokenUnavailableError,
+  unavailableReason,
+} from '#shared/core/domain/errors.js';
+import {
+  decideFailure,
+  type FailureSettings,
+  nextRefreshAt,
+  type RefreshFailureCategory,
+  type RefreshPolicy,
+  retryDelayMs,
+} from '#shared/core/domain/refresh-policy.js';
+import {
+  accessTokenValid,
+  type FailureRecord,
+  type IssuedTokens,
+  REFRESHABLE_STATUSES,
+  type TokenKey,
+  type TokenSet,
+  type TokenStatus,
+} from '#shared/core/domain/token-set.js';
+import { METRIC_NAMES } from '#shared/core/ports/metric-names.js';
+import type { MetricsRecorder } from '#shared/core/ports/metrics-recorder.js';
+import type { NotificationPublisher, TokenStatusEvent } from '#shared/core/ports/notification-publisher.js';
+import type { BitrixOAuthClient } from '#shared/core/ports/oauth-client.js';
+import type { RecoveryRecord, RecoveryStore } from '#shared/core/ports/recovery-store.js';
+import type { LeaseResult, TokenRepository } from '#shared/core/ports/token-repository.js';
+import type { Config } from '#shared/runtime/config.js';
+import { logger } from '#shared/runtime/logger.js';
+
+/**
+ * Why a refresh is asked for:
+ * - `sweep`: the scheduled sweep found the token set due; refreshes only if it is still due.
+ * - `on_demand`: a consumer needs an access token valid for `minValidityMs`; refreshes only if the
+ *   stored one is not.
+ * - `stale_report`: a consumer's access token (of `seenVersion`) was refused (`expired_token`,
+ *   `invalid_token`); refreshes unless a newer version is stored already.
+ */
+export type RefreshReason = 'sweep' | 'on_demand' | 'stale_report';
+
+export interface RefreshRequest {
+  readonly reason: RefreshReason;
+  /**
+   * The version of the token set the caller holds. When the stored version is newer (and its access
+   * token still valid), the stored tokens are returned without calling the authorization server.
+   */
+  readonly seenVersion?: number | undefined;
+  /** `on_demand`: the access token must stay valid this long. @default settings.onDemandMarginMs */
+  readonly minValidityMs?: number | undefined;
+  /**
+   * How long to wait for another worker's refresh of the same token set before giving up with
+   * `LeaseHeldError`. @default 0 for `sweep`, settings.leaseWaitMs otherwise
+   */
+  readonly waitForLeaseMs?: number | undefined;
+}
+
+/**
+ * - `refreshed`: this call obtained a new pair and stored it.
+ * - `recovered`: this call stored a pair parked after a failed write (no new server call).
+ * - `current`: the stored tokens needed nothing (not due, still valid, or newer than seen).
+ * - `superseded`: another worker refreshed (or a new chain arrived) meanwhile; its tokens are returned.
+ */
+export type RefreshOutcome = 'refreshed' | 'recovered' | 'current' | 'superseded';
+
+export interface RefreshResult {
+  /** The stored token set after the call: the one to use. */
+  readonly tokenSet: TokenSet;
+  readonly outcome: RefreshOutcome;
+}
+
+/** Tuning of the refresh path; build it from `Config` with `refreshSettings(config)`. */
+export interface RefreshSettings {
+  readonly policy: RefreshPolicy;
+  readonly failures: FailureSettings;
+  /** Assumed refresh-token lifetime (`refreshExpiresAt = refreshIssuedAt + this`). */
+  readonly refreshTokenLifetimeMs: number;
+  readonly leaseMs: number;
+  /** Attempts to store a received pair (and, separately, to park it) before giving up. */
+  readonly writeAttempts: number;
+  /** Default wait for another worker's lease outside the sweep. */
+  readonly leaseWaitMs: number;
+  /** Default `minValidityMs` of `on_demand`. */
+  readonly onDemandMarginMs: number;
+}
+
+/** The token store operations the refresh path uses. */
+export type RefreshRepository = Pick<
+  TokenRepository,
+  'getTokenSet' | 'acquireLease' | 'completeRefresh' | 'recordFailure' | 'releaseLease'
+>;
+
+export interface RefreshDependencies {
+  readonly repository: RefreshRepository;
+  readonly oauth: Pick<BitrixOAuthClient, 'refresh'>;
+  readonly recovery: RecoveryStore;
+  readonly notifications: NotificationPublisher;
+  readonly metrics: MetricsRecorder;
+  readonly settings: RefreshSettings;
+  /** The clock leases, due times and expiries are judged by (epoch ms). */
+  readonly clock: () => number;
+  /** @default Math.random */
+  readonly random?: () => number;
+  /** Real waiting (lease polls, write back-off). @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** Builds the refresh settings from the environment's `Config`. */
+export function refreshSettings(config: Config): RefreshSettings {
+  const minute = 60_000;
+  const hour = 60 * minute;
+  const day = 24 * hour;
+  return {
+    policy: {
+      mode: config.REFRESH_POLICY,
+      accessLeadMs: config.REFRESH_ACCESS_LEAD_MINUTES * minute,
+      accessJitterMs: config.REFRESH_ACCESS_JITTER_MINUTES * minute,
+      refreshLeadMs: config.REFRESH_TOKEN_LEAD_DAYS * day,
+      refreshJitterMs: config.REFRESH_TOKEN_JITTER_HOURS * hour,
+      warmWindowMs: config.REFRESH_WARM_WINDOW_HOURS * hour,
+    },
+    failures: {
+      degradedAfter: config.REFRESH_DEGRADED_AFTER,
+      retry: { baseMs: config.REFRESH_RETRY_BASE_SECONDS * 1000, maxMs: config.REFRESH_RETRY_MAX_SECONDS * 1000 },
+      paymentRetryMs: config.REFRESH_PAYMENT_RETRY_HOURS * hour,
+      takeoverGraceMs: config.REFRESH_TAKEOVER_GRACE_SECONDS * 1000,
+    },
+    refreshTokenLifetimeMs: config.REFRESH_TOKEN_LIFETIME_DAYS * day,
+    leaseMs: config.REFRESH_LEASE_SECONDS * 1000,
+    writeAttempts: config.REFRESH_WRITE_ATTEMPTS,
+    // One lease plus the write: the longest another worker's refresh can legitimately take.
+    leaseWaitMs: config.REFRESH_LEASE_SECONDS * 1000 + config.REFRESH_WRITE_ATTEMPTS * 1000,
+    onDemandMarginMs: 5 * minute,
+  };
+}
+
+/** Rounds of "re-read and decide again" after losing a race, before giving up. */
+const MAX_ROUNDS = 6;
+/** Write back-off: 100 ms, 200 ms, … up to 1 s (half random). */
+const WRITE_RETRY = { baseMs: 100, maxMs: 1000 } as const;
+const FIRST_LEASE_POLL_MS = 100;
+const MAX_LEASE_POLL_MS = 1000;
+
+type Decision = 'refresh' | 'current';
+
+/**
+ * THE refresh path: the sweep, on-demand reads and consumer stale reports all come through here.
+ *
+ * Re-reads the token set and decides whether a refresh is needed; if so takes the lease (conditional
+ * on the version read and on the lease being free or expired), spends the refresh token at the
+ * authorization server, checks the answer is for this portal, and stores the new pair fenced on the
+ * spent refresh token (a worker whose lease ran out cannot overwrite newer tokens). Losing any race
+ * re-reads and returns the winner's tokens. Failures follow the taxonomy of `decideFailure`; a pair
+ * that cannot be stored is parked in the `RecoveryStore` and applied by the next attempt.
+ *
+ * @returns the token set to use; on a race, the winner's.
+ * @throws `TokenUnavailableError` when the token set is `reauth_required`, `payment_required`,
+ *   `invalid_client` or `uninstalled` (never for `sweep`); `TokenRefreshError` (a subclass) when this
+ *   attempt failed or a back-off is running; `LeaseHeldError` when another worker is refreshing and the
+ *   wait ran out; `PortalNotFoundError` when there is no such token set.
+ *
+ * @example
+ * const { tokenSet } = await refreshTokenSet({ memberId, userId: 1 }, { reason: 'stale_report', seenVersion: 7 }, deps);
+ */
+export async function refreshTokenSet(
+  key: TokenKey,
+  request: RefreshRequest,
+  deps: RefreshDependencies,
+): Promise<RefreshResult> {
+  const run = new RefreshRun(key, request, deps);
+  return run.execute();
+}
+
+/** One call of the refresh path; holds the state its steps share. */
+class RefreshRun {
+  private readonly random: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly owner: string;
+  private waitedMs = 0;
+  /** Set once another worker is seen to have changed the token set during this call. */
+  private raced = false;
+  private recovered = false;
+
+  constructor(
+    private readonly key: TokenKey,
+    private readonly request: RefreshRequest,
+    private readonly deps: RefreshDependencies,
+  ) {
+    this.random = deps.random ?? Math.random;
+    this.sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.owner = `${request.reason}:${randomUUID()}`;
+  }
+
+  async execute(): Promise<RefreshResult> {
+    for (let round = 0; round < MAX_ROUNDS; ) {
+      const now = this.deps.clock();
+      const stored = await this.deps.repository.getTokenSet(this.key);
+      if (stored === undefined) throw new PortalNotFoundError(this.key.memberId, this.key.userId);
+      if (this.decide(stored, now) === 'current') {
+        return { tokenSet: stored, outcome: this.recovered ? 'recovered' : this.raced ? 'superseded' : 'current' };
+      }
+      let lease: LeaseResult;
+      try {
+        lease = await this.deps.repository.acquireLease(this.key, {
+          owner: this.owner,
+          now,
+          leaseMs: this.deps.settings.leaseMs,
+          expectedVersion: stored.version,
+        });
+      } catch (error) {
+        if (error instanceof TokenConflictError) {
+          // Changed between our read and the lease: somebody else moved it; decide again.
+          this.raced = true;
+          round += 1;
+          continue;
+        }
+        if (error instanceof LeaseHeldError) {
+          await this.waitForLease(error);
+          this.raced = true;
+          continue;
+        }
+        throw error;
+      }
+      const result = await this.refreshUnderLease(lease);
+      if (result !== undefined) return result;
+      this.raced = true;
+      round += 1;
+    }
+    throw new TokenConflictError('the token set kept changing while refreshing', {
+      details: { memberId: this.key.memberId, userId: this.key.userId },
+    });
+  }
+
+  /** Whether the stored token set needs a refresh now, or can be returned as it is. */
+  private decide(stored: TokenSet, now: number): Decision {
+    const { reason, seenVersion } = this.request;
+    if (!REFRESHABLE_STATUSES.has(stored.status)) {
+      // The sweep has nothing to do with a dead chain (it left the due index meanwhile); consumers learn why.
+      if (reason === 'sweep') return 'current';
+      throw new TokenUnavailableError(unavailableReason(stored.status), this.key.memberId, this.key.userId);
+    }
+    if (reason === 'sweep') {
+      return stored.nextRefreshAt !== undefined && stored.nextRefreshAt <= now ? 'refresh' : 'current';
+    }
+    const minValidity =
+      reason === 'on_demand' ? (this.request.minValidityMs ?? this.deps.settings.onDemandMarginMs) : 0;
+    const newer = seenVersion !== undefined && stored.version > seenVersion;
+    if (reason === 'on_demand' || newer) {
+      if (stored.status !== 'payment_required' && accessTokenValid(stored, now, minValidity)) return 'current';
+    }
+    // A failure is recent: hold back until its retry time instead of hammering the server per read.
+    if (stored.consecutiveFailures > 0 && stored.nextRefreshAt !== undefined && stored.nextRefreshAt > now) {
+      throw new TokenRefreshError(this.key, 'backoff', stored.status, stored.nextRefreshAt);
+    }
+    return 'refresh';
+  }
+
+  private async waitForLease(error: LeaseHeldError): Promise<void> {
+    const limit = this.request.waitForLeaseMs ?? (this.request.reason === 'sweep' ? 0 : this.deps.settings.leaseWaitMs);
+    if (this.waitedMs >= limit) throw error;
+    // Polls at 100, 100, 200, 400, 800 ms, then every second: quick for a normal refresh, cheap for a long one.
+    const pause = Math.min(limit - this.waitedMs, MAX_LEASE_POLL_MS, Math.max(FIRST_LEASE_POLL_MS, this.waitedMs));
+    await this.sleep(pause);
+    this.waitedMs += pause;
+  }
+
+  /** Calls the server under our lease. `undefined` = the token set changed under us: decide again. */
+  private async refreshUnderLease(lease: LeaseResult): Promise<RefreshResult | undefined> {
+    const held = lease.tokenSet;
+    const tookOver = lease.tookOver !== undefined;
+    if (lease.tookOver !== undefined) await this.surfaceInterrupted(held, lease.tookOver);
+    let issued: IssuedTokens;
+    try {
+      issued = await this.deps.oauth.refresh({ serverEndpoint: held.serverEndpoint, refreshToken: held.refreshToken });
+    } catch (error) {
+      if (error instanceof BitrixOAuthError) return this.failed(held, tookOver, error.category, error.error, error);
+      // Not an answer from the server (credentials unreadable, server not allow-listed): the token was
+      // not spent; free the lease so the next attempt need not wait for it, and let the caller see why.
+      await this.releaseQuietly();
+      throw error;
+    }
+    if (issued.memberId !== this.key.memberId || (issued.userId !== 0 && issued.userId !== this.key.userId)) {
+      // Never store tokens of another portal (or user) under this key, whatever the server says.
+      logger.error('refresh answer names another portal', { memberId: this.key.memberId, userId: this.key.userId });
+      return this.failed(held, tookOver, 'member_mismatch', 'member_mismatch', undefined);
+    }
+    return this.store(held, { ...issued, userId: this.key.userId });
+  }
+
+  /** Writes a received pair on its own retry budget; parks it when every attempt fails. */
+  private async store(held: TokenSet, issued: IssuedTokens): Promise<RefreshResult | undefined> {
+    const refreshExpiresAt = issued.refreshIssuedAt + this.deps.settings.refreshTokenLifetimeMs;
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= this.deps.settings.writeAttempts; attempt += 1) {
+      if (attempt > 1) await this.sleep(retryDelayMs(attempt - 1, WRITE_RETRY, this.random));
+      const now = this.deps.clock();
+      try {
+        const saved = await this.deps.repository.completeRefresh(this.key, {
+          owner: this.owner,
+          usedRefreshToken: held.refreshToken,
+          issued,
+          refreshExpiresAt,
+          nextRefreshAt: this.nextDue(issued.accessExpiresAt, refreshExpiresAt, held.lastUsedAt, now),
+          now,
+        });
+        this.deps.metrics.count(METRIC_NAMES.tokensRefreshed);
+        logger.info('tokens refreshed', {
+          memberId: this.key.memberId,
+          userId: this.key.userId,
+          version: saved.version,
+        });
+        await this.transition(held, saved.status, held.status === 'active' ? 'refreshed' : 'refreshed_after_failure');
+        return { tokenSet: saved, outcome: 'refreshed' };
+      } catch (error) {
+        if (error instanceof PortalNotFoundError) throw error;
+        if (!(error instanceof TokenConflictError)) {
+          lastError = error;
+          continue;
+        }
+        // The fence held: the stored refresh token is no longer the one we spent.
+        const current = await this.deps.repository.getTokenSet(this.key).catch((readError: unknown) => {
+          lastError = readError;
+          return null;
+        });
+        if (current === null) continue;
+        if (current === undefined) throw new PortalNotFoundError(this.key.memberId, this.key.userId);
+        if (current.refreshToken === issued.refreshToken) {
+          // An earlier attempt did land (its answer was lost).
+          this.deps.metrics.count(METRIC_NAMES.tokensRefreshed);
+          return { tokenSet: current, outcome: 'refreshed' };
+        }
+        // A newer chain (an install, an authorization) replaced the one we advanced: it wins.
+        logger.warn('refreshed pair superseded by a newer chain', {
+          memberId: this.key.memberId,
+          userId: this.key.userId,
+        });
+        return undefined;
+      }
+    }
+    return this.lostWrite(held, issued, refreshExpiresAt, lastError);
+  }
+
+  /**
+   * The server has spent the old refresh token and every write of the new pair failed: park the pair
+   * (a separate item, separate attempts), tell everyone, and fail this attempt.
+   */
+  private async lostWrite(
+    held: TokenSet,
+    issued: IssuedTokens,
+    refreshExpiresAt: number,
+    cause: unknown,
+  ): Promise<never> {
+    const record: RecoveryRecord = {
+      memberId: this.key.memberId,
+      userId: this.key.userId,
+      usedRefreshToken: held.refreshToken,
+      issued,
+      refreshExpiresAt,
+      owner: this.owner,
+      savedAt: this.deps.clock(),
+    };
+    let parked = false;
+    for (let attempt = 1; attempt <= this.deps.settings.writeAttempts && !parked; attempt += 1) {
+      if (attempt > 1) await this.sleep(retryDelayMs(attempt - 1, WRITE_RETRY, this.random));
+      try {
+        await this.deps.recovery.save(record);
+        parked = true;
+      } catch (error) {
+        logger.warn('parking the refreshed pair failed', {
+          memberId: this.key.memberId,
+          userId: this.key.userId,
+          attempt,
+          error,
+        });
+      }
+    }
+    logger.error(
+      parked
+        ? 'refreshed pair not stored: parked for recovery'
+        : 'refreshed pair not stored and not parked: chain lost',
+      {
+        memberId: this.key.memberId,
+        userId: this.key.userId,
+        parked,
+        error: cause,
+      },
+    );
+    this.deps.metrics.count(METRIC_NAMES.lostWrite, 1, { parked: String(parked) });
+    await this.notify('lost_write', held, held.status, parked ? 'parked_for_recovery' : 'pair_lost');
+    await this.releaseQuietly();
+    throw new TokenRefreshError(this.key, 'write_failed', held.status, undefined, {
+      cause: cause instanceof Error ? cause : undefined,
+      details: { parked },
+    });
+  }
+
+  /**
+   * A failed attempt. `invalid_grant` first re-reads (a changed token means another worker won) and
+   * looks for a parked pair; everything else goes through the taxonomy.
+   */
+  private async failed(
+    held: TokenSet,
+    tookOver: boolean,
+    category: RefreshFailureCategory,
+    code: string,
+    error: BitrixOAuthError | undefined,
+  ): Promise<RefreshResult | undefined> {
+    if (category === 'invalid_grant') {
+      const current = await this.deps.repository.getTokenSet(this.key);
+      if (current === undefined) throw new PortalNotFoundError(this.key.memberId, this.key.userId);
+      if (current.refreshToken !== held.refreshToken) {
+        // Another worker won the race; its tokens are stored. Not a failure.
+        await this.releaseQuietly();
+        return undefined;
+      }
+      // A parked pair stored now: decide again on it (its access token may be too old for the caller).
+      if (await this.applyParkedPair(held)) return undefined;
+    }
+    const now = this.deps.clock();
+    const decision = decideFailure(
+      { category, status: held.status, consecutiveFailures: held.consecutiveFailures, tookOver, now },
+      this.deps.settings.failures,
+      this.random,
+    );
+    const failure: FailureRecord = {
+      category,
+      code: decision.verdict === 'grace' ? 'invalid_grant_after_takeover' : code,
+      message: (error?.errorDescription ?? 'refresh answer for another portal').slice(0, 200),
+      at: now,
+    };
+    try {
+      await this.deps.repository.recordFailure(this.key, {
+        owner: this.owner,
+        usedRefreshToken: held.refreshToken,
+        failure,
+        status: decision.status,
+        consecutiveFailures: decision.consecutiveFailures,
+        nextRefreshAt: decision.nextRefreshAt,
+        now,
+      });
+    } catch (writeError) {
+      if (writeError instanceof TokenConflictError) {
+        // The tokens or the lease changed under us (a late writer landed): decide again on what is stored.
+        await this.releaseQuietly();
+        return undefined;
+      }
+      await this.releaseQuietly();
+      throw writeError;
+    }
+    this.deps.metrics.count(METRIC_NAMES.refreshFailed, 1, { category });
+    const log = {
+      memberId: this.key.memberId,
+      userId: this.key.userId,
+      category,
+      code,
+      verdict: decision.verdict,
+      error,
+    };
+    if (decision.verdict === 'retry') logger.warn('refresh failed, will retry', log);
+    else
+      logger.error(
+        decision.verdict === 'dead'
+          ? 'refresh failed, chain needs a person'
+          : 'refresh failed after takeover, grace period',
+        log,
+      );
+    await this.transition(held, decision.status, failureReason(held, category, code));
+    throw new TokenRefreshError(this.key, category, decision.status, decision.nextRefreshAt, { cause: error });
+  }
+
+  /**
+   * Stores a parked pair obtained with the refresh token that is still stored, if there is one.
+   * Returns whether the token set changed (applied, or replaced meanwhile by somebody else).
+   */
+  private async applyParkedPair(held: TokenSet): Promise<boolean> {
+    let parked: RecoveryRecord | undefined;
+    try {
+      parked = await this.deps.recovery.get(this.key);
+    } catch (error) {
+      logger.warn('reading the recovery store failed', { memberId: this.key.memberId, userId: this.key.userId, error });
+      return false;
+    }
+    if (parked === undefined) return false;
+    if (parked.usedRefreshToken !== held.refreshToken) {
+      // Parked for an older state of the chain; nothing to apply any more.
+      await this.deps.recovery.remove(this.key, parked.usedRefreshToken).catch(() => undefined);
+      return false;
+    }
+    const now = this.deps.clock();
+    let saved: TokenSet;
+    try {
+      saved = await this.deps.repository.completeRefresh(this.key, {
+        owner: this.owner,
+        usedRefreshToken: held.refreshToken,
+        issued: parked.issued,
+        refreshExpiresAt: parked.refreshExpiresAt,
+        nextRefreshAt: this.nextDue(parked.issued.accessExpiresAt, parked.refreshExpiresAt, held.lastUsedAt, now),
+        now,
+      });
+    } catch (error) {
+      if (error instanceof TokenConflictError) return true;
+      throw error;
+    }
+    await this.deps.recovery.remove(this.key, parked.usedRefreshToken).catch(() => undefined);
+    this.recovered = true;
+    this.deps.metrics.count(METRIC_NAMES.recoveryApplied);
+    logger.warn('parked pair applied', {
+      memberId: this.key.memberId,
+      userId: this.key.userId,
+      parkedAt: parked.savedAt,
+    });
+    await this.notify('recovered', held, saved.status, 'parked_pair_applied');
+    return true;
+  }
+
+  private async surfaceInterrupted(
+    held: TokenSet,
+    previous: { readonly owner: string; readonly leaseUntil: number },
+  ): Promise<void> {
+    logger.error('refresh interrupted: lease expired without release', {
+      memberId: this.key.memberId,
+      userId: this.key.userId,
+      previousOwner: previous.owner,
+      leaseUntil: previous.leaseUntil,
+    });
+    this.deps.metrics.count(METRIC_NAMES.refreshInterrupted);
+    await this.notify('refresh_interrupted', held, held.status, 'lease_expired_unreleased');
+  }
+
+  /** Publishes a status transition (only when the status changed; the conditional write made us its only author). */
+  private async transition(held: TokenSet, to: TokenStatus, reason: string): Promise<void> {
+    if (to === held.status) return;
+    const event: TokenStatusEvent | undefined =
+      to === 'active'
+        ? 'recovered'
+        : to === 'degraded' || to === 'reauth_required' || to === 'payment_required' || to === 'invalid_client'
+          ? to
+          : undefined;
+    if (event !== undefined) await this.notify(event, held, to, reason);
+  }
+
+  private async notify(event: TokenStatusEvent, held: TokenSet, to: TokenStatus, reason: string): Promise<void> {
+    try {
+      await this.deps.notifications.publish({
+        event,
+        memberId: this.key.memberId,
+        userId: this.key.userId,
+        domain: held.domain,
+        from: held.status,
+        to,
+        reason,
+        at: new Date(this.deps.clock()).toISOString(),
+      });
+    } catch (error) {
+      // The state change is stored already; a lost notification must not undo or repeat it.
+      this.deps.metrics.count(METRIC_NAMES.notificationFailed);
+      logger.error('notification not published', {
+        memberId: this.key.memberId,
+        userId: this.key.userId,
+        event,
+        error,
+      });
+    }
+  }
+
+  private nextDue(
+    accessExpiresAt: number,
+    refreshExpiresAt: number,
+    lastUsedAt: number | undefined,
+    now: number,
+  ): number {
+    return nextRefreshAt(
+      { accessExpiresAt, refreshExpiresAt, lastUsedAt },
+      now,
+      this.deps.settings.policy,
+      this.random,
+    );
+  }
+
+  private async releaseQuietly(): Promise<void> {
+    try {
+      await this.deps.repository.releaseLease(this.key, this.owner);
+    } catch (error) {
+      // It expires on its own; the next taker will report the takeover.
+      logger.warn('lease release failed', { memberId: this.key.memberId, userId: this.key.userId, error });
+    }
+  }
+}
+
+/**
+ * The notification's reason: the server's code, refined where the history explains it: an
+ * `invalid_grant` after a takeover's grace period, or right after a transient failure (a timeout or
+ * 5xx the server may have processed before the answer was lost, which spent the token).
+ */
+function failureReason(held: TokenSet, category: RefreshFailureCategory, code: string): string {
+  if (category !== 'invalid_grant') return code;
+  const previous = held.lastFailure;
+  if (previous?.code === 'invalid_grant_after_takeover') return 'invalid_grant_after_interrupted_refresh';
+  if (previous !== undefined && previous.category === 'transient') return 'invalid_grant_after_transient_failure';
+  return code;
+}

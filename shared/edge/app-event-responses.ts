@@ -1,0 +1,60 @@
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { ForbiddenError } from '#shared/core/domain/errors.js';
+import { METRIC_NAMES } from '#shared/core/ports/metric-names.js';
+import type { MetricsRecorder } from '#shared/core/ports/metrics-recorder.js';
+import type { AppEventOutcome } from '#shared/core/use-cases/handle-app-event.js';
+import { logger } from '#shared/runtime/logger.js';
+import { json } from './responses.js';
+
+/**
+ * The answer to an event webhook, and its log line. Bitrix24 reads only the status: 2xx is delivered
+ * (202 = parked, finished later), 4xx refused. Refusals become `ForbiddenError` (403) so the one error
+ * translation renders them. Ignored events, parked claims and refusals are also counted.
+ */
+export function appEventResponse(
+  outcome: AppEventOutcome,
+  metrics: MetricsRecorder,
+): APIGatewayProxyStructuredResultV2 {
+  if (outcome.event === 'other') {
+    logger.info('event ignored', { event: outcome.name });
+    metrics.count(METRIC_NAMES.lifecycleEventIgnored);
+    return json(200, { status: 'ignored' });
+  }
+  const { event, result } = outcome;
+  const base = { event, memberId: result.memberId, outcome: result.kind };
+  switch (result.kind) {
+    case 'registered':
+      logger.info('installation registered', {
+        ...base,
+        userId: result.userId,
+        newInstallation: result.newInstallation,
+        keptNewerChain: result.keptNewerChain,
+      });
+      metrics.count(METRIC_NAMES.installRegistered);
+      return json(200, { status: event === 'ONAPPUPDATE' ? 'updated' : 'installed' });
+    case 'duplicate':
+    case 'stale':
+      logger.info('install event already handled', base);
+      metrics.count(METRIC_NAMES.installDuplicate);
+      return json(200, { status: result.kind });
+    case 'parked':
+      metrics.count(METRIC_NAMES.installClaimParked);
+      return json(202, { status: 'accepted' });
+    case 'refused':
+      metrics.count(METRIC_NAMES.installClaimRefused);
+      throw new ForbiddenError('the authorization server did not confirm this install for this portal', {
+        details: { reason: result.reason },
+      });
+    case 'uninstalled':
+      logger.info('portal uninstalled', { ...base, clean: result.clean, tokenSetsDeleted: result.tokenSetsDeleted });
+      metrics.count(METRIC_NAMES.portalUninstalled);
+      return json(200, { status: 'uninstalled' });
+    case 'unknown_portal':
+      logger.info('uninstall of an unknown portal', { ...base, cancelledParked: result.cancelledParked });
+      metrics.count(METRIC_NAMES.uninstallUnknownPortal);
+      return json(200, { status: 'unknown_portal' });
+    case 'forbidden':
+      metrics.count(METRIC_NAMES.uninstallRefused);
+      throw new ForbiddenError('the application token does not match');
+  }
+}

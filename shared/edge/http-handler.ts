@@ -1,0 +1,39 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import httpErrorHandler from '@middy/http-error-handler';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { logger } from '#shared/runtime/logger.js';
+import { toHttpError } from './to-http-error.js';
+
+export type HttpFunction = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyStructuredResultV2>;
+
+/**
+ * Wraps an API Gateway (HTTP API, payload v2) function with the house middleware: lower-case headers,
+ * the Lambda context in every log line, and one error translation (`toHttpError`) so no internal
+ * message or secret reaches a response. Errors of 5xx are logged here with their cause.
+ *
+ * @example
+ * export const handler = httpHandler(async (event) => json(200, { ok: true }));
+ */
+export function httpHandler(fn: HttpFunction) {
+  return (
+    middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+      .use(injectLambdaContext(logger, { resetKeys: true }))
+      .use(httpHeaderNormalizer())
+      .use(httpErrorHandler({ logger: false }))
+      // onError hooks run in reverse order: this translation runs before httpErrorHandler renders.
+      .use({
+        onError: (request) => {
+          const error = toHttpError(request.error);
+          if (error.statusCode >= 500) logger.error('request failed', { error: error.cause });
+          else logger.warn('request refused', { status: error.statusCode, body: error.message });
+          request.error = error;
+        },
+      })
+      .handler(fn)
+  );
+}

@@ -1,0 +1,186 @@
+import { z } from 'zod';
+import { ConfigError } from '#shared/core/domain/errors.js';
+
+const csv = z.string().transform((value) =>
+  value
+    .split(',')
+    .map((part) => part.trim().toLowerCase())
+    .filter((part) => part.length > 0),
+);
+
+const jsonRecord = z.string().transform((value, ctx) => {
+  try {
+    const parsed: unknown = JSON.parse(value);
+    const result = z.record(z.string(), z.string().url()).safeParse(parsed);
+    if (result.success) return result.data;
+    ctx.addIssue({ code: 'custom', message: 'must be a JSON object of origin → base URL' });
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be valid JSON' });
+  }
+  return z.NEVER;
+});
+
+const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
+
+/**
+ * Every setting, read from the environment once at cold start. A function's deployment sets only the
+ * variables it uses; the others keep their defaults.
+ */
+const schema = z.object({
+  /** The token table. */
+  TABLE_NAME: z.string().min(1).default('bitrix24-tokens'),
+  /** Shards of the due index the sweep reads. Changing it needs every token set re-written. */
+  DUE_SHARDS: int(4, 1),
+  /** Authorization servers we send our client secret to (host names as Bitrix24 names them). */
+  BITRIX_AUTH_SERVERS: csv.default(['oauth.bitrix.info', 'oauth.bitrix24.tech']),
+  /**
+   * Transport-level redirection of outbound Bitrix24 URLs, for an emulator or a proxy:
+   * `{"https://oauth.bitrix.info": "http://127.0.0.1:8080/h/oauth.bitrix.info"}` or
+   * `{"*": "http://127.0.0.1:8080/h/{host}"}`. Data keeps the real host names.
+   */
+  BITRIX_URL_REWRITES: jsonRecord.default({}),
+  /** Secrets Manager id (name or ARN) of `{"clientId": "...", "clientSecret": "..."}`. */
+  CLIENT_CREDENTIALS_SECRET_ID: z.string().min(1).optional(),
+  /** How long the client credentials stay cached, so a rotation takes effect. */
+  CLIENT_CREDENTIALS_MAX_AGE_SECONDS: int(300),
+  /** Timeout of one call to the authorization server or a portal. Must stay below the lease. */
+  BITRIX_HTTP_TIMEOUT_MS: int(8000, 100),
+  /**
+   * Consumer library: a token this close to expiry is refreshed on demand (through the one refresh
+   * path) before it is handed out.
+   */
+  CONSUMER_REFRESH_MARGIN_SECONDS: int(300),
+  /**
+   * Consumer library: longest time a process keeps an access token in memory. The real limit is
+   * min(this, expiresAt − margin), and a consumer that meets `expired_token` drops it at once.
+   */
+  CONSUMER_CACHE_SECONDS: int(300),
+  /** Consumer library: how often a process records that it uses a token set (`lastUsedAt`). */
+  CONSUMER_TOUCH_THROTTLE_SECONDS: int(900),
+  /** Timeout of one portal REST call (Bitrix24 cloud stops a request after 60 s). */
+  BITRIX_REST_TIMEOUT_MS: int(30_000, 100),
+  /** Attempts of one REST call while the portal answers `QUERY_LIMIT_EXCEEDED` / `OPERATION_TIME_LIMIT`. */
+  BITRIX_REST_MAX_ATTEMPTS: int(4, 1),
+  /** Back-off between those attempts: full jitter over base·2ⁿ, capped. */
+  BITRIX_REST_BACKOFF_BASE_MS: int(1000),
+  BITRIX_REST_BACKOFF_MAX_MS: int(15_000),
+  /** Assumed refresh-token lifetime (Bitrix24 documents 180 days; real tokens carry 30). */
+  REFRESH_TOKEN_LIFETIME_DAYS: z.coerce.number().positive().default(30),
+  /** Refresh lease: longer than the HTTP timeout plus the write retries. */
+  REFRESH_LEASE_SECONDS: int(30, 1),
+  /**
+   * What the sweep keeps alive (docs/REFRESH.md): `always_warm` renews every access token before its
+   * hour ends; `warm_while_used` only while consumers used the token set within
+   * REFRESH_WARM_WINDOW_HOURS; `keep_alive` only keeps the refresh-token window open.
+   */
+  REFRESH_POLICY: z.enum(['always_warm', 'warm_while_used', 'keep_alive']).default('always_warm'),
+  /** Access tokens are renewed this long before expiry; must exceed the sweep interval (5 min). */
+  REFRESH_ACCESS_LEAD_MINUTES: z.coerce.number().nonnegative().default(15),
+  /** Up to this much earlier again, at random, so portals installed together spread out. */
+  REFRESH_ACCESS_JITTER_MINUTES: z.coerce.number().nonnegative().default(5),
+  /** Every chain is renewed this long before its refresh-token window (REFRESH_TOKEN_LIFETIME_DAYS) ends. */
+  REFRESH_TOKEN_LEAD_DAYS: z.coerce.number().nonnegative().default(7),
+  /** Up to this much earlier again, at random. */
+  REFRESH_TOKEN_JITTER_HOURS: z.coerce.number().nonnegative().default(24),
+  /** `warm_while_used`: a token set counts as used this long after a consumer read it. */
+  REFRESH_WARM_WINDOW_HOURS: z.coerce.number().positive().default(24),
+  /** Transient refresh failures in a row after which a token set is marked `degraded`. */
+  REFRESH_DEGRADED_AFTER: int(3, 1),
+  /** Back-off after a transient failure: base·2ⁿ⁻¹ (half of it random), capped at the max. */
+  REFRESH_RETRY_BASE_SECONDS: z.coerce.number().positive().default(60),
+  REFRESH_RETRY_MAX_SECONDS: z.coerce.number().positive().default(1800),
+  /** `payment_required` token sets stay in the due index and are retried this rarely. */
+  REFRESH_PAYMENT_RETRY_HOURS: z.coerce.number().positive().default(24),
+  /**
+   * After `invalid_grant` on a taken-over lease, wait this long before concluding `reauth_required`
+   * (the interrupted worker may still write). Longer than the lease plus the write retries.
+   */
+  REFRESH_TAKEOVER_GRACE_SECONDS: z.coerce.number().positive().default(120),
+  /** Attempts to store a refreshed pair (the old refresh token is already spent) before parking it. */
+  REFRESH_WRITE_ATTEMPTS: int(4, 1),
+  /** Token sets the sweep refreshes at the same time. */
+  REFRESH_SWEEP_CONCURRENCY: int(8, 1),
+  /** The sweep starts no refresh when less than this is left of the invocation; longer than one refresh. */
+  REFRESH_SWEEP_MARGIN_SECONDS: z.coerce.number().positive().default(15),
+  /** Most due token sets one sweep reads (the rest stay due for the next run and count as backlog). */
+  REFRESH_SWEEP_MAX_KEYS: int(5000, 1),
+  /** EventBridge bus for token-status notifications; unset = notifications go to the log only. */
+  EVENT_BUS_NAME: z.string().min(1).optional(),
+  /**
+   * Timeout of the authorization-server call that verifies an install event or install-frame POST.
+   * Short on purpose: Bitrix24 deprioritises slow event handlers, and a timed-out claim is parked and
+   * finished later, not lost.
+   */
+  LIFECYCLE_VERIFY_TIMEOUT_MS: int(1500, 100),
+  /** Largest event / install-frame body accepted (bytes, after base64 decoding); larger ones get 413. */
+  LIFECYCLE_BODY_MAX_BYTES: int(65_536, 1024),
+  /** Authorization server of an install frame that names none (`SERVER_ENDPOINT` absent). */
+  DEFAULT_SERVER_ENDPOINT: z.string().url().default('https://oauth.bitrix.info/rest/'),
+  /** How long a parked (not yet verified) install claim is retried before it is dropped; also its TTL. */
+  PARKED_EVENT_MAX_AGE_DAYS: z.coerce.number().positive().default(7),
+  /** Due-index shards of parked claims (`PARKED#{n}`). */
+  PARKED_EVENT_SHARDS: int(2, 1),
+  /** First retry delay of a parked claim; doubles per attempt up to `PARKED_RETRY_MAX_SECONDS`. */
+  PARKED_RETRY_BASE_SECONDS: int(60, 1),
+  PARKED_RETRY_MAX_SECONDS: int(3600, 1),
+  /** How long a finished claim's receipt is kept, so a second delivery of it changes nothing. */
+  LIFECYCLE_RECEIPT_TTL_HOURS: int(48, 1),
+  /** How long a started authorization (its `state`) may take before the callback refuses it. */
+  OAUTH_STATE_TTL_SECONDS: int(600, 30),
+  /**
+   * `Secure` flag of the OAuth browser-binding cookie. `auto` sets it unless the request arrived over
+   * plain http (`x-forwarded-proto: http`); `false` only for local http runs (browsers drop Secure cookies
+   * on plain http except for localhost).
+   */
+  OAUTH_COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
+});
+
+export type Config = Readonly<z.infer<typeof schema>>;
+
+/**
+ * Parses the environment into a frozen `Config`; a bad value fails the cold start with its name.
+ *
+ * @example
+ * const config = loadConfig(); // module scope of a handler
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty strings mean "not set" (CDK and shells produce them).
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const result = schema.safeParse(cleaned);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${problems}`);
+  }
+  if (result.data.BITRIX_HTTP_TIMEOUT_MS >= result.data.REFRESH_LEASE_SECONDS * 1000) {
+    throw new ConfigError('invalid configuration: BITRIX_HTTP_TIMEOUT_MS must be shorter than REFRESH_LEASE_SECONDS');
+  }
+  for (const problem of refreshConfigProblems(result.data)) throw new ConfigError(`invalid configuration: ${problem}`);
+  return Object.freeze(result.data);
+}
+
+/**
+ * Cross-field rules of the refresh settings: each one, broken, would make a token set due again the
+ * moment it is refreshed, or let the refresh path conclude while another worker may still write.
+ */
+function refreshConfigProblems(c: z.infer<typeof schema>): string[] {
+  const problems: string[] = [];
+  if (c.REFRESH_ACCESS_LEAD_MINUTES + c.REFRESH_ACCESS_JITTER_MINUTES >= 60) {
+    problems.push(
+      'REFRESH_ACCESS_LEAD_MINUTES + REFRESH_ACCESS_JITTER_MINUTES must be under the 60-minute access-token life',
+    );
+  }
+  if (c.REFRESH_TOKEN_LEAD_DAYS + c.REFRESH_TOKEN_JITTER_HOURS / 24 >= c.REFRESH_TOKEN_LIFETIME_DAYS) {
+    problems.push('REFRESH_TOKEN_LEAD_DAYS + REFRESH_TOKEN_JITTER_HOURS must be under REFRESH_TOKEN_LIFETIME_DAYS');
+  }
+  // One second per write attempt (DynamoDB call plus back-off) is the write-retry budget.
+  if (c.REFRESH_TAKEOVER_GRACE_SECONDS <= c.REFRESH_LEASE_SECONDS + c.REFRESH_WRITE_ATTEMPTS) {
+    problems.push('REFRESH_TAKEOVER_GRACE_SECONDS must exceed REFRESH_LEASE_SECONDS + REFRESH_WRITE_ATTEMPTS');
+  }
+  if (c.REFRESH_SWEEP_MARGIN_SECONDS * 1000 <= c.BITRIX_HTTP_TIMEOUT_MS) {
+    problems.push('REFRESH_SWEEP_MARGIN_SECONDS must exceed BITRIX_HTTP_TIMEOUT_MS');
+  }
+  if (c.REFRESH_RETRY_MAX_SECONDS < c.REFRESH_RETRY_BASE_SECONDS) {
+    problems.push('REFRESH_RETRY_MAX_SECONDS must not be below REFRESH_RETRY_BASE_SECONDS');
+  }
+  return problems;
+}

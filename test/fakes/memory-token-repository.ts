@@ -1,0 +1,204 @@
+import { dueShardOf } from '#shared/adapters/dynamodb/token-repository.js';
+import {
+  BitrixOAuthError,
+  LeaseHeldError,
+  PortalNotFoundError,
+  TokenConflictError,
+} from '#shared/core/domain/errors.js';
+import {
+  domainFromEndpoint,
+  type IssuedTokens,
+  REFRESHABLE_STATUSES,
+  type TokenKey,
+  type TokenSet,
+} from '#shared/core/domain/token-set.js';
+import type { BitrixOAuthClient } from '#shared/core/ports/oauth-client.js';
+import type {
+  DuePage,
+  FailureInput,
+  LeaseInput,
+  LeaseResult,
+  RefreshResultInput,
+} from '#shared/core/ports/token-repository.js';
+import type { RefreshRepository } from '#shared/core/use-cases/refresh-token-set.js';
+import { HOUR, token } from '#test/helpers/builders/fixtures.js';
+
+const id = (key: TokenKey) => `${key.memberId}#${key.userId}`;
+
+/**
+ * The refresh path's view of the token table, in memory, with the same conditions as the DynamoDB
+ * adapter (lease free or expired + version; fence on the spent refresh token). `failWrites` makes the
+ * next `completeRefresh` calls throw a non-conflict error (an unwritable store).
+ */
+export class MemoryTokenRepository implements RefreshRepository {
+  readonly dueShards = 2;
+  readonly sets = new Map<string, TokenSet>();
+  failWrites = 0;
+  /** Runs before each `completeRefresh` (to interleave another worker). */
+  beforeComplete: (() => Promise<void>) | undefined;
+  /** Runs once before the next `acquireLease` (to interleave another worker between read and lease). */
+  beforeLease: (() => Promise<void>) | undefined;
+
+  put(set: TokenSet): void {
+    this.sets.set(id(set), set);
+  }
+
+  get(key: TokenKey): TokenSet {
+    const set = this.sets.get(id(key));
+    if (set === undefined) throw new PortalNotFoundError(key.memberId, key.userId);
+    return set;
+  }
+
+  async getTokenSet(key: TokenKey): Promise<TokenSet | undefined> {
+    return this.sets.get(id(key));
+  }
+
+  async acquireLease(key: TokenKey, input: LeaseInput): Promise<LeaseResult> {
+    const hook = this.beforeLease;
+    this.beforeLease = undefined;
+    await hook?.();
+    const before = this.get(key);
+    if (before.leaseUntil !== undefined && before.leaseUntil > input.now) {
+      throw new LeaseHeldError(key.memberId, key.userId, before.leaseUntil);
+    }
+    if (input.expectedVersion !== undefined && before.version !== input.expectedVersion) {
+      throw new TokenConflictError('token set changed since it was read');
+    }
+    const tokenSet: TokenSet = { ...before, leaseOwner: input.owner, leaseUntil: input.now + input.leaseMs };
+    this.put(tokenSet);
+    const tookOver =
+      before.leaseOwner !== undefined && before.leaseUntil !== undefined && before.leaseOwner !== input.owner
+        ? { owner: before.leaseOwner, leaseUntil: before.leaseUntil }
+        : undefined;
+    return { tokenSet, tookOver };
+  }
+
+  async completeRefresh(key: TokenKey, input: RefreshResultInput): Promise<TokenSet> {
+    await this.beforeComplete?.();
+    if (this.failWrites > 0) {
+      this.failWrites -= 1;
+      throw new Error('ProvisionedThroughputExceededException');
+    }
+    const before = this.get(key);
+    if (before.refreshToken !== input.usedRefreshToken)
+      throw new TokenConflictError('tokens were replaced while refreshing');
+    const { issued } = input;
+    const after: TokenSet = {
+      ...before,
+      accessToken: issued.accessToken,
+      refreshToken: issued.refreshToken,
+      accessExpiresAt: issued.accessExpiresAt,
+      refreshIssuedAt: issued.refreshIssuedAt,
+      refreshExpiresAt: input.refreshExpiresAt,
+      clientEndpoint: issued.clientEndpoint,
+      serverEndpoint: issued.serverEndpoint,
+      domain: domainFromEndpoint(issued.clientEndpoint),
+      scope: issued.scope !== undefined && issued.scope !== 'app' ? issued.scope : before.scope,
+      status: 'active',
+      source: 'refresh',
+      consecutiveFailures: 0,
+      lastFailure: undefined,
+      lastRefreshAt: input.now,
+      leaseOwner: undefined,
+      leaseUntil: undefined,
+      nextRefreshAt: input.nextRefreshAt,
+      version: before.version + 1,
+      updatedAt: input.now,
+    };
+    this.put(after);
+    return after;
+  }
+
+  async recordFailure(key: TokenKey, input: FailureInput): Promise<TokenSet> {
+    const before = this.get(key);
+    const leaseOk = input.owner === undefined || before.leaseOwner === undefined || before.leaseOwner === input.owner;
+    if (before.refreshToken !== input.usedRefreshToken || !leaseOk) {
+      throw new TokenConflictError('tokens were replaced while refreshing');
+    }
+    const after: TokenSet = {
+      ...before,
+      status: input.status,
+      lastFailure: input.failure,
+      consecutiveFailures: input.consecutiveFailures,
+      nextRefreshAt: REFRESHABLE_STATUSES.has(input.status) ? input.nextRefreshAt : undefined,
+      leaseOwner: input.owner === undefined ? before.leaseOwner : undefined,
+      leaseUntil: input.owner === undefined ? before.leaseUntil : undefined,
+      version: before.version + 1,
+      updatedAt: input.now,
+    };
+    this.put(after);
+    return after;
+  }
+
+  async releaseLease(key: TokenKey, owner: string): Promise<void> {
+    const before = this.sets.get(id(key));
+    if (before?.leaseOwner === owner) this.put({ ...before, leaseOwner: undefined, leaseUntil: undefined });
+  }
+
+  async queryDue(shard: number, dueBefore: number): Promise<DuePage> {
+    const keys = [...this.sets.values()]
+      .filter(
+        (s) => s.nextRefreshAt !== undefined && s.nextRefreshAt <= dueBefore && dueShardOf(s, this.dueShards) === shard,
+      )
+      .map((s) => ({ memberId: s.memberId, userId: s.userId, dueAt: s.nextRefreshAt ?? 0 }))
+      .sort((a, b) => a.dueAt - b.dueAt);
+    return { keys };
+  }
+}
+
+/**
+ * A tiny authorization server: rotating single-use refresh tokens per chain. `failures` is a queue of
+ * errors the next calls throw before looking at the token; `onCall` runs first (to interleave a race).
+ */
+export class FakeAuthServer implements Pick<BitrixOAuthClient, 'refresh'> {
+  /** live refresh token → chain's member/user */
+  private readonly live = new Map<string, TokenKey>();
+  readonly failures: BitrixOAuthError[] = [];
+  calls = 0;
+  successes = 0;
+  answerMemberId: string | undefined;
+  onCall: ((refreshToken: string) => Promise<void>) | undefined;
+
+  constructor(private readonly now: () => number) {}
+
+  /** Registers a token set's refresh token as live (as an install would). */
+  register(set: Pick<TokenSet, 'refreshToken' | 'memberId' | 'userId'>): void {
+    this.live.set(set.refreshToken, { memberId: set.memberId, userId: set.userId });
+  }
+
+  /** Rotates the chain of `refreshToken` as if somebody else had refreshed it. */
+  rotate(refreshToken: string): IssuedTokens {
+    const owner = this.live.get(refreshToken);
+    if (owner === undefined) throw new Error('not live');
+    this.live.delete(refreshToken);
+    const now = this.now();
+    const issued: IssuedTokens = {
+      accessToken: token(),
+      refreshToken: token(),
+      accessExpiresAt: now + HOUR,
+      refreshIssuedAt: now,
+      memberId: this.answerMemberId ?? owner.memberId,
+      userId: owner.userId,
+      clientEndpoint: 'https://portal.bitrix24.com/rest/',
+      serverEndpoint: 'https://oauth.bitrix.info/rest/',
+      scope: 'app',
+      appStatus: 'L',
+    };
+    this.live.set(issued.refreshToken, owner);
+    return issued;
+  }
+
+  async refresh(input: { serverEndpoint: string; refreshToken: string }): Promise<IssuedTokens> {
+    this.calls += 1;
+    await this.onCall?.(input.refreshToken);
+    const failure = this.failures.shift();
+    if (failure !== undefined) throw failure;
+    if (!this.live.has(input.refreshToken)) throw oauthError('invalid_grant', 400);
+    this.successes += 1;
+    return this.rotate(input.refreshToken);
+  }
+}
+
+export function oauthError(error: string, status: number): BitrixOAuthError {
+  return new BitrixOAuthError(error, error === 'invalid_grant' ? 'Invalid grant' : 'failure', status);
+}

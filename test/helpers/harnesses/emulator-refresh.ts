@@ -1,0 +1,55 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { BitrixEmulator } from '#local/emulator/index.js';
+import { HttpBitrixOAuthClient } from '#shared/adapters/bitrix/oauth-client.js';
+import { DynamoDbRecoveryStore } from '#shared/adapters/dynamodb/recovery-store.js';
+import type { MetricsRecorder } from '#shared/core/ports/metrics-recorder.js';
+import type { NotificationPublisher } from '#shared/core/ports/notification-publisher.js';
+import type { RefreshSettings } from '#shared/core/use-cases/refresh-token-set.js';
+import type { SweepDependencies } from '#shared/core/use-cases/sweep-due-tokens.js';
+
+/**
+ * The HTTP OAuth client as production wires it (both Bitrix24 authorization servers allowed, URL
+ * rewrites to the emulator by default), on the emulator's clock.
+ */
+export function emulatorOAuthClient(
+  emulator: BitrixEmulator,
+  options: {
+    credentials: { clientId: string; clientSecret: string };
+    timeoutMs: number;
+    urlRewrites?: Record<string, string>;
+  },
+): HttpBitrixOAuthClient {
+  return new HttpBitrixOAuthClient({
+    credentials: { get: async () => options.credentials },
+    allowedAuthServers: ['oauth.bitrix.info', 'oauth.bitrix24.tech'],
+    urlRewrites: options.urlRewrites ?? emulator.urlRewrites,
+    timeoutMs: options.timeoutMs,
+    now: () => emulator.clock.now(),
+  });
+}
+
+/**
+ * The refresh path's dependencies on the emulator's clock with a DynamoDB recovery store in
+ * `tableName`; jitter sits in the middle of its range so due times are deterministic.
+ */
+export function emulatorRefreshDeps(parts: {
+  emulator: BitrixEmulator;
+  client: DynamoDBClient;
+  tableName: string;
+  repository: SweepDependencies['repository'];
+  oauth: SweepDependencies['oauth'];
+  notifications: NotificationPublisher;
+  metrics: MetricsRecorder;
+  settings: RefreshSettings;
+}): SweepDependencies {
+  return {
+    repository: parts.repository,
+    oauth: parts.oauth,
+    recovery: new DynamoDbRecoveryStore({ client: parts.client, tableName: parts.tableName }),
+    notifications: parts.notifications,
+    metrics: parts.metrics,
+    settings: parts.settings,
+    clock: () => parts.emulator.clock.now(),
+    random: () => 0.5,
+  };
+}

@@ -1,0 +1,378 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbParkedEventRepository } from '#shared/adapters/dynamodb/parked-event-repository.js';
+import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-repository.js';
+import { hashApplicationToken } from '#shared/core/domain/application-token.js';
+import { BitrixOAuthError } from '#shared/core/domain/errors.js';
+import type { InstallClaim } from '#shared/core/domain/lifecycle-events.js';
+import type { IssuedTokens } from '#shared/core/domain/token-set.js';
+import type { BitrixOAuthClient } from '#shared/core/ports/oauth-client.js';
+import { finishParkedEvents } from '#shared/core/use-cases/finish-parked-events.js';
+import { type RegisterInstallationDeps, registerInstallation } from '#shared/core/use-cases/register-installation.js';
+import { uninstallPortal } from '#shared/core/use-cases/uninstall-portal.js';
+import { DAY, HOUR, memberId as newMemberId, token } from '#test/helpers/builders/fixtures.js';
+import { readWholeTable } from '#test/helpers/harnesses/lifecycle-table.js';
+import { createTestTable, type TestTable } from '#test/helpers/harnesses/table.js';
+
+/**
+ * A stand-in authorization server behind the `BitrixOAuthClient` port: it knows the refresh tokens it
+ * issued and rotates them. The end-to-end tests (lifecycle-events, install-page) use the emulator over
+ * HTTP; these pin down the use cases' decisions against real DynamoDB.
+ */
+class FakeAuthorizationServer implements BitrixOAuthClient {
+  down = false;
+  calls = 0;
+  now = Date.now();
+  private readonly chains = new Map<string, { memberId: string; userId: number }>();
+
+  issue(memberId: string, userId = 1): string {
+    const refreshToken = token();
+    this.chains.set(refreshToken, { memberId, userId });
+    return refreshToken;
+  }
+
+  async exchangeCode(): Promise<IssuedTokens> {
+    throw new Error('not used');
+  }
+
+  async refresh(input: { serverEndpoint: string; refreshToken: string }): Promise<IssuedTokens> {
+    this.calls += 1;
+    if (this.down) throw new BitrixOAuthError('http_503', 'unavailable', 503);
+    const chain = this.chains.get(input.refreshToken);
+    if (chain === undefined) throw new BitrixOAuthError('invalid_grant', 'unknown token', 400);
+    this.chains.delete(input.refreshToken);
+    const refreshToken = this.issue(chain.memberId, chain.userId);
+    return {
+      accessToken: token(),
+      refreshToken,
+      accessExpiresAt: this.now + HOUR,
+      refreshIssuedAt: this.now,
+      memberId: chain.memberId,
+      userId: chain.userId,
+      clientEndpoint: `https://p-${chain.memberId.slice(0, 6)}.bitrix24.com/rest/`,
+      serverEndpoint: 'https://oauth.bitrix.info/rest/',
+      scope: 'app',
+      appStatus: 'L',
+    };
+  }
+}
+
+let table: TestTable;
+let tokens: DynamoDbTokenRepository;
+let parked: DynamoDbParkedEventRepository;
+let server: FakeAuthorizationServer;
+let clock: number;
+let deps: RegisterInstallationDeps;
+
+beforeAll(async () => {
+  table = await createTestTable('lifecycle-uc');
+  tokens = new DynamoDbTokenRepository({ client: table.client, tableName: table.tableName });
+  parked = new DynamoDbParkedEventRepository({ client: table.client, tableName: table.tableName, shards: 2 });
+  server = new FakeAuthorizationServer();
+  clock = Date.now();
+  deps = {
+    tokens,
+    parked,
+    oauth: server,
+    allowedAuthServers: ['oauth.bitrix.info', 'oauth.bitrix24.tech'],
+    refreshTokenLifetimeMs: 30 * DAY,
+    nextRefreshAt: (issued) => issued.accessExpiresAt - 10 * 60_000,
+    parking: { baseDelayMs: 60_000, maxDelayMs: HOUR, maxAgeMs: 7 * DAY },
+    receiptTtlSeconds: 48 * 3600,
+    now: () => clock,
+    random: () => 0,
+  };
+});
+afterAll(async () => {
+  await table.drop();
+});
+
+function claim(overrides: Partial<InstallClaim> = {}): InstallClaim {
+  const memberId = overrides.memberId ?? newMemberId();
+  return {
+    trigger: 'ONAPPINSTALL',
+    memberId,
+    refreshToken: server.issue(memberId),
+    serverEndpoints: ['https://oauth.bitrix.info/rest/'],
+    applicationTokenHash: hashApplicationToken('app-token-1'),
+    scope: 'crm,user_brief',
+    appVersion: '1',
+    receivedAt: clock,
+    ...overrides,
+  };
+}
+
+describe('registerInstallation (DynamoDB Local)', () => {
+  it('stores the pair the authorization server returned, not the claimed one, with the application token hash', async () => {
+    // Prepare
+    const input = claim();
+
+    // Act
+    const outcome = await registerInstallation(input, deps);
+
+    // Assess
+    expect(outcome).toMatchObject({ kind: 'registered', userId: 1, newInstallation: true, keptNewerChain: false });
+    const installation = await tokens.getInstallation(input.memberId);
+    expect(installation).toMatchObject({
+      status: 'active',
+      applicationTokenHash: hashApplicationToken('app-token-1'),
+      appVersion: '1',
+    });
+    const set = await tokens.getTokenSet({ memberId: input.memberId, userId: 1 });
+    expect(set?.refreshToken).not.toBe(input.refreshToken);
+    expect(set?.source).toBe('install_event');
+    expect(set?.scope).toBe('crm,user_brief');
+  });
+
+  it('refuses tokens the server does not know, another portal, and servers off the allow-list, writing nothing', async () => {
+    // Prepare
+    const victim = newMemberId();
+    const before = await readWholeTable(table.client, table.tableName);
+    const callsBefore = server.calls;
+
+    // Act
+    const unknown = await registerInstallation(claim({ memberId: victim, refreshToken: token() }), deps);
+    const otherPortal = await registerInstallation(
+      claim({ memberId: victim, refreshToken: server.issue(newMemberId()) }),
+      deps,
+    );
+    const offList = await registerInstallation(
+      claim({ memberId: victim, serverEndpoints: ['https://oauth.evil.example/rest/'] }),
+      deps,
+    );
+    const plainHttp = await registerInstallation(
+      claim({ memberId: victim, serverEndpoints: ['http://oauth.bitrix.info/rest/'] }),
+      deps,
+    );
+
+    // Assess
+    expect(unknown).toMatchObject({ kind: 'refused', reason: 'not_our_tokens' });
+    expect(otherPortal).toMatchObject({ kind: 'refused', reason: 'member_mismatch' });
+    expect(offList).toMatchObject({ kind: 'refused', reason: 'server_not_allowed' });
+    expect(plainHttp).toMatchObject({ kind: 'refused', reason: 'server_not_allowed' });
+    expect(server.calls - callsBefore).toBe(2);
+    expect(await readWholeTable(table.client, table.tableName)).toEqual(before);
+  });
+
+  it('answers a second delivery of the same claim as a duplicate without asking the server again', async () => {
+    // Prepare
+    const input = claim();
+    await registerInstallation(input, deps);
+    const stored = await tokens.getTokenSet({ memberId: input.memberId, userId: 1 });
+    const callsBefore = server.calls;
+
+    // Act
+    const again = await registerInstallation(input, deps);
+
+    // Assess
+    expect(again.kind).toBe('duplicate');
+    expect(server.calls).toBe(callsBefore);
+    expect(await tokens.getTokenSet({ memberId: input.memberId, userId: 1 })).toEqual(stored);
+  });
+
+  it('keeps a healthy chain written after the claim arrived instead of overwriting it', async () => {
+    // Prepare
+    const first = claim();
+    await registerInstallation(first, deps);
+    clock += 1000;
+    const newer = await tokens.getTokenSet({ memberId: first.memberId, userId: 1 });
+    const late = claim({ memberId: first.memberId, receivedAt: clock - 5000, trigger: 'ONAPPUPDATE' });
+
+    // Act
+    const outcome = await registerInstallation(late, deps);
+
+    // Assess
+    expect(outcome).toMatchObject({ kind: 'registered', keptNewerChain: true, newInstallation: false });
+    expect(await tokens.getTokenSet({ memberId: first.memberId, userId: 1 })).toEqual(newer);
+  });
+
+  it('replaces a dead chain (reauth_required) with the verified new one', async () => {
+    // Prepare
+    const first = claim();
+    await registerInstallation(first, deps);
+    const key = { memberId: first.memberId, userId: 1 };
+    const dead = await tokens.getTokenSet(key);
+    await tokens.recordFailure(key, {
+      usedRefreshToken: dead?.refreshToken ?? '',
+      failure: { category: 'invalid_grant', code: 'invalid_grant', message: 'chain dead', at: clock },
+      status: 'reauth_required',
+      consecutiveFailures: 1,
+      now: clock,
+    });
+    clock += 1000;
+
+    // Act
+    const outcome = await registerInstallation(
+      claim({ memberId: first.memberId, trigger: 'install_page', applicationTokenHash: undefined }),
+      deps,
+    );
+
+    // Assess
+    expect(outcome).toMatchObject({ kind: 'registered', keptNewerChain: false });
+    const repaired = await tokens.getTokenSet(key);
+    expect(repaired?.status).toBe('active');
+    expect(repaired?.source).toBe('install_page');
+    expect(repaired?.version).toBe((dead?.version ?? 0) + 2);
+    expect((await tokens.getInstallation(first.memberId))?.applicationTokenHash).toBe(
+      hashApplicationToken('app-token-1'),
+    );
+  });
+});
+
+describe('parked claims (DynamoDB Local)', () => {
+  it('parks a claim while the server is down and finishes it once the server is back', async () => {
+    // Prepare
+    const input = claim();
+    server.down = true;
+
+    // Act
+    const first = await registerInstallation(input, deps);
+    const whileDown = await finishParkedEvents(deps, { deadline: clock + 1 }).then(async (summary) => {
+      clock += 61_000;
+      return { early: summary, due: await finishParkedEvents(deps, { deadline: clock + 1 }) };
+    });
+    server.down = false;
+    clock += 10 * 60_000;
+    const afterRecovery = await finishParkedEvents(deps, { deadline: clock + 1 });
+
+    // Assess
+    expect(first.kind).toBe('parked');
+    expect(whileDown.early.retried).toBe(0);
+    expect(whileDown.due.retried).toBeGreaterThanOrEqual(1);
+    expect(afterRecovery.finished).toBeGreaterThanOrEqual(1);
+    expect((await tokens.getInstallation(input.memberId))?.status).toBe('active');
+    expect(await parked.listForPortal(input.memberId)).toEqual([]);
+    expect(await registerInstallation(input, deps)).toMatchObject({ kind: 'duplicate' });
+  });
+
+  it('drops a parked claim the server refuses once it answers, storing nothing', async () => {
+    // Prepare
+    const forged = claim({ refreshToken: token() });
+    server.down = true;
+    await registerInstallation(forged, deps);
+    server.down = false;
+    clock += 2 * HOUR;
+
+    // Act
+    const summary = await finishParkedEvents(deps, { deadline: clock + 1 });
+
+    // Assess
+    expect(summary.dropped).toBeGreaterThanOrEqual(1);
+    expect(await tokens.getInstallation(forged.memberId)).toBeUndefined();
+    expect(await parked.listForPortal(forged.memberId)).toEqual([]);
+  });
+
+  it('drops a parked claim older than the maximum age without asking the server', async () => {
+    // Prepare
+    const old = claim();
+    server.down = true;
+    await registerInstallation(old, deps);
+    server.down = false;
+    clock += 8 * DAY;
+    const callsBefore = server.calls;
+
+    // Act
+    const summary = await finishParkedEvents(deps, { deadline: clock + 1 });
+
+    // Assess
+    expect(summary.dropped).toBeGreaterThanOrEqual(1);
+    expect(server.calls).toBe(callsBefore);
+    expect(await tokens.getInstallation(old.memberId)).toBeUndefined();
+  });
+});
+
+describe('uninstallPortal (DynamoDB Local)', () => {
+  it('changes nothing for a wrong application token, and uninstalls for the right one', async () => {
+    // Prepare
+    const input = claim();
+    await registerInstallation(input, deps);
+    const before = await readWholeTable(table.client, table.tableName);
+
+    // Act
+    const wrong = await uninstallPortal(
+      { memberId: input.memberId, applicationToken: 'app-token-2', clean: false, receivedAt: clock },
+      deps,
+    );
+    const afterWrong = await readWholeTable(table.client, table.tableName);
+    const right = await uninstallPortal(
+      { memberId: input.memberId, applicationToken: 'app-token-1', clean: false, receivedAt: clock },
+      deps,
+    );
+
+    // Assess
+    expect(wrong.kind).toBe('forbidden');
+    expect(afterWrong).toEqual(before);
+    expect(right).toMatchObject({ kind: 'uninstalled', clean: false, tokenSetsDeleted: 1 });
+    expect(await tokens.getInstallation(input.memberId)).toMatchObject({ status: 'uninstalled' });
+    expect(await tokens.listTokenSets(input.memberId)).toEqual([]);
+  });
+
+  it('with CLEAN deletes every item of the portal; a repeat is a no-op', async () => {
+    // Prepare
+    const input = claim();
+    await registerInstallation(input, deps);
+
+    // Act
+    const clean = await uninstallPortal(
+      { memberId: input.memberId, applicationToken: 'app-token-1', clean: true, receivedAt: clock },
+      deps,
+    );
+    const repeat = await uninstallPortal(
+      { memberId: input.memberId, applicationToken: 'app-token-1', clean: true, receivedAt: clock },
+      deps,
+    );
+
+    // Assess
+    expect(clean.kind).toBe('uninstalled');
+    expect(repeat.kind).toBe('unknown_portal');
+    const items = await readWholeTable(table.client, table.tableName);
+    expect(items.filter((item) => String(item.pk).endsWith(input.memberId))).toEqual([]);
+  });
+
+  it('cancels a parked install claim of a portal we do not know yet, so it cannot revive it later', async () => {
+    // Prepare
+    const input = claim();
+    server.down = true;
+    await registerInstallation(input, deps);
+    server.down = false;
+
+    // Act
+    const outcome = await uninstallPortal(
+      { memberId: input.memberId, applicationToken: 'app-token-1', clean: false, receivedAt: clock },
+      deps,
+    );
+    clock += HOUR;
+    await finishParkedEvents(deps, { deadline: clock + 1 });
+
+    // Assess
+    expect(outcome).toMatchObject({ kind: 'unknown_portal', cancelledParked: 1 });
+    expect(await tokens.getInstallation(input.memberId)).toBeUndefined();
+  });
+
+  it('treats an install claim received before an uninstall as void, and a later one as a reinstall', async () => {
+    // Prepare
+    const input = claim();
+    await registerInstallation(input, deps);
+    const receivedEarlier = clock;
+    clock += 1000;
+    await uninstallPortal(
+      { memberId: input.memberId, applicationToken: 'app-token-1', clean: false, receivedAt: clock },
+      deps,
+    );
+    clock += 1000;
+
+    // Act
+    const stale = await registerInstallation(claim({ memberId: input.memberId, receivedAt: receivedEarlier }), deps);
+    const reinstall = await registerInstallation(
+      claim({ memberId: input.memberId, applicationTokenHash: hashApplicationToken('app-token-3') }),
+      deps,
+    );
+
+    // Assess
+    expect(stale.kind).toBe('stale');
+    expect(reinstall).toMatchObject({ kind: 'registered', newInstallation: true });
+    expect(await tokens.getInstallation(input.memberId)).toMatchObject({
+      status: 'active',
+      applicationTokenHash: hashApplicationToken('app-token-3'),
+    });
+  });
+});

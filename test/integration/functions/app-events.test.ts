@@ -1,0 +1,313 @@
+import { describe, expect, it } from 'vitest';
+import { hashApplicationToken } from '#shared/core/domain/application-token.js';
+import { token } from '#test/helpers/builders/fixtures.js';
+import { OTHER_APP, OUR_APP, startLifecycleHarness, useLifecycleHarness } from '#test/helpers/harnesses/lifecycle.js';
+
+const h = useLifecycleHarness();
+let portalCount = 0;
+
+/** A new portal in the emulator, unknown to the service. */
+function newPortal(region: 'west' | 'east' = 'west') {
+  portalCount += 1;
+  return h.emulator.addPortal({ domain: `events-${portalCount}.bitrix24.${region === 'west' ? 'com' : 'ru'}`, region });
+}
+
+async function postEvent(body: string, contentType = 'application/x-www-form-urlencoded'): Promise<Response> {
+  return fetch(`${h.server.url}/bitrix/events`, { method: 'POST', headers: { 'content-type': contentType }, body });
+}
+
+describe('ONAPPINSTALL / ONAPPUPDATE over HTTP (emulator, DynamoDB Local)', () => {
+  it('stores the verified new pair, the application token hash and the installing user', async () => {
+    // Prepare
+    const portal = newPortal('east');
+
+    // Act
+    const result = await h.emulator.install(portal);
+
+    // Assess
+    expect(result.status).toBe(200);
+    expect(JSON.parse(result.body)).toEqual({ status: 'installed' });
+    const installation = await h.tokens.getInstallation(portal.memberId);
+    expect(installation).toMatchObject({
+      status: 'active',
+      domain: portal.domain,
+      clientEndpoint: portal.clientEndpoint,
+      serverEndpoint: 'https://oauth.bitrix24.tech/rest/',
+      applicationTokenHash: hashApplicationToken(result.applicationToken ?? ''),
+      installedBy: 1,
+      appVersion: '1',
+    });
+    const set = await h.tokens.getTokenSet({ memberId: portal.memberId, userId: 1 });
+    expect(set).toMatchObject({ status: 'active', source: 'install_event', scope: 'crm,user_brief,placement' });
+    // The event's pair was spent to prove it; the stored one is the live successor.
+    expect(h.emulator.tokenState(result.tokens?.refreshToken ?? '').state).toBe('used');
+    expect(h.emulator.tokenState(set?.refreshToken ?? '').state).toBe('live');
+    expect(h.emulator.counters.token.byHost['oauth.bitrix24.tech']?.refresh_token?.ok).toBeGreaterThanOrEqual(1);
+  });
+
+  it('answers a second delivery of the same event 200 without changing anything', async () => {
+    // Prepare
+    const portal = newPortal();
+    const first = await h.emulator.install(portal);
+    const before = await h.snapshot();
+
+    // Act
+    const again = await postEvent(first.requestBody);
+
+    // Assess
+    expect(again.status).toBe(200);
+    expect(await again.json()).toEqual({ status: 'duplicate' });
+    expect(await h.snapshot()).toEqual(before);
+  });
+
+  it('takes ONAPPUPDATE as a new verified chain and records the new version and application token', async () => {
+    // Prepare
+    const portal = newPortal();
+    await h.emulator.install(portal);
+    const before = await h.tokens.getTokenSet({ memberId: portal.memberId, userId: 1 });
+
+    // Act
+    const result = await h.emulator.update(portal, { version: 2, rotateApplicationToken: true });
+
+    // Assess
+    expect(result.status).toBe(200);
+    expect(JSON.parse(result.body)).toEqual({ status: 'updated' });
+    const after = await h.tokens.getTokenSet({ memberId: portal.memberId, userId: 1 });
+    expect(after?.version).toBe((before?.version ?? 0) + 1);
+    expect(after?.refreshToken).not.toBe(before?.refreshToken);
+    expect(await h.tokens.getInstallation(portal.memberId)).toMatchObject({
+      appVersion: '2',
+      applicationTokenHash: hashApplicationToken(result.applicationToken ?? ''),
+    });
+  });
+
+  it('acknowledges events it does not handle with 200 and writes nothing', async () => {
+    // Prepare
+    const portal = newPortal();
+    await h.emulator.install(portal, { sendEvent: false });
+    const before = await h.snapshot();
+
+    // Act
+    const result = await h.emulator.sendEvent(portal, 'ONCRMDEALADD', { data: { FIELDS: { ID: '7' } } });
+
+    // Assess
+    expect(result.status).toBe(200);
+    expect(JSON.parse(result.body)).toEqual({ status: 'ignored' });
+    expect(await h.snapshot()).toEqual(before);
+  });
+});
+
+describe('forged installs change nothing', () => {
+  it.each([
+    ['tokens minted for another app', 403],
+    ['random tokens', 403],
+    ["another portal's member_id", 403],
+    ['a server_endpoint off the allow-list', 403],
+    ['an http server_endpoint', 403],
+    ['a missing refresh_token', 400],
+    ['a missing application_token', 400],
+    ['a missing member_id', 400],
+  ] as const)('refuses an install with %s (%i) and leaves the table as it was', async (kind, status) => {
+    // Prepare
+    const victim = newPortal();
+    await h.emulator.install(victim, { sendEvent: false });
+    await h.emulator.install(victim, { sendEvent: false, clientId: OTHER_APP.clientId });
+    const attacker = newPortal();
+    await h.emulator.install(attacker, { sendEvent: false });
+    const before = await h.snapshot();
+    const refreshesBefore = h.emulator.counters.token.total;
+    let auth: Record<string, string | null> = {};
+    let portal = victim;
+    switch (kind) {
+      case 'tokens minted for another app': {
+        const other = h.emulator.issueTokens(victim, 1, { clientId: OTHER_APP.clientId });
+        auth = { access_token: other.accessToken, refresh_token: other.refreshToken };
+        break;
+      }
+      case 'random tokens':
+        auth = { access_token: token(), refresh_token: token() };
+        break;
+      case "another portal's member_id":
+        // Genuine tokens of the attacker's portal, presented as the victim's.
+        portal = attacker;
+        auth = { member_id: victim.memberId, domain: victim.domain, client_endpoint: victim.clientEndpoint };
+        break;
+      case 'a server_endpoint off the allow-list':
+        auth = { server_endpoint: 'https://oauth.evil.example/rest/' };
+        break;
+      case 'an http server_endpoint':
+        auth = { server_endpoint: 'http://oauth.bitrix.info/rest/' };
+        break;
+      case 'a missing refresh_token':
+        auth = { refresh_token: null };
+        break;
+      case 'a missing application_token':
+        auth = { application_token: null };
+        break;
+      case 'a missing member_id':
+        auth = { member_id: null };
+        break;
+    }
+
+    // Act
+    const result = await h.emulator.sendEvent(portal, 'ONAPPINSTALL', {
+      tokens: 'full',
+      auth,
+      clientId: OUR_APP.clientId,
+    });
+
+    // Assess
+    expect(result.status).toBe(status);
+    expect(await h.snapshot()).toEqual(before);
+    if (kind.includes('server_endpoint') || status === 400)
+      expect(h.emulator.counters.token.total).toBe(refreshesBefore);
+  });
+});
+
+describe('authorization server unavailable', () => {
+  it('parks the install (202) while the token endpoint fails, and finishes it once the server is back', async () => {
+    // Prepare
+    const portal = newPortal();
+    h.emulator.faults.set('token', { failNext: 1000, failStatus: 503 });
+
+    // Act
+    const result = await h.emulator.install(portal);
+    const whileDown = await h.tokens.getInstallation(portal.memberId);
+    const parkedWhileDown = await h.parked.listForPortal(portal.memberId);
+    h.emulator.faults.clear('token');
+    h.emulator.clock.advance(5 * 60_000);
+    const summary = await h.processParked();
+
+    // Assess
+    expect(result.status).toBe(202);
+    expect(JSON.parse(result.body)).toEqual({ status: 'accepted' });
+    expect(whileDown).toBeUndefined();
+    expect(parkedWhileDown).toHaveLength(1);
+    // The emulator's 503 is an HTML page: the client reports it as a malformed (transient) answer.
+    expect(parkedWhileDown[0]?.lastError).toMatch(/^(http_503|malformed_response)$/);
+    expect(summary.finished).toBeGreaterThanOrEqual(1);
+    expect(await h.tokens.getInstallation(portal.memberId)).toMatchObject({
+      status: 'active',
+      applicationTokenHash: hashApplicationToken(result.applicationToken ?? ''),
+    });
+    expect((await h.tokens.getTokenSet({ memberId: portal.memberId, userId: 1 }))?.source).toBe('install_event');
+    expect(await h.parked.listForPortal(portal.memberId)).toEqual([]);
+  });
+
+  it('parks the install when the token endpoint hangs past the verification timeout and retries with back-off', async () => {
+    // Prepare
+    const slow = await startLifecycleHarness({ verifyTimeoutMs: 300 });
+    const portal = slow.emulator.addPortal({ domain: 'slow.bitrix24.com', region: 'west' });
+    slow.emulator.faults.set('token', { hang: true });
+
+    // Act
+    const result = await slow.emulator.install(portal);
+    const early = await slow.processParked();
+    slow.emulator.clock.advance(2 * 60_000);
+    const stillDown = await slow.processParked();
+    const rescheduled = await slow.parked.listForPortal(portal.memberId);
+    const rescheduledAt = slow.emulator.clock.now();
+    // Released, the hung requests are processed: the server rotated the token after we gave up on the
+    // answer. The parked token is spent, so the claim is dropped; the next app open repairs the portal.
+    slow.emulator.faults.clear('token');
+    for (let i = 0; i < 200 && slow.emulator.tokenState(result.tokens?.refreshToken ?? '').state !== 'used'; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    slow.emulator.clock.advance(10 * 60_000);
+    const afterRelease = await slow.processParked();
+    const lost = await slow.tokens.getInstallation(portal.memberId);
+    const opened = await slow.emulator.openApp(portal);
+    const repaired = await slow.tokens.getInstallation(portal.memberId);
+    await slow.stop();
+
+    // Assess
+    expect(result.status).toBe(202);
+    expect(early).toMatchObject({ finished: 0, retried: 0, dropped: 0, backlog: 0 });
+    expect(stillDown).toMatchObject({ retried: 1, backlog: 0 });
+    expect(rescheduled[0]?.attempts).toBe(2);
+    expect(rescheduled[0]?.lastError).toBe('timeout');
+    expect(rescheduled[0]?.dueAt).toBeGreaterThan(rescheduledAt);
+    expect(afterRelease).toMatchObject({ finished: 0, dropped: 1, backlog: 0 });
+    expect(lost).toBeUndefined();
+    expect(opened.status).toBe(200);
+    expect(repaired?.status).toBe('active');
+  });
+});
+
+describe('ONAPPUNINSTALL over HTTP', () => {
+  it('changes nothing for a wrong application token (403), then uninstalls and deletes tokens for the right one', async () => {
+    // Prepare
+    const portal = newPortal();
+    await h.emulator.install(portal);
+    await h.emulator.openApp(portal, { userId: 1 });
+    const before = await h.snapshot();
+
+    // Act
+    const forged = await h.emulator.sendEvent(portal, 'ONAPPUNINSTALL', {
+      tokens: 'none',
+      data: { CLEAN: '1' },
+      auth: { application_token: token().slice(0, 32) },
+    });
+    const afterForged = await h.snapshot();
+    const real = await h.emulator.uninstall(portal, { clean: false });
+
+    // Assess
+    expect(forged.status).toBe(403);
+    expect(afterForged).toEqual(before);
+    expect(real.status).toBe(200);
+    expect(JSON.parse(real.body)).toEqual({ status: 'uninstalled' });
+    expect(await h.tokens.getInstallation(portal.memberId)).toMatchObject({ status: 'uninstalled' });
+    expect(await h.tokens.listTokenSets(portal.memberId)).toEqual([]);
+  });
+
+  it('with CLEAN purges every item of the portal; a repeat of it is answered 200', async () => {
+    // Prepare
+    const portal = newPortal();
+    await h.emulator.install(portal);
+
+    // Act
+    const result = await h.emulator.uninstall(portal, { clean: true });
+    const repeat = await postEvent(result.requestBody);
+
+    // Assess
+    expect(result.status).toBe(200);
+    expect(repeat.status).toBe(200);
+    expect(await repeat.json()).toEqual({ status: 'unknown_portal' });
+    const items = await h.snapshot();
+    expect(items.filter((item) => String(item.pk).endsWith(portal.memberId))).toEqual([]);
+  });
+
+  it('answers an uninstall of a portal it never saw with 200 and writes nothing', async () => {
+    // Prepare
+    const portal = newPortal();
+    await h.emulator.install(portal, { sendEvent: false });
+    const before = await h.snapshot();
+
+    // Act
+    const result = await h.emulator.uninstall(portal);
+
+    // Assess
+    expect(result.status).toBe(200);
+    expect(await h.snapshot()).toEqual(before);
+  });
+
+  it('revives the portal on a reinstall after an uninstall', async () => {
+    // Prepare
+    const portal = newPortal();
+    await h.emulator.install(portal);
+    await h.emulator.uninstall(portal, { clean: false });
+
+    // Act
+    const reinstall = await h.emulator.install(portal);
+
+    // Assess
+    expect(reinstall.status).toBe(200);
+    const installation = await h.tokens.getInstallation(portal.memberId);
+    expect(installation).toMatchObject({
+      status: 'active',
+      applicationTokenHash: hashApplicationToken(reinstall.applicationToken ?? ''),
+    });
+    expect(installation?.uninstalledAt).toBeUndefined();
+    expect((await h.tokens.getTokenSet({ memberId: portal.memberId, userId: 1 }))?.status).toBe('active');
+  });
+});

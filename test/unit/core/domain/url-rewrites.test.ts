@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { rewriteUrl } from '#shared/core/domain/url-rewrites.js';
+
+describe('rewriteUrl', () => {
+  it('leaves URLs unchanged without a matching rule', () => {
+    expect(rewriteUrl('https://oauth.bitrix.info/oauth/token/', {})).toBe('https://oauth.bitrix.info/oauth/token/');
+  });
+
+  it('maps every host through a wildcard template, keeping path and query', () => {
+    expect(rewriteUrl('https://a.bitrix24.com/rest/profile?x=1', { '*': 'http://127.0.0.1:9/h/{host}/' })).toBe(
+      'http://127.0.0.1:9/h/a.bitrix24.com/rest/profile?x=1',
+    );
+  });
+
+  it('prefers an exact origin over the wildcard', () => {
+    const rules = { 'https://oauth.bitrix.info': 'http://proxy.local:8080', '*': 'http://127.0.0.1:9/h/{host}' };
+    expect(rewriteUrl('https://oauth.bitrix.info/oauth/token/', rules)).toBe('http://proxy.local:8080/oauth/token/');
+    expect(rewriteUrl('http://box.example.com:8080/rest/', rules)).toBe(
+      'http://127.0.0.1:9/h/box.example.com:8080/rest/',
+    );
+  });
+});

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import type { AuthorizationOutcome } from '#shared/core/use-cases/complete-authorization.js';
+import {
+  authorizationPage,
+  bindingCookie,
+  cookieSecure,
+  PLAIN_BINDING_COOKIE,
+  readBindingCookie,
+  SECURE_BINDING_COOKIE,
+  startFormPage,
+} from '#shared/edge/oauth-pages.js';
+
+describe('binding cookie', () => {
+  it('is Secure with the __Host- prefix over https, HttpOnly and SameSite=Lax always', () => {
+    // Act
+    const secure = bindingCookie('v', { secure: true, maxAgeSeconds: 600 });
+    const plain = bindingCookie('v', { secure: false, maxAgeSeconds: 600 });
+
+    // Assess
+    expect(secure).toBe(`${SECURE_BINDING_COOKIE}=v; Path=/; Max-Age=600; HttpOnly; SameSite=Lax; Secure`);
+    expect(plain).toBe(`${PLAIN_BINDING_COOKIE}=v; Path=/; Max-Age=600; HttpOnly; SameSite=Lax`);
+  });
+
+  it('derives Secure from x-forwarded-proto in auto mode, and is Secure when the scheme is unknown', () => {
+    expect(cookieSecure('auto', { 'x-forwarded-proto': 'https' })).toBe(true);
+    expect(cookieSecure('auto', { 'x-forwarded-proto': 'http' })).toBe(false);
+    expect(cookieSecure('auto', { 'x-forwarded-proto': 'HTTP, https' })).toBe(false);
+    expect(cookieSecure('auto', {})).toBe(true);
+    expect(cookieSecure('true', { 'x-forwarded-proto': 'http' })).toBe(true);
+    expect(cookieSecure('false', { 'x-forwarded-proto': 'https' })).toBe(false);
+  });
+
+  it('reads either name, preferring the __Host- one', () => {
+    expect(readBindingCookie([`${PLAIN_BINDING_COOKIE}=a`, `${SECURE_BINDING_COOKIE}=b`])).toBe('b');
+    expect(readBindingCookie(['x=1', ` ${PLAIN_BINDING_COOKIE}=a`])).toBe('a');
+    expect(readBindingCookie(['other=1'])).toBeUndefined();
+    expect(readBindingCookie(undefined)).toBeUndefined();
+  });
+});
+
+describe('startFormPage', () => {
+  it('shows the address form, and with an error answers 400 with the typed value escaped', () => {
+    // Act
+    const form = startFormPage();
+    const refused = startFormPage({ error: 'enter only the host name', portal: '"><script>x</script>' });
+
+    // Assess
+    expect(form.statusCode).toBe(200);
+    expect(form.body).toContain('name="portal"');
+    // The submit ends in a redirect to the portal: a form-action rule would block it.
+    expect(form.headers?.['Content-Security-Policy']).not.toContain('form-action');
+    expect(refused.statusCode).toBe(400);
+    expect(refused.body).toContain('enter only the host name');
+    expect(refused.body).not.toContain('<script>x');
+    expect(refused.body).toContain('&quot;&gt;&lt;script&gt;');
+  });
+});
+
+describe('authorizationPage', () => {
+  const portal = 'alpha.bitrix24.com';
+  const cases: [AuthorizationOutcome, number, RegExp][] = [
+    [{ kind: 'connected', portal, memberId: 'm', userId: 1 }, 200, /is connected/],
+    [{ kind: 'state_unknown', portal, connected: true }, 200, /already used; .*alpha\.bitrix24\.com.* is connected/],
+    [{ kind: 'state_unknown', portal, connected: false }, 400, /already used, has expired/],
+    [{ kind: 'invalid_request', portal, problem: 'the authorization code is missing' }, 400, /code is missing/],
+    [{ kind: 'state_expired', portal }, 400, /not finished in time/],
+    [{ kind: 'browser_mismatch', portal }, 403, /another browser/],
+    [{ kind: 'server_not_allowed', portal, serverDomain: 'evil.example' }, 403, /evil\.example.*does not trust/],
+    [{ kind: 'code_expired', portal }, 400, /30 seconds/],
+    [{ kind: 'denied', portal, reason: 'invalid_client' }, 403, /not installed/],
+    [{ kind: 'denied', portal, reason: 'payment_required' }, 403, /subscription or trial/],
+    [{ kind: 'member_mismatch', portal }, 400, /not the one Bitrix24 confirmed/],
+    [{ kind: 'server_failed', portal, error: 'timeout' }, 502, /did not answer in time/],
+  ];
+
+  it.each(cases)('renders %j with status %i', (outcome, status, text) => {
+    // Act
+    const page = authorizationPage(outcome);
+
+    // Assess
+    expect(page.statusCode).toBe(status);
+    expect(page.body).toMatch(text);
+    expect(page.headers?.['Content-Security-Policy']).toContain("default-src 'none'");
+    if (status >= 400) expect(page.body).toContain('href="start?portal=alpha.bitrix24.com"');
+    else expect(page.body).not.toContain('Start again');
+  });
+
+  it('links to the bare start form when the portal is unknown', () => {
+    const page = authorizationPage({ kind: 'state_unknown', portal: undefined, connected: false });
+    expect(page.body).toContain('href="start"');
+  });
+});
