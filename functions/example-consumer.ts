@@ -1,8 +1,11 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { z } from 'zod';
-import { call, ValidationError } from '#shared/index.js';
-import { logger } from '#shared/runtime/logger.js';
+import { type BitrixRestClient, ValidationError } from '#shared/index.js';
+import { loadConfig } from '#shared/runtime/config.js';
+import { createTokenConsumer } from '#shared/runtime/consumer.js';
+import { defaultLogger } from '#shared/runtime/logger.js';
 
 /** A CRM lead as `crm.lead.list` returns it with `select: ['ID', 'TITLE']`. */
 export interface Lead {
@@ -20,18 +23,35 @@ const eventSchema = z.object({
   userId: z.number().int().nonnegative().optional(),
 });
 
+export interface ExampleConsumerDeps {
+  readonly rest: Pick<BitrixRestClient, 'call'>;
+  readonly logger: Logger;
+}
+
 /**
  * Example of a consumer Lambda (direct invoke): `{ memberId, userId? }` → the portal's first page of
  * CRM leads. Tokens, refreshes, rate limits and renames are the library's business; the function only
  * translates. Errors (`TokenUnavailableError`, `BitrixRestError`, …) fail the invocation as they are.
  */
-export const handler = middy<unknown, ExampleConsumerResult>()
-  .use(injectLambdaContext(logger, { resetKeys: true }))
-  .handler(async (event) => {
-    const parsed = eventSchema.safeParse(event);
-    if (!parsed.success) throw new ValidationError('event must be { memberId: string, userId?: number }');
-    const { memberId, userId } = parsed.data;
-    logger.appendKeys({ memberId });
-    const { result, total } = await call<Lead[]>(memberId, 'crm.lead.list', { select: ['ID', 'TITLE'] }, { userId });
-    return { total: total ?? result.length, leads: result };
-  });
+export function makeExampleConsumer(deps: ExampleConsumerDeps) {
+  return middy<unknown, ExampleConsumerResult>()
+    .use(injectLambdaContext(deps.logger, { resetKeys: true }))
+    .handler(async (event) => {
+      const parsed = eventSchema.safeParse(event);
+      if (!parsed.success) throw new ValidationError('event must be { memberId: string, userId?: number }');
+      const { memberId, userId } = parsed.data;
+      deps.logger.appendKeys({ memberId });
+      const { result, total } = await deps.rest.call<Lead[]>(
+        memberId,
+        'crm.lead.list',
+        { select: ['ID', 'TITLE'] },
+        { userId },
+      );
+      return { total: total ?? result.length, leads: result };
+    });
+}
+
+export const handler = makeExampleConsumer({
+  rest: createTokenConsumer({ config: loadConfig() }).rest,
+  logger: defaultLogger(),
+});

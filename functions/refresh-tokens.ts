@@ -1,33 +1,41 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
-import type { Context } from 'aws-lambda';
-import { type SweepSummary, sweepDueTokens } from '#shared/core/use-cases/sweep-due-tokens.js';
-import { loadConfig } from '#shared/runtime/config.js';
-import { logger } from '#shared/runtime/logger.js';
-import { metrics } from '#shared/runtime/metrics.js';
-import { refreshDependencies } from '#shared/runtime/wiring.js';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { MetricsRecorder } from '#shared/core/ports/metrics.js';
+import { type SweepDeps, sweepDueTokens } from '#shared/core/use-cases/sweep-due-tokens.js';
+import { scheduledHandler } from '#shared/edge/scheduled-handler.js';
+import { type Config, loadConfig } from '#shared/runtime/config.js';
+import { wire } from '#shared/runtime/wiring.js';
 
-const config = loadConfig();
-const deps = refreshDependencies(config);
-// No refresh starts in the last seconds of the invocation: a refresh cut off by the timeout would be
-// an interrupted one (lease left behind, maybe a spent token).
-const marginMs = config.REFRESH_SWEEP_MARGIN_SECONDS * 1000;
+export interface RefreshTokensDeps {
+  readonly refresh: SweepDeps;
+  readonly logger: Logger;
+  readonly metrics: MetricsRecorder;
+  readonly config: Pick<
+    Config,
+    'REFRESH_SWEEP_MARGIN_SECONDS' | 'REFRESH_SWEEP_CONCURRENCY' | 'REFRESH_SWEEP_MAX_KEYS'
+  >;
+}
 
 /**
  * EventBridge Scheduler target (every 5 minutes): one sweep of the due index. The scheduled event
  * carries nothing the sweep needs; the summary is logged, published as metrics and returned.
  */
-export const handler = middy<unknown, SweepSummary>()
-  .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(logMetrics(metrics))
-  .handler(async (_event: unknown, context: Context) =>
-    sweepDueTokens(
-      {
-        remainingMs: () => context.getRemainingTimeInMillis() - marginMs,
-        concurrency: config.REFRESH_SWEEP_CONCURRENCY,
-        maxKeys: config.REFRESH_SWEEP_MAX_KEYS,
-      },
-      deps,
-    ),
+export function makeRefreshTokens(deps: RefreshTokensDeps) {
+  const { config } = deps;
+  // No refresh starts in the last seconds of the invocation: a refresh cut off by the timeout would be
+  // an interrupted one (lease left behind, maybe a spent token).
+  const marginMs = config.REFRESH_SWEEP_MARGIN_SECONDS * 1000;
+  return scheduledHandler(
+    (context) =>
+      sweepDueTokens(
+        {
+          remainingMs: () => context.getRemainingTimeInMillis() - marginMs,
+          concurrency: config.REFRESH_SWEEP_CONCURRENCY,
+          maxKeys: config.REFRESH_SWEEP_MAX_KEYS,
+        },
+        deps.refresh,
+      ),
+    { logger: deps.logger, metrics: deps.metrics },
   );
+}
+
+export const handler = makeRefreshTokens(wire(loadConfig()));

@@ -1,7 +1,7 @@
 import { CfnOutput, Duration, type RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
-import { METRICS_NAMESPACE } from '#shared/core/ports/metric-names.js';
+import { METRICS_NAMESPACE } from '#shared/core/ports/metrics.js';
 import { loadConfig } from '#shared/runtime/config.js';
 import { Alarms } from './constructs/alarms.js';
 import { AppFunction } from './constructs/app-function.js';

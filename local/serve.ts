@@ -14,14 +14,28 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
+import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
+import { makeAppEvents } from '#functions/app-events.js';
+import { makeInstallPage } from '#functions/install-page.js';
+import { makeOAuthCallback } from '#functions/oauth-callback.js';
+import { makeOAuthStart } from '#functions/oauth-start.js';
+import { makeProcessParkedEvents } from '#functions/process-parked-events.js';
+import { makeRefreshTokens } from '#functions/refresh-tokens.js';
 import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-repository.js';
+import { collectPortalStatus } from '#shared/core/use-cases/portal-status.js';
+import { statusPageHandlers } from '#shared/edge/status-page.js';
+import { awsClientSettingsFromEnv, createAwsClients } from '#shared/runtime/clients.js';
+import { loadConfig } from '#shared/runtime/config.js';
+import { SERVICE_NAME } from '#shared/runtime/logger.js';
+import { DISCARDED_METRICS } from '#shared/runtime/metrics.js';
+import { wire } from '#shared/runtime/wiring.js';
 import { ensureTable } from './create-table.js';
 import { startDynamoDbServer } from './dynamodb-server.js';
 import { freePort } from './free-port.js';
-import { type ApiHandler, localContext, type RouteTable, startLambdaHttpServer } from './lambda-http-server.js';
+import { localContext, type RouteTable, startLambdaHttpServer } from './lambda-http-server.js';
 import { startSecretsManagerServer } from './secrets-manager-server.js';
 import { removeServiceDescriptor, writeServiceDescriptor } from './service-descriptor.js';
 
@@ -74,15 +88,6 @@ async function choosePort(wanted: number): Promise<number> {
 
 /** A scheduled function's handler, as EventBridge Scheduler invokes it. */
 type ScheduledHandler = (event: unknown, context: Context) => Promise<unknown>;
-
-/**
- * A function's handler, imported after `process.env` is final: handlers read their config at module
- * load, like a cold start.
- */
-async function importHandler<T>(name: string): Promise<T> {
-  const module = (await import(`#functions/${name}.js`)) as { handler: T };
-  return module.handler;
-}
 
 const FIRST_RUN_AFTER_MS = 5000;
 
@@ -207,6 +212,8 @@ async function main(): Promise<void> {
     });
     stops.push(secrets.stop);
 
+    // What the handlers would read from a Lambda's environment; also what `npm run ops` reads from the
+    // descriptor to reach this service's store.
     const handlerEnv: Record<string, string> = {
       ...awsEnv,
       AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint,
@@ -215,30 +222,24 @@ async function main(): Promise<void> {
       CLIENT_CREDENTIALS_SECRET_ID: SECRET_ID,
       // Browsers keep Secure cookies on http only for localhost; a tunnel is https.
       OAUTH_COOKIE_SECURE: serviceUrl.startsWith('https://') ? 'auto' : 'false',
-      POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
-      POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
       ...(demo === undefined ? {} : { BITRIX_URL_REWRITES: JSON.stringify(demo.urlRewrites) }),
     };
-    Object.assign(process.env, handlerEnv);
-
-    const [oauthStart, oauthCallback, appEvents, installPage] = await Promise.all([
-      importHandler<ApiHandler>('oauth-start'),
-      importHandler<ApiHandler>('oauth-callback'),
-      importHandler<ApiHandler>('app-events'),
-      importHandler<ApiHandler>('install-page'),
-    ]);
-    const [{ loadConfig }, { portalListing }, { collectPortalStatus }, { statusPageHandlers }] = await Promise.all([
-      import('#shared/runtime/config.js'),
-      import('#shared/runtime/wiring.js'),
-      import('#shared/core/use-cases/portal-status.js'),
-      import('#shared/edge/status-page.js'),
-    ]);
-    const listing = portalListing(loadConfig());
-    const statusPage = statusPageHandlers((statuses) => collectPortalStatus({ listing, now: Date.now }, { statuses }));
+    const wiring = wire(loadConfig({ ...process.env, ...handlerEnv }), {
+      clients: createAwsClients(awsClientSettingsFromEnv(handlerEnv)),
+      logger: new Logger({
+        serviceName: SERVICE_NAME,
+        logLevel: process.env.POWERTOOLS_LOG_LEVEL === undefined ? 'WARN' : undefined,
+      }),
+      metrics: DISCARDED_METRICS,
+    });
+    const installPage = makeInstallPage(wiring);
+    const statusPage = statusPageHandlers((statuses) =>
+      collectPortalStatus({ listing: wiring.listing, now: Date.now }, { statuses }),
+    );
     const routes: RouteTable = {
-      'GET /oauth/start': oauthStart,
-      'GET /oauth/callback': oauthCallback,
-      'POST /bitrix/events': appEvents,
+      'GET /oauth/start': makeOAuthStart(wiring),
+      'GET /oauth/callback': makeOAuthCallback(wiring),
+      'POST /bitrix/events': makeAppEvents(wiring),
       'GET /bitrix/install': installPage,
       'POST /bitrix/install': installPage,
       'GET /status': statusPage.html,
@@ -248,11 +249,11 @@ async function main(): Promise<void> {
     const server = await startLambdaHttpServer(routes, { port });
     stops.push(server.stop);
 
-    for (const [name, everySeconds] of [
-      ['refresh-tokens', settings.SWEEP_INTERVAL_SECONDS],
-      ['process-parked-events', settings.PARKED_INTERVAL_SECONDS],
-    ] as const) {
-      const handler = await importHandler<ScheduledHandler>(name);
+    const scheduled: [string, number, ScheduledHandler][] = [
+      ['refresh-tokens', settings.SWEEP_INTERVAL_SECONDS, makeRefreshTokens(wiring)],
+      ['process-parked-events', settings.PARKED_INTERVAL_SECONDS, makeProcessParkedEvents(wiring)],
+    ];
+    for (const [name, everySeconds, handler] of scheduled) {
       const timer = schedule(name, everySeconds * 1000, (context) => handler(scheduledEvent(), context));
       stops.push(timer.stop);
     }

@@ -5,6 +5,8 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { startLambdaHttpServer } from '#local/lambda-http-server.js';
 import { readServiceDescriptor } from '#local/service-descriptor.js';
 import {
   isAppError,
@@ -14,14 +16,25 @@ import {
   TokenUnavailableError,
 } from '#shared/core/domain/errors.js';
 import {
+  collectPortalStatus,
+  describePortal,
   describeRow,
   formatDuration,
   isRowStatus,
   type PortalRowStatus,
   type PortalStatusRow,
   ROW_STATUSES,
+  summarizeTokenSet,
 } from '#shared/core/use-cases/portal-status.js';
-import type { Config } from '#shared/runtime/config.js';
+import { refreshTokenSet } from '#shared/core/use-cases/refresh-token-set.js';
+import { sweepDueTokens } from '#shared/core/use-cases/sweep-due-tokens.js';
+import { revokePortal } from '#shared/core/use-cases/uninstall-portal.js';
+import { statusPageHandlers } from '#shared/edge/status-page.js';
+import { awsClientSettingsFromEnv, createAwsClients } from '#shared/runtime/clients.js';
+import { loadConfig } from '#shared/runtime/config.js';
+import { SERVICE_NAME } from '#shared/runtime/logger.js';
+import { DISCARDED_METRICS } from '#shared/runtime/metrics.js';
+import { type Wiring, wire } from '#shared/runtime/wiring.js';
 
 const USAGE = `Usage: npm run ops -- <command> [options]
 
@@ -96,17 +109,35 @@ function wholeNumber(value: string | undefined, name: string): number | undefine
   return n;
 }
 
+/** What a command works on: the service's wiring for the target, and a line naming the target. */
+interface Target {
+  readonly wiring: Wiring;
+  readonly description: string;
+}
+
 /**
- * Points the process environment at the target, the way a Lambda's environment points a handler at
- * its table, so the same wiring (`shared/runtime/wiring.ts`, handlers) runs unchanged. Returns a line
- * naming the target.
+ * The service wired to the target, as a Lambda's environment wires a handler to its table: a table in
+ * AWS (`--table`, or `TABLE_NAME`) with the caller's AWS credentials, or the local service of
+ * `--data-dir` through the endpoints its descriptor names. Reads this process's environment, never
+ * changes it.
  */
-function applyTarget(flags: Flags): string {
+function target(flags: Flags): Target {
   const env = process.env;
+  // Results own stdout: the service's log lines go to stderr, errors only unless POWERTOOLS_LOG_LEVEL
+  // says otherwise, and no metrics are published from an operator's machine.
+  const options = {
+    logger: new Logger({
+      serviceName: SERVICE_NAME,
+      logLevel: env.POWERTOOLS_LOG_LEVEL === undefined ? 'ERROR' : undefined,
+    }),
+    metrics: DISCARDED_METRICS,
+  };
   const table = flags.table ?? env.TABLE_NAME;
   if (table !== undefined && table !== '') {
-    env.TABLE_NAME = table;
-    return `table ${table} in ${env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'the default AWS region'}`;
+    return {
+      wiring: wire(loadConfig({ ...env, TABLE_NAME: table }), options),
+      description: `table ${table} in ${env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'the default AWS region'}`,
+    };
   }
   const dataDir = resolve(flags['data-dir'] ?? env.LOCAL_DATA_DIR ?? '.local-data');
   let descriptor: ReturnType<typeof readServiceDescriptor>;
@@ -115,18 +146,13 @@ function applyTarget(flags: Flags): string {
   } catch (error) {
     throw new CommandError((error as Error).message);
   }
-  Object.assign(env, descriptor.env);
-  return `local service ${descriptor.serviceUrl} (${dataDir})`;
-}
-
-/** Loads the modules that read the environment at import, after `applyTarget` set it. */
-async function wiring() {
-  const [{ loadConfig }, dependencies] = await Promise.all([
-    import('#shared/runtime/config.js'),
-    import('#shared/runtime/wiring.js'),
-  ]);
-  const config: Config = loadConfig();
-  return { config, ...dependencies };
+  return {
+    wiring: wire(loadConfig(descriptor.env), {
+      ...options,
+      clients: createAwsClients(awsClientSettingsFromEnv(descriptor.env)),
+    }),
+    description: `local service ${descriptor.serviceUrl} (${dataDir})`,
+  };
 }
 
 function progressLine(io: OpsIo, text: string): void {
@@ -177,7 +203,7 @@ const ROW_HEADERS = [
   'LAST FAILURE',
 ];
 
-async function list(flags: Flags, io: OpsIo): Promise<number> {
+async function list(wiring: Wiring, flags: Flags, io: OpsIo): Promise<number> {
   let statuses: PortalRowStatus[] | undefined;
   if (flags.status !== undefined) {
     const names = flags.status.split(',').map((s) => s.trim());
@@ -187,10 +213,8 @@ async function list(flags: Flags, io: OpsIo): Promise<number> {
     statuses = names.filter(isRowStatus);
   }
   const pageSize = wholeNumber(flags['page-size'], '--page-size');
-  const { config, portalListing } = await wiring();
-  const { collectPortalStatus } = await import('#shared/core/use-cases/portal-status.js');
   const report = await collectPortalStatus(
-    { listing: portalListing(config), now: Date.now },
+    { listing: wiring.listing, now: Date.now },
     {
       statuses,
       pageSize,
@@ -217,10 +241,8 @@ async function list(flags: Flags, io: OpsIo): Promise<number> {
   return 0;
 }
 
-async function show(memberId: string, flags: Flags, io: OpsIo): Promise<number> {
-  const { config, tokenRepository } = await wiring();
-  const { describePortal } = await import('#shared/core/use-cases/portal-status.js');
-  const detail = await describePortal(memberId, { tokens: tokenRepository(config) });
+async function show(wiring: Wiring, memberId: string, flags: Flags, io: OpsIo): Promise<number> {
+  const detail = await describePortal(memberId, { tokens: wiring.tokens });
   if (flags.json) {
     io.stdout.write(`${JSON.stringify(detail, null, 2)}\n`);
     return 0;
@@ -265,14 +287,9 @@ async function show(memberId: string, flags: Flags, io: OpsIo): Promise<number> 
   return 0;
 }
 
-async function refresh(memberId: string, flags: Flags, io: OpsIo): Promise<number> {
+async function refresh(wiring: Wiring, memberId: string, flags: Flags, io: OpsIo): Promise<number> {
   const user = wholeNumber(flags.user, '--user');
-  const { config, tokenRepository, refreshDependencies } = await wiring();
-  const [{ refreshTokenSet }, { summarizeTokenSet }] = await Promise.all([
-    import('#shared/core/use-cases/refresh-token-set.js'),
-    import('#shared/core/use-cases/portal-status.js'),
-  ]);
-  const tokens = tokenRepository(config);
+  const tokens = wiring.tokens;
   const sets = await tokens.listTokenSets(memberId);
   const chosen = user === undefined ? sets : sets.filter((set) => set.userId === user);
   if (chosen.length === 0) {
@@ -283,7 +300,7 @@ async function refresh(memberId: string, flags: Flags, io: OpsIo): Promise<numbe
       `portal ${memberId} has no token sets (installation ${installation.status}): a user must open the app`,
     );
   }
-  const deps = refreshDependencies(config);
+  const deps = wiring.refresh;
   const results: Record<string, unknown>[] = [];
   let failed = 0;
   for (const set of chosen) {
@@ -336,10 +353,8 @@ const STATUS_ACTIONS: Readonly<Record<string, string>> = {
   uninstalled: 'the app was uninstalled',
 };
 
-async function uninstall(memberId: string, flags: Flags, io: OpsIo): Promise<number> {
-  const { config, lifecycleDependencies } = await wiring();
-  const { revokePortal } = await import('#shared/core/use-cases/uninstall-portal.js');
-  const outcome = await revokePortal(memberId, { clean: flags.clean }, lifecycleDependencies(config));
+async function uninstall(wiring: Wiring, memberId: string, flags: Flags, io: OpsIo): Promise<number> {
+  const outcome = await revokePortal(memberId, { clean: flags.clean }, wiring.lifecycle);
   if (outcome.kind !== 'uninstalled') throw new PortalNotFoundError(memberId);
   if (flags.json) io.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
   else {
@@ -352,10 +367,9 @@ async function uninstall(memberId: string, flags: Flags, io: OpsIo): Promise<num
   return 0;
 }
 
-async function sweep(flags: Flags, io: OpsIo): Promise<number> {
-  const { config, refreshDependencies } = await wiring();
-  const { sweepDueTokens } = await import('#shared/core/use-cases/sweep-due-tokens.js');
-  const deps = refreshDependencies(config);
+async function sweep(wiring: Wiring, flags: Flags, io: OpsIo): Promise<number> {
+  const { config } = wiring;
+  const deps = wiring.refresh;
   let refreshed = 0;
   let failed = 0;
   const progress = () => progressLine(io, `sweeping… ${refreshed} refreshed, ${failed} failed`);
@@ -413,15 +427,9 @@ async function sweep(flags: Flags, io: OpsIo): Promise<number> {
 /** A sweep from the CLI may run as long as the longest Lambda would. */
 const SWEEP_BUDGET_MS = 15 * 60_000;
 
-async function statusPage(flags: Flags, io: OpsIo): Promise<number> {
+async function statusPage(wiring: Wiring, flags: Flags, io: OpsIo): Promise<number> {
   const port = wholeNumber(flags.port, '--port') ?? 0;
-  const { config, portalListing } = await wiring();
-  const [{ collectPortalStatus }, { statusPageHandlers }, { startLambdaHttpServer }] = await Promise.all([
-    import('#shared/core/use-cases/portal-status.js'),
-    import('#shared/edge/status-page.js'),
-    import('#local/lambda-http-server.js'),
-  ]);
-  const listing = portalListing(config);
+  const listing = wiring.listing;
   const page = statusPageHandlers((statuses) => collectPortalStatus({ listing, now: Date.now }, { statuses }));
   const server = await startLambdaHttpServer({ 'GET /status': page.html, 'GET /status.json': page.json }, { port });
   io.stdout.write(`status page: ${server.url}/status  (Ctrl-C to stop)\n`);
@@ -448,8 +456,7 @@ function failureMessage(error: unknown): string {
 }
 
 /**
- * Runs one CLI command and returns its exit code: 0 done, 1 failed, 2 wrong usage. Points
- * `process.env` at the target first (the service's modules read it when they load).
+ * Runs one CLI command and returns its exit code: 0 done, 1 failed, 2 wrong usage.
  *
  * @example
  * process.exitCode = await runOps(['list', '--status', 'reauth_required']);
@@ -472,26 +479,21 @@ async function runOps(
     };
     const known = ['list', 'show', 'refresh', 'uninstall', 'sweep', 'status-page'];
     if (!known.includes(command)) throw new UsageError(`unknown command ${command}`);
-    const logLevel = process.env.POWERTOOLS_LOG_LEVEL;
-    const target = applyTarget(flags);
-    // Results own stdout: the service's log lines stay on stderr (errors only, unless
-    // POWERTOOLS_LOG_LEVEL says otherwise), and no metrics are published from an operator's machine.
-    process.env.POWERTOOLS_LOG_LEVEL = logLevel ?? 'ERROR';
-    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-    if (!flags.json) io.stderr.write(`target: ${target}\n`);
+    const { wiring, description } = target(flags);
+    if (!flags.json) io.stderr.write(`target: ${description}\n`);
     switch (command) {
       case 'list':
-        return await list(flags, io);
+        return await list(wiring, flags, io);
       case 'show':
-        return await show(needMember(), flags, io);
+        return await show(wiring, needMember(), flags, io);
       case 'refresh':
-        return await refresh(needMember(), flags, io);
+        return await refresh(wiring, needMember(), flags, io);
       case 'uninstall':
-        return await uninstall(needMember(), flags, io);
+        return await uninstall(wiring, needMember(), flags, io);
       case 'sweep':
-        return await sweep(flags, io);
+        return await sweep(wiring, flags, io);
       default:
-        return await statusPage(flags, io);
+        return await statusPage(wiring, flags, io);
     }
   } catch (error) {
     if (error instanceof UsageError) {

@@ -13,7 +13,6 @@
  * const { result, total } = await call(memberId, 'crm.lead.list', { select: ['ID', 'TITLE'] });
  */
 import type { AccessToken, GetAccessTokenInput } from './consumer/access-token.js';
-import { createTokenConsumer, type TokenConsumer } from './consumer/create-consumer.js';
 import type {
   BatchCommand,
   BatchCommandResult,
@@ -22,10 +21,10 @@ import type {
   RestParams,
   RestResult,
 } from './consumer/rest-client.js';
+import { createTokenConsumer, type TokenConsumer } from './runtime/consumer.js';
 
 export type { AccessToken, GetAccessTokenInput } from './consumer/access-token.js';
 export { chooseDefaultTokenSet, USABLE_STATUSES } from './consumer/access-token.js';
-export { createTokenConsumer, type TokenConsumer, type TokenConsumerOptions } from './consumer/create-consumer.js';
 export { refreshPathRefresher } from './consumer/refresh-path.js';
 export {
   type AccessTokenSource,
@@ -40,7 +39,6 @@ export {
   type RestTime,
 } from './consumer/rest-client.js';
 export {
-  type ConsumerLogger,
   type ConsumerTokenStore,
   type RefreshRequestOf,
   TokenClient,
@@ -58,6 +56,8 @@ export {
   type TokenUnavailableReason,
   ValidationError,
 } from './core/domain/errors.js';
+export type { LogAttributes, Logger } from './core/ports/logger.js';
+export { createTokenConsumer, type TokenConsumer, type TokenConsumerOptions } from './runtime/consumer.js';
 
 let instance: TokenConsumer | undefined;
 

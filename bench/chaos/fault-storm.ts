@@ -1,5 +1,4 @@
 import { performance } from 'node:perf_hooks';
-import { captureServiceErrors } from '#bench/lib/log-capture.js';
 import { seededRandom } from '#bench/lib/stats.js';
 import { World } from '#bench/lib/world.js';
 import { refreshPathRefresher } from '#shared/consumer/refresh-path.js';
@@ -14,7 +13,7 @@ import type {
   RefreshResultInput,
   TokenRepository,
 } from '#shared/core/ports/token-repository.js';
-import type { SweepDependencies, SweepSummary } from '#shared/core/use-cases/sweep-due-tokens.js';
+import type { SweepDeps, SweepSummary } from '#shared/core/use-cases/sweep-due-tokens.js';
 import { type ChaosReport, judgeChains } from './verdict.js';
 
 export interface FaultStormOptions {
@@ -150,7 +149,7 @@ export async function runFaultStorm(options: FaultStormOptions): Promise<ChaosRe
       installations: true,
     });
     const flaky = new FlakyRepository(world.repository, seededRandom(options.seed + 1));
-    const deps: SweepDependencies = { ...world.deps, repository: flaky };
+    const deps: SweepDeps = { ...world.deps, repository: flaky };
     const consumer = new TokenClient({
       store: world.repository,
       refresher: refreshPathRefresher(deps),
@@ -294,9 +293,15 @@ export async function runFaultStorm(options: FaultStormOptions): Promise<ChaosRe
       }
     };
 
-    const { errors } = await captureServiceErrors(async () => {
-      for (let r = 0; r < options.rounds; r += 1) await round(pickMode(), 5 * 60_000);
-      for (let r = 0; r < options.settleRounds; r += 1) await round('none', 10 * 60_000);
+    for (let r = 0; r < options.rounds; r += 1) await round(pickMode(), 5 * 60_000);
+    for (let r = 0; r < options.settleRounds; r += 1) await round('none', 10 * 60_000);
+    const errors = world.logger.at('error').map((line) => {
+      const error = line.attributes.error;
+      return {
+        message: line.message,
+        errorName: error instanceof Error ? error.name : undefined,
+        errorMessage: error instanceof Error ? error.message : undefined,
+      };
     });
     // A sweep counts an exception that is not a refresh outcome as `internal` and logs it. The ones
     // caused by our injected DynamoDB failures are the store failing, as meant; any other is a bug.

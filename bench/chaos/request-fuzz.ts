@@ -4,10 +4,19 @@ import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import qs from 'qs';
 import { seededRandom } from '#bench/lib/stats.js';
+import { makeAppEvents } from '#functions/app-events.js';
+import { makeInstallPage } from '#functions/install-page.js';
+import { makeOAuthCallback } from '#functions/oauth-callback.js';
+import { makeOAuthStart } from '#functions/oauth-start.js';
 import { ensureTable } from '#local/create-table.js';
 import { type BitrixEmulator, startBitrixEmulator } from '#local/emulator/index.js';
-import { type ApiHandler, type LambdaHttpServer, startLambdaHttpServer } from '#local/lambda-http-server.js';
+import { type LambdaHttpServer, startLambdaHttpServer } from '#local/lambda-http-server.js';
 import { type SecretsManagerServer, startSecretsManagerServer } from '#local/secrets-manager-server.js';
+import { awsClientSettingsFromEnv, createAwsClients } from '#shared/runtime/clients.js';
+import { loadConfig } from '#shared/runtime/config.js';
+import { DISCARDED_METRICS } from '#shared/runtime/metrics.js';
+import { wire } from '#shared/runtime/wiring.js';
+import { powertoolsLogger } from '#test/helpers/builders/loggers.js';
 import type { ChaosReport } from './verdict.js';
 
 export interface RequestFuzzOptions {
@@ -397,13 +406,12 @@ async function send(server: LambdaHttpServer, request: FuzzRequest): Promise<num
 
 /**
  * Chaos 3: forged and malformed requests on every endpoint, served by the deployed handlers
- * (`functions/*.ts`, imported with the environment a deployment gives them) through
+ * (each function's factory on the wiring a deployment's environment gives it) through
  * `local/lambda-http-server.ts`, backed by DynamoDB Local, local Secrets Manager and the emulator as
  * the authorization server. Three portals are installed for real first (their bodies are the templates
  * of the forgeries); then every fuzzed request must leave the table exactly as it was, and no answer
  * may be a 5xx.
- *
- * Sets `process.env` for the handlers (they read it at import): run it once per process.
+
  */
 export async function runRequestFuzz(options: RequestFuzzOptions): Promise<ChaosReport> {
   const started = performance.now();
@@ -421,15 +429,18 @@ export async function runRequestFuzz(options: RequestFuzzOptions): Promise<Chaos
   const unhandled: string[] = [];
   const onUnhandled = (error: unknown) => unhandled.push(`unhandledRejection: ${String(error)}`);
   process.on('unhandledRejection', onUnhandled);
-  const previousEnv = { ...process.env };
   try {
     emulator = await startBitrixEmulator();
     const app = emulator.app();
     secrets = await startSecretsManagerServer({
       creds: JSON.stringify({ clientId: app.clientId, clientSecret: app.clientSecret }),
     });
-    Object.assign(process.env, {
+    // The function environment a deployment gives the handlers, and the production wiring on it.
+    const env = {
       TABLE_NAME: tableName,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
       AWS_ENDPOINT_URL_DYNAMODB: options.endpoint,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
       CLIENT_CREDENTIALS_SECRET_ID: 'creds',
@@ -438,26 +449,17 @@ export async function runRequestFuzz(options: RequestFuzzOptions): Promise<Chaos
       // A verification that times out parks the claim (a write, by design); on a loaded machine that
       // would blur the figure, so the authorization server gets all the time it needs here.
       LIFECYCLE_VERIFY_TIMEOUT_MS: '10000',
+    };
+    const wiring = wire(loadConfig(env), {
+      clients: createAwsClients(awsClientSettingsFromEnv(env)),
+      logger: powertoolsLogger('SILENT'),
+      metrics: DISCARDED_METRICS,
     });
-    // Imported only now: each handler reads its configuration at module load, like a cold start.
-    const [oauthStart, oauthCallback, appEvents, installPage]: ApiHandler[] = await Promise.all([
-      import('#functions/oauth-start.js').then((m) => m.handler),
-      import('#functions/oauth-callback.js').then((m) => m.handler),
-      import('#functions/app-events.js').then((m) => m.handler),
-      import('#functions/install-page.js').then((m) => m.handler),
-    ]);
-    if (
-      oauthStart === undefined ||
-      oauthCallback === undefined ||
-      appEvents === undefined ||
-      installPage === undefined
-    ) {
-      throw new Error('handlers missing');
-    }
+    const installPage = makeInstallPage(wiring);
     server = await startLambdaHttpServer({
-      'GET /oauth/start': oauthStart,
-      'GET /oauth/callback': oauthCallback,
-      'POST /bitrix/events': appEvents,
+      'GET /oauth/start': makeOAuthStart(wiring),
+      'GET /oauth/callback': makeOAuthCallback(wiring),
+      'POST /bitrix/events': makeAppEvents(wiring),
       'GET /bitrix/install': installPage,
       'POST /bitrix/install': installPage,
     });
@@ -560,7 +562,5 @@ export async function runRequestFuzz(options: RequestFuzzOptions): Promise<Chaos
     await emulator?.stop();
     await client.send(new DeleteTableCommand({ TableName: tableName })).catch(() => undefined);
     client.destroy();
-    for (const name of Object.keys(process.env)) if (!(name in previousEnv)) delete process.env[name];
-    Object.assign(process.env, previousEnv);
   }
 }

@@ -6,9 +6,10 @@ import { DynamoDbRecoveryStore } from '#shared/adapters/dynamodb/recovery-store.
 import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-repository.js';
 import { nextRefreshAt } from '#shared/core/domain/refresh-policy.js';
 import type { TokenKey, TokenSet } from '#shared/core/domain/token-set.js';
-import { refreshSettings } from '#shared/core/use-cases/refresh-token-set.js';
-import { type SweepDependencies, type SweepSummary, sweepDueTokens } from '#shared/core/use-cases/sweep-due-tokens.js';
+import { type SweepDeps, type SweepSummary, sweepDueTokens } from '#shared/core/use-cases/sweep-due-tokens.js';
 import { type Config, loadConfig } from '#shared/runtime/config.js';
+import { refreshSettings } from '#shared/runtime/wiring.js';
+import { MemoryLogger } from '#test/fakes/memory-logger.js';
 import { MemoryMetrics, MemoryNotifications } from '#test/fakes/memory-refresh-ports.js';
 import { CountingDynamoDbClient } from './dynamodb.js';
 import { mapConcurrent, seededRandom } from './stats.js';
@@ -42,7 +43,9 @@ export class World {
   readonly repository: DynamoDbTokenRepository;
   readonly notifications = new MemoryNotifications();
   readonly metrics = new MemoryMetrics();
-  readonly deps: SweepDependencies;
+  /** What the service logged: a sweep counts an unexpected exception as `internal`, and only the log says what it was. */
+  readonly logger = new MemoryLogger();
+  readonly deps: SweepDeps;
   readonly clock: () => number;
   private portalCounter = 0;
 
@@ -66,6 +69,7 @@ export class World {
       recovery: new DynamoDbRecoveryStore({ client: dynamodb.client, tableName }),
       notifications: this.notifications,
       metrics: this.metrics,
+      logger: this.logger,
       settings: refreshSettings(this.config),
       clock: this.clock,
       random: seededRandom(seed),
@@ -173,10 +177,7 @@ export class World {
   }
 
   /** One sweep with the production code and a budget that never runs out. */
-  sweep(
-    options: { concurrency: number; maxKeys: number },
-    overrides: Partial<SweepDependencies> = {},
-  ): Promise<SweepSummary> {
+  sweep(options: { concurrency: number; maxKeys: number }, overrides: Partial<SweepDeps> = {}): Promise<SweepSummary> {
     return sweepDueTokens(
       { remainingMs: () => Number.POSITIVE_INFINITY, concurrency: options.concurrency, maxKeys: options.maxKeys },
       { ...this.deps, ...overrides },

@@ -3,9 +3,10 @@ import { type CommandTally, totalCalls } from '#bench/lib/dynamodb.js';
 import type { Results } from '#bench/lib/results.js';
 import { distribution } from '#bench/lib/stats.js';
 import { World } from '#bench/lib/world.js';
-import { createTokenConsumer } from '#shared/consumer/create-consumer.js';
 import type { TokenKey } from '#shared/core/domain/token-set.js';
+import { SILENT_LOGGER } from '#shared/core/ports/logger.js';
 import { loadConfig } from '#shared/runtime/config.js';
+import { createTokenConsumer } from '#shared/runtime/consumer.js';
 
 export interface ConsumerReadOptions {
   readonly endpoint: string;
@@ -18,8 +19,6 @@ export interface ConsumerReadOptions {
   /** Latency of the authorization server while they do. */
   readonly tokenLatencyMs: number;
 }
-
-const silent = { warn: () => undefined };
 
 async function timed(reads: number, read: () => Promise<unknown>): Promise<number[]> {
   const samples: number[] = [];
@@ -58,7 +57,7 @@ export async function benchConsumerReads(options: ConsumerReadOptions, results: 
         config: loadConfig({ TABLE_NAME: world.tableName, ...env }),
         refresh: world.deps,
         store: world.repository,
-        logger: silent,
+        logger: SILENT_LOGGER,
       }).tokens;
 
     // Warm cache.

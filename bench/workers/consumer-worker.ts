@@ -9,14 +9,16 @@
  */
 import '#bench/lib/environment.js';
 import { reportProgress, serveWorker, stdoutNotifications } from '#bench/lib/worker-process.js';
-import { createTokenConsumer } from '#shared/consumer/create-consumer.js';
+import { SILENT_LOGGER } from '#shared/core/ports/logger.js';
 import { loadConfig } from '#shared/runtime/config.js';
-import { refreshDependencies } from '#shared/runtime/wiring.js';
+import { createTokenConsumer } from '#shared/runtime/consumer.js';
+import { wire } from '#shared/runtime/wiring.js';
+import { powertoolsLogger } from '#test/helpers/builders/loggers.js';
 
 let now = 0;
 const clock = () => now;
 const config = loadConfig();
-const production = refreshDependencies(config, clock);
+const production = wire(config, { clock, logger: powertoolsLogger('SILENT') }).refresh;
 const { rest } = createTokenConsumer({
   config,
   refresh: {
@@ -30,7 +32,7 @@ const { rest } = createTokenConsumer({
     },
     notifications: stdoutNotifications,
   },
-  logger: { warn: () => undefined },
+  logger: SILENT_LOGGER,
 });
 
 serveWorker(async (command) => {

@@ -1,6 +1,6 @@
 /**
  * A refresh sweep in its own process, wired as `functions/refresh-tokens.ts` is
- * (`refreshDependencies(loadConfig())`: DynamoDB, Secrets Manager, the HTTP OAuth client), except that
+ * (`wire(loadConfig()).refresh`: DynamoDB, Secrets Manager, the HTTP OAuth client), except that
  * time is the emulator's instant the parent sends with each command and notifications are printed as
  * lines (the parent counts them; a SIGKILLed process says nothing more). Each token call prints a
  * `progress` line as it leaves.
@@ -11,11 +11,11 @@ import '#bench/lib/environment.js';
 import { reportProgress, serveWorker, stdoutNotifications } from '#bench/lib/worker-process.js';
 import { sweepDueTokens } from '#shared/core/use-cases/sweep-due-tokens.js';
 import { loadConfig } from '#shared/runtime/config.js';
-import { refreshDependencies } from '#shared/runtime/wiring.js';
+import { wire } from '#shared/runtime/wiring.js';
 
 let now = 0;
 const config = loadConfig();
-const production = refreshDependencies(config, () => now);
+const production = wire(config, { clock: () => now }).refresh;
 const deps = {
   ...production,
   // Each token call is announced as it leaves, so the parent can aim a kill into a refresh.

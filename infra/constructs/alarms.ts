@@ -12,7 +12,7 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { IFunction, Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { METRIC_NAMES } from '#shared/core/ports/metric-names.js';
+import { METRIC_NAMES } from '#shared/core/ports/metrics.js';
 
 export interface AlarmsProps {
   /** Every function of the service, by a readable name: one error alarm each. */
@@ -42,7 +42,7 @@ export interface AlarmsProps {
 /**
  * The alarms an operator needs: refresh failures, a surge of `reauth_required`, the sweep failing,
  * running long, falling behind or not running, parked install claims not draining, any function
- * erroring, and API 5xx. Custom metric names come from `shared/core/ports/metric-names.ts`.
+ * erroring, and API 5xx. Custom metric names come from `shared/core/ports/metrics.ts`.
  *
  * @example
  * new Alarms(this, 'Alarms', { functions, refreshTokens, refreshInterval, metricsNamespace, serviceName, topic });

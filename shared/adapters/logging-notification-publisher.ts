@@ -1,4 +1,4 @@
-import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Logger } from '#shared/core/ports/logger.js';
 import type { NotificationPublisher, TokenStatusChange } from '#shared/core/ports/notification-publisher.js';
 
 /**
@@ -6,7 +6,7 @@ import type { NotificationPublisher, TokenStatusChange } from '#shared/core/port
  * alerts from logs). `reauth_required`, `invalid_client` and `lost_write` need a person: logged as errors.
  */
 export class LoggingNotificationPublisher implements NotificationPublisher {
-  constructor(private readonly logger: Pick<Logger, 'warn' | 'error'>) {}
+  constructor(private readonly logger: Logger) {}
 
   async publish(change: TokenStatusChange): Promise<void> {
     const urgent =

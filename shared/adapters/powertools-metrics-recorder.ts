@@ -1,13 +1,13 @@
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { MetricsRecorder } from '#shared/core/ports/metrics-recorder.js';
+import type { MetricsRecorder } from '#shared/core/ports/metrics.js';
 
 /**
  * `MetricsRecorder` on Powertools Metrics (CloudWatch EMF). Plain counts join the invocation's
- * metrics (flushed by the `logMetrics` middleware); dimensioned ones are flushed as single metrics so
- * their dimension does not leak onto the others.
+ * metrics, published by `flush()` at the end of the invocation; dimensioned ones are published at once
+ * as single metrics so their dimension does not leak onto the others.
  */
 export class PowertoolsMetricsRecorder implements MetricsRecorder {
-  constructor(private readonly metrics: Metrics) {}
+  constructor(readonly metrics: Metrics) {}
 
   count(name: string, value = 1, dimensions?: Readonly<Record<string, string>>): void {
     if (dimensions === undefined) {
@@ -21,5 +21,10 @@ export class PowertoolsMetricsRecorder implements MetricsRecorder {
 
   milliseconds(name: string, value: number): void {
     this.metrics.addMetric(name, MetricUnit.Milliseconds, value);
+  }
+
+  /** Publishes the invocation's metrics; an invocation that recorded none publishes (and warns) nothing. */
+  flush(): void {
+    if (this.metrics.hasStoredMetrics()) this.metrics.publishStoredMetrics();
   }
 }

@@ -1,5 +1,5 @@
 import type { TokenKey, TokenSet } from '#shared/core/domain/token-set.js';
-import { type RefreshDependencies, refreshTokenSet } from '#shared/core/use-cases/refresh-token-set.js';
+import { type RefreshDeps, refreshTokenSet } from '#shared/core/use-cases/refresh-token-set.js';
 import type { RefreshRequestOf, TokenRefresher } from './token-client.js';
 
 /**
@@ -10,7 +10,7 @@ import type { RefreshRequestOf, TokenRefresher } from './token-client.js';
  * @example
  * const tokens = new TokenClient({ store, refresher: refreshPathRefresher(refreshDependencies(config)) });
  */
-export function refreshPathRefresher(deps: RefreshDependencies): TokenRefresher {
+export function refreshPathRefresher(deps: RefreshDeps): TokenRefresher {
   return {
     async refresh(key: TokenKey, request: RefreshRequestOf): Promise<TokenSet> {
       const { tokenSet } = await refreshTokenSet(key, request, deps);

@@ -1,8 +1,8 @@
 import qs from 'qs';
 import { BitrixRestError, ValidationError } from '#shared/core/domain/errors.js';
 import { rewriteUrl } from '#shared/core/domain/url-rewrites.js';
+import type { Logger } from '#shared/core/ports/logger.js';
 import type { AccessToken, GetAccessTokenInput } from './access-token.js';
-import type { ConsumerLogger } from './token-client.js';
 
 /** Parameters of a REST method; nested objects and arrays are sent as PHP bracket keys. */
 export type RestParams = Readonly<Record<string, unknown>>;
@@ -69,7 +69,7 @@ export interface BitrixRestClientOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   /** A number in [0, 1), for the jitter. @default Math.random */
   readonly random?: () => number;
-  readonly logger?: ConsumerLogger;
+  readonly logger?: Logger;
 }
 
 /** Codes after which the call is retried with a fresh token (once). */

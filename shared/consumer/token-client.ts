@@ -1,5 +1,6 @@
 import { AppError, PortalNotFoundError, TokenUnavailableError } from '#shared/core/domain/errors.js';
 import { accessTokenValid, domainFromEndpoint, type TokenKey, type TokenSet } from '#shared/core/domain/token-set.js';
+import { type Logger, SILENT_LOGGER } from '#shared/core/ports/logger.js';
 import type { PortalAddressStore } from '#shared/core/ports/portal-address-store.js';
 import type { TokenRepository } from '#shared/core/ports/token-repository.js';
 import {
@@ -36,11 +37,6 @@ export interface RefreshRequestOf {
 export type ConsumerTokenStore = Pick<TokenRepository, 'getInstallation' | 'getTokenSet' | 'listTokenSets' | 'touch'> &
   PortalAddressStore;
 
-/** Where problems that do not fail the call (a failed `touch`, a refresh that fell back) are reported. */
-export interface ConsumerLogger {
-  warn(message: string, attributes: Record<string, unknown>): void;
-}
-
 export interface TokenClientOptions {
   readonly store: ConsumerTokenStore;
   readonly refresher: TokenRefresher;
@@ -57,7 +53,8 @@ export interface TokenClientOptions {
    */
   readonly refreshFailureCooldownMs?: number;
   readonly now?: () => number;
-  readonly logger?: ConsumerLogger;
+  /** Where problems that do not fail the call (a failed `touch`, a refresh that fell back) are reported. @default silent */
+  readonly logger?: Logger;
 }
 
 interface CacheEntry {
@@ -70,8 +67,6 @@ interface Flight {
   /** The stale version this flight was started for: its result is newer than it. */
   readonly staleVersion: number | undefined;
 }
-
-const silentLogger: ConsumerLogger = { warn: () => undefined };
 
 /**
  * Hands out access tokens to code that calls Bitrix24. One instance per process (module scope):
@@ -97,7 +92,7 @@ export class TokenClient {
   private readonly touchThrottleMs: number;
   private readonly cooldownMs: number;
   private readonly now: () => number;
-  private readonly logger: ConsumerLogger;
+  private readonly logger: Logger;
 
   constructor(options: TokenClientOptions) {
     this.store = options.store;
@@ -107,7 +102,7 @@ export class TokenClient {
     this.touchThrottleMs = options.touchThrottleMs ?? 900_000;
     this.cooldownMs = options.refreshFailureCooldownMs ?? 30_000;
     this.now = options.now ?? Date.now;
-    this.logger = options.logger ?? silentLogger;
+    this.logger = options.logger ?? SILENT_LOGGER;
   }
 
   /**

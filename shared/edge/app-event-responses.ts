@@ -1,9 +1,9 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { ForbiddenError } from '#shared/core/domain/errors.js';
-import { METRIC_NAMES } from '#shared/core/ports/metric-names.js';
-import type { MetricsRecorder } from '#shared/core/ports/metrics-recorder.js';
+import type { Logger } from '#shared/core/ports/logger.js';
+import type { MetricsRecorder } from '#shared/core/ports/metrics.js';
+import { METRIC_NAMES } from '#shared/core/ports/metrics.js';
 import type { AppEventOutcome } from '#shared/core/use-cases/handle-app-event.js';
-import { logger } from '#shared/runtime/logger.js';
 import { json } from './responses.js';
 
 /**
@@ -13,8 +13,9 @@ import { json } from './responses.js';
  */
 export function appEventResponse(
   outcome: AppEventOutcome,
-  metrics: MetricsRecorder,
+  observability: { readonly logger: Logger; readonly metrics: MetricsRecorder },
 ): APIGatewayProxyStructuredResultV2 {
+  const { logger, metrics } = observability;
   if (outcome.event === 'other') {
     logger.info('event ignored', { event: outcome.name });
     metrics.count(METRIC_NAMES.lifecycleEventIgnored);

@@ -2,7 +2,7 @@ import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import qs from 'qs';
 import { ValidationError } from '#shared/core/domain/errors.js';
-import { HttpError } from './to-http-error.js';
+import { httpError } from './to-http-error.js';
 
 /**
  * Bitrix24 posts events and the install frame as `application/x-www-form-urlencoded` with PHP bracket
@@ -35,7 +35,7 @@ export interface RawBody {
 
 /**
  * Parses a form or JSON body into plain nested objects, within limits. Returns undefined for an empty
- * body. Throws `HttpError` 413 (too large) or 415 (other media type or charset) and `ValidationError`
+ * body. Throws an `HttpError` 413 (too large) or 415 (other media type or charset) and `ValidationError`
  * (malformed, too deep, too many parameters, a prototype key). Never echoes the body.
  *
  * @example
@@ -58,7 +58,7 @@ export function parseRequestBody(raw: RawBody, limits: BodyLimits = {}): unknown
   const mediaType = parseMediaType(raw.contentType);
   if (mediaType === FORM) return parseForm(text, { depth, parameterLimit, arrayLimit });
   if (mediaType === JSON_TYPE) return parseJson(text, { depth, parameterLimit });
-  throw new HttpError(415, 'unsupported_media_type', `send ${FORM} or ${JSON_TYPE} (UTF-8)`);
+  throw httpError(415, 'unsupported_media_type', `send ${FORM} or ${JSON_TYPE} (UTF-8)`);
 }
 
 /** `application/x-www-form-urlencoded; charset=UTF-8` → the media type, when the charset is UTF-8 or absent. */
@@ -149,8 +149,8 @@ function forbiddenKey(): ValidationError {
   return new ValidationError('the body uses a reserved key name');
 }
 
-function tooLarge(maxBytes: number): HttpError {
-  return new HttpError(413, 'payload_too_large', `the body is larger than ${maxBytes} bytes`);
+function tooLarge(maxBytes: number): Error {
+  return httpError(413, 'payload_too_large', `the body is larger than ${maxBytes} bytes`);
 }
 
 /** What `formBody` adds to the event. */

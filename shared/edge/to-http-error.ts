@@ -1,23 +1,22 @@
+import { createError, type HttpError } from '@middy/util';
 import { BitrixOAuthError, isAppError } from '#shared/core/domain/errors.js';
 
-/** An error with an HTTP status that `@middy/http-error-handler` turns into a response. */
-export class HttpError extends Error {
-  readonly statusCode: number;
-  readonly expose: boolean;
-  readonly headers: Record<string, string>;
-
-  constructor(statusCode: number, code: string, message: string, options: ErrorOptions = {}) {
-    // The body is JSON a person can read and a program can branch on.
-    super(JSON.stringify({ error: code, message }), options);
-    this.name = 'HttpError';
-    this.statusCode = statusCode;
-    // Every message is written by `toHttpError` for the public, so it is always safe to show.
-    this.expose = true;
-    this.headers = { 'Content-Type': 'application/json' };
-  }
+/**
+ * A middy `HttpError` whose body is JSON a person can read and a program can branch on:
+ * `{"error": code, "message": message}`. Every message is written here or by `toHttpError` for the
+ * public, so it is always safe to show (`expose`).
+ *
+ * @example
+ * throw httpError(413, 'payload_too_large', 'the body is larger than 65536 bytes');
+ */
+export function httpError(statusCode: number, code: string, message: string, cause?: unknown): HttpError {
+  return createError(statusCode, JSON.stringify({ error: code, message }), {
+    expose: true,
+    ...(cause === undefined ? {} : { cause }),
+  });
 }
 
-const STATUS_BY_CODE: Record<string, number> = {
+const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   validation: 400,
   state: 400,
   forbidden: 403,
@@ -27,21 +26,22 @@ const STATUS_BY_CODE: Record<string, number> = {
   config: 500,
 };
 
+function isHttpError(error: unknown): error is HttpError {
+  return error instanceof Error && typeof (error as Partial<HttpError>).statusCode === 'number';
+}
+
 /**
  * The one mapping from our errors to HTTP. Client mistakes keep their message; anything else becomes
  * a 5xx whose message names no internals (the cause stays attached for logs).
  */
 export function toHttpError(error: unknown): HttpError {
-  if (error instanceof HttpError) return error;
+  if (isHttpError(error)) return error;
   if (error instanceof BitrixOAuthError) {
-    return new HttpError(502, 'authorization_server_error', 'the Bitrix24 authorization server refused or failed', {
-      cause: error,
-    });
+    return httpError(502, 'authorization_server_error', 'the Bitrix24 authorization server refused or failed', error);
   }
   if (isAppError(error)) {
     const status = STATUS_BY_CODE[error.code] ?? 500;
-    const message = status < 500 ? error.message : 'internal error';
-    return new HttpError(status, error.code, message, { cause: error });
+    return httpError(status, error.code, status < 500 ? error.message : 'internal error', error);
   }
-  return new HttpError(500, 'internal', 'internal error', { cause: error });
+  return httpError(500, 'internal', 'internal error', error);
 }

@@ -1,3 +1,4 @@
+import type { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { HttpBitrixOAuthClient } from '#shared/adapters/bitrix/oauth-client.js';
 import { DynamoDbOAuthStateRepository } from '#shared/adapters/dynamodb/oauth-state-repository.js';
 import { DynamoDbParkedEventRepository } from '#shared/adapters/dynamodb/parked-event-repository.js';
@@ -5,127 +6,256 @@ import { DynamoDbRecoveryStore } from '#shared/adapters/dynamodb/recovery-store.
 import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-repository.js';
 import { EventBridgeNotificationPublisher } from '#shared/adapters/eventbridge-notification-publisher.js';
 import { LoggingNotificationPublisher } from '#shared/adapters/logging-notification-publisher.js';
-import { PowertoolsMetricsRecorder } from '#shared/adapters/powertools-metrics-recorder.js';
 import { SecretsManagerCredentials } from '#shared/adapters/secrets-manager-credentials.js';
+import { DAY, HOUR, MINUTE, SECOND } from '#shared/core/domain/time.js';
+import type { MetricsRecorder } from '#shared/core/ports/metrics.js';
 import type { NotificationPublisher } from '#shared/core/ports/notification-publisher.js';
 import type { BitrixOAuthClient, ClientCredentialsProvider } from '#shared/core/ports/oauth-client.js';
 import type { OAuthStateRepository } from '#shared/core/ports/oauth-state-repository.js';
 import type { ParkedEventRepository } from '#shared/core/ports/parked-event-repository.js';
+import type { PortalAddressStore } from '#shared/core/ports/portal-address-store.js';
 import type { PortalListing } from '#shared/core/ports/portal-listing.js';
+import type { RecoveryStore } from '#shared/core/ports/recovery-store.js';
 import type { TokenRepository } from '#shared/core/ports/token-repository.js';
-import { policyFirstRefreshAt } from '#shared/core/use-cases/complete-authorization.js';
+import { type CompleteAuthorizationDeps, policyFirstRefreshAt } from '#shared/core/use-cases/complete-authorization.js';
 import type { OpenInstallPageDeps } from '#shared/core/use-cases/open-install-page.js';
-import { refreshSettings } from '#shared/core/use-cases/refresh-token-set.js';
-import type { SweepDependencies } from '#shared/core/use-cases/sweep-due-tokens.js';
-import { documentClient, eventBridgeClient } from './clients.js';
+import type { RefreshSettings } from '#shared/core/use-cases/refresh-token-set.js';
+import type { StartAuthorizationDeps } from '#shared/core/use-cases/start-authorization.js';
+import type { SweepDeps } from '#shared/core/use-cases/sweep-due-tokens.js';
+import { type AwsClients, defaultAwsClients } from './clients.js';
 import type { Config } from './config.js';
-import { logger } from './logger.js';
-import { metrics } from './metrics.js';
+import { defaultLogger } from './logger.js';
+import { defaultMetrics } from './metrics.js';
+import { once } from './once.js';
+
+/** What a caller may put in place of the runtime's defaults (local host, CLI, tests, benchmarks). */
+export interface WireOptions {
+  /** @default the function's own SDK clients (`defaultAwsClients()`) */
+  readonly clients?: AwsClients;
+  /** @default the Powertools logger from `POWERTOOLS_*` (`defaultLogger()`) */
+  readonly logger?: PowertoolsLogger;
+  /** @default Powertools metrics (`defaultMetrics()`) */
+  readonly metrics?: MetricsRecorder;
+  /** @default EventBridge when `EVENT_BUS_NAME` is set, the log otherwise */
+  readonly notifications?: NotificationPublisher;
+  /** Judges leases, due times and expiries (a demo or a test runs the emulator's). @default Date.now */
+  readonly clock?: () => number;
+  /** Jitter source in [0, 1). @default Math.random */
+  readonly random?: () => number;
+}
 
 /**
- * Builds the adapters from a `Config`, for a handler's module scope. Each call makes new adapters over
- * the shared SDK clients; call once per cold start.
+ * The composition root: every adapter and every use case's dependencies, built from one `Config` on
+ * first use and kept (one instance per cold start). A function's factory takes the parts it needs
+ * from here (`makeAppEvents(wire(loadConfig()))`); the local host, the CLI and the tests pass their
+ * own clients, logger or clock through `WireOptions` instead of touching `process.env`.
+ */
+export interface Wiring {
+  readonly config: Config;
+  readonly logger: PowertoolsLogger;
+  readonly metrics: MetricsRecorder;
+  readonly clock: () => number;
+  readonly tokens: TokenRepository & PortalAddressStore;
+  /** The token-free listing of every portal, for operator views (status page, CLI); never on a request path. */
+  readonly listing: PortalListing;
+  readonly states: OAuthStateRepository;
+  readonly credentials: ClientCredentialsProvider;
+  readonly parked: ParkedEventRepository;
+  readonly recovery: RecoveryStore;
+  readonly notifications: NotificationPublisher;
+  /** The refresh path and the sweep. */
+  readonly refresh: SweepDeps;
+  /** Install events, uninstall, the install page and parked claims. */
+  readonly lifecycle: OpenInstallPageDeps;
+  readonly startAuthorization: StartAuthorizationDeps;
+  readonly completeAuthorization: CompleteAuthorizationDeps;
+}
+
+/**
+ * Wires the service for `config`.
  *
  * @example
- * const config = loadConfig();
- * const repository = tokenRepository(config);
+ * export const handler = makeAppEvents(wire(loadConfig()));
+ * // a test, against DynamoDB Local and the emulator's clock:
+ * const deps = wire(loadConfig({ TABLE_NAME: table }), { clients, clock: () => emulator.clock.now() });
  */
-export function tokenRepository(config: Config): TokenRepository {
-  return new DynamoDbTokenRepository({
-    client: documentClient,
-    tableName: config.TABLE_NAME,
-    dueShards: config.DUE_SHARDS,
+export function wire(config: Config, options: WireOptions = {}): Wiring {
+  const clients = once(() => options.clients ?? defaultAwsClients());
+  const logger = once(() => options.logger ?? defaultLogger());
+  const metrics = once(() => options.metrics ?? defaultMetrics());
+  const clock = options.clock ?? Date.now;
+  const random = options.random ?? Math.random;
+  const settings = once(() => refreshSettings(config));
+  const repository = once(
+    () =>
+      new DynamoDbTokenRepository({
+        client: clients().documents,
+        tableName: config.TABLE_NAME,
+        dueShards: config.DUE_SHARDS,
+      }),
+  );
+  const credentials = once(
+    () =>
+      new SecretsManagerCredentials({
+        secretId: config.CLIENT_CREDENTIALS_SECRET_ID,
+        maxAgeSeconds: config.CLIENT_CREDENTIALS_MAX_AGE_SECONDS,
+        client: clients().secretsManager,
+      }),
+  );
+  const oauth = (timeoutMs: number): BitrixOAuthClient =>
+    new HttpBitrixOAuthClient({
+      credentials: credentials(),
+      allowedAuthServers: config.BITRIX_AUTH_SERVERS,
+      urlRewrites: config.BITRIX_URL_REWRITES,
+      timeoutMs,
+      now: clock,
+    });
+  const parked = once(
+    () =>
+      new DynamoDbParkedEventRepository({
+        client: clients().documents,
+        tableName: config.TABLE_NAME,
+        shards: config.PARKED_EVENT_SHARDS,
+      }),
+  );
+  const recovery = once(() => new DynamoDbRecoveryStore({ client: clients().documents, tableName: config.TABLE_NAME }));
+  const notifications = once((): NotificationPublisher => {
+    if (options.notifications !== undefined) return options.notifications;
+    if (config.EVENT_BUS_NAME === undefined) return new LoggingNotificationPublisher(logger());
+    return new EventBridgeNotificationPublisher({ client: clients().eventBridge, eventBusName: config.EVENT_BUS_NAME });
   });
-}
-
-/** The token-free listing of every portal, for operator views (status page, CLI); never on a request path. */
-export function portalListing(config: Config): PortalListing {
-  return new DynamoDbTokenRepository({
-    client: documentClient,
-    tableName: config.TABLE_NAME,
-    dueShards: config.DUE_SHARDS,
-  });
-}
-
-export function oauthStateRepository(config: Config): OAuthStateRepository {
-  return new DynamoDbOAuthStateRepository(documentClient, config.TABLE_NAME);
-}
-
-export function clientCredentials(config: Config): ClientCredentialsProvider {
-  return new SecretsManagerCredentials({
-    secretId: config.CLIENT_CREDENTIALS_SECRET_ID,
-    maxAgeSeconds: config.CLIENT_CREDENTIALS_MAX_AGE_SECONDS,
-  });
-}
-
-/** `timeoutMs` overrides `BITRIX_HTTP_TIMEOUT_MS` (the lifecycle handlers use a shorter one); `now` stamps receipt times. */
-export function bitrixOAuthClient(
-  config: Config,
-  credentials = clientCredentials(config),
-  timeoutMs = config.BITRIX_HTTP_TIMEOUT_MS,
-  now: () => number = Date.now,
-): BitrixOAuthClient {
-  return new HttpBitrixOAuthClient({
-    credentials,
-    allowedAuthServers: config.BITRIX_AUTH_SERVERS,
-    urlRewrites: config.BITRIX_URL_REWRITES,
-    timeoutMs,
-    now,
-  });
-}
-
-/** Parked install claims and their receipts, in the token table. */
-export function parkedEventRepository(config: Config): ParkedEventRepository {
-  return new DynamoDbParkedEventRepository({
-    client: documentClient,
-    tableName: config.TABLE_NAME,
-    shards: config.PARKED_EVENT_SHARDS,
-  });
-}
-
-/**
- * Everything the lifecycle use cases need (install events, uninstall, install page, parked claims).
- * The authorization-server client gets `LIFECYCLE_VERIFY_TIMEOUT_MS`: Bitrix24 waits for our answer.
- */
-export function lifecycleDependencies(config: Config, now: () => number = Date.now): OpenInstallPageDeps {
   // A new chain's first refresh follows the deployment's refresh policy, as the sweep's do.
-  const { policy, refreshTokenLifetimeMs } = refreshSettings(config);
+  const firstRefreshAt = once(() =>
+    policyFirstRefreshAt(settings().policy, settings().refreshTokenLifetimeMs, clock, random),
+  );
+  const refresh = once(
+    (): SweepDeps => ({
+      repository: repository(),
+      oauth: oauth(config.BITRIX_HTTP_TIMEOUT_MS),
+      recovery: recovery(),
+      notifications: notifications(),
+      metrics: metrics(),
+      logger: logger(),
+      settings: settings(),
+      clock,
+      random,
+    }),
+  );
+  const lifecycle = once(
+    (): OpenInstallPageDeps => ({
+      tokens: repository(),
+      parked: parked(),
+      // Bitrix24 waits for our answer to an event or a frame: the verify call gets the short timeout.
+      oauth: oauth(config.LIFECYCLE_VERIFY_TIMEOUT_MS),
+      allowedAuthServers: config.BITRIX_AUTH_SERVERS,
+      refreshTokenLifetimeMs: settings().refreshTokenLifetimeMs,
+      nextRefreshAt: firstRefreshAt(),
+      parking: {
+        baseDelayMs: config.PARKED_RETRY_BASE_SECONDS * SECOND,
+        maxDelayMs: config.PARKED_RETRY_MAX_SECONDS * SECOND,
+        maxAgeMs: config.PARKED_EVENT_MAX_AGE_DAYS * DAY,
+      },
+      receiptTtlSeconds: (config.LIFECYCLE_RECEIPT_TTL_HOURS * HOUR) / SECOND,
+      defaultServerEndpoint: config.DEFAULT_SERVER_ENDPOINT,
+      logger: logger(),
+      now: clock,
+      random,
+    }),
+  );
+  const states = once(() => new DynamoDbOAuthStateRepository(clients().documents, config.TABLE_NAME));
+  const startAuthorization = once(
+    (): StartAuthorizationDeps => ({
+      states: states(),
+      credentials: credentials(),
+      stateTtlMs: config.OAUTH_STATE_TTL_SECONDS * SECOND,
+      urlRewrites: config.BITRIX_URL_REWRITES,
+      now: clock,
+    }),
+  );
+  const completeAuthorization = once(
+    (): CompleteAuthorizationDeps => ({
+      states: states(),
+      tokens: repository(),
+      oauth: oauth(config.BITRIX_HTTP_TIMEOUT_MS),
+      allowedAuthServers: config.BITRIX_AUTH_SERVERS,
+      refreshTokenLifetimeMs: settings().refreshTokenLifetimeMs,
+      nextRefreshAt: firstRefreshAt(),
+      now: clock,
+    }),
+  );
   return {
-    tokens: tokenRepository(config),
-    parked: parkedEventRepository(config),
-    oauth: bitrixOAuthClient(config, clientCredentials(config), config.LIFECYCLE_VERIFY_TIMEOUT_MS),
-    allowedAuthServers: config.BITRIX_AUTH_SERVERS,
-    refreshTokenLifetimeMs,
-    nextRefreshAt: policyFirstRefreshAt(policy, refreshTokenLifetimeMs, now),
-    parking: {
-      baseDelayMs: config.PARKED_RETRY_BASE_SECONDS * 1000,
-      maxDelayMs: config.PARKED_RETRY_MAX_SECONDS * 1000,
-      maxAgeMs: config.PARKED_EVENT_MAX_AGE_DAYS * 86_400_000,
+    config,
+    clock,
+    get logger() {
+      return logger();
     },
-    receiptTtlSeconds: config.LIFECYCLE_RECEIPT_TTL_HOURS * 3600,
-    defaultServerEndpoint: config.DEFAULT_SERVER_ENDPOINT,
-    now,
+    get metrics() {
+      return metrics();
+    },
+    get tokens() {
+      return repository();
+    },
+    get listing() {
+      return repository();
+    },
+    get states() {
+      return states();
+    },
+    get credentials() {
+      return credentials();
+    },
+    get parked() {
+      return parked();
+    },
+    get recovery() {
+      return recovery();
+    },
+    get notifications() {
+      return notifications();
+    },
+    get refresh() {
+      return refresh();
+    },
+    get lifecycle() {
+      return lifecycle();
+    },
+    get startAuthorization() {
+      return startAuthorization();
+    },
+    get completeAuthorization() {
+      return completeAuthorization();
+    },
   };
 }
 
-/** Token-status notifications: EventBridge when `EVENT_BUS_NAME` is set, the log otherwise. */
-export function notificationPublisher(config: Config): NotificationPublisher {
-  if (config.EVENT_BUS_NAME === undefined) return new LoggingNotificationPublisher(logger);
-  return new EventBridgeNotificationPublisher({ client: eventBridgeClient, eventBusName: config.EVENT_BUS_NAME });
-}
-
 /**
- * Everything the refresh path and the sweep need. `clock` judges leases, due times and expiries (tests
- * pass the emulator's).
+ * The refresh path's tuning from the configuration: policy leads and jitter, the failure taxonomy's
+ * back-off, lease and write budgets.
+ *
+ * @example
+ * const { policy, refreshTokenLifetimeMs } = refreshSettings(loadConfig());
  */
-export function refreshDependencies(config: Config, clock: () => number = Date.now): SweepDependencies {
+export function refreshSettings(config: Config): RefreshSettings {
   return {
-    repository: tokenRepository(config),
-    oauth: bitrixOAuthClient(config, clientCredentials(config), config.BITRIX_HTTP_TIMEOUT_MS, clock),
-    recovery: new DynamoDbRecoveryStore({ client: documentClient, tableName: config.TABLE_NAME }),
-    notifications: notificationPublisher(config),
-    metrics: new PowertoolsMetricsRecorder(metrics),
-    settings: refreshSettings(config),
-    clock,
+    policy: {
+      mode: config.REFRESH_POLICY,
+      accessLeadMs: config.REFRESH_ACCESS_LEAD_MINUTES * MINUTE,
+      accessJitterMs: config.REFRESH_ACCESS_JITTER_MINUTES * MINUTE,
+      refreshLeadMs: config.REFRESH_TOKEN_LEAD_DAYS * DAY,
+      refreshJitterMs: config.REFRESH_TOKEN_JITTER_HOURS * HOUR,
+      warmWindowMs: config.REFRESH_WARM_WINDOW_HOURS * HOUR,
+    },
+    failures: {
+      degradedAfter: config.REFRESH_DEGRADED_AFTER,
+      retry: { baseMs: config.REFRESH_RETRY_BASE_SECONDS * SECOND, maxMs: config.REFRESH_RETRY_MAX_SECONDS * SECOND },
+      paymentRetryMs: config.REFRESH_PAYMENT_RETRY_HOURS * HOUR,
+      takeoverGraceMs: config.REFRESH_TAKEOVER_GRACE_SECONDS * SECOND,
+    },
+    refreshTokenLifetimeMs: config.REFRESH_TOKEN_LIFETIME_DAYS * DAY,
+    leaseMs: config.REFRESH_LEASE_SECONDS * SECOND,
+    writeAttempts: config.REFRESH_WRITE_ATTEMPTS,
+    // One lease plus the write: the longest another worker's refresh can legitimately take.
+    leaseWaitMs: config.REFRESH_LEASE_SECONDS * SECOND + config.REFRESH_WRITE_ATTEMPTS * SECOND,
+    onDemandMarginMs: 5 * MINUTE,
   };
 }

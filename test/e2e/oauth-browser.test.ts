@@ -27,7 +27,7 @@ beforeAll(async () => {
     env: { OAUTH_COOKIE_SECURE: 'false' },
   });
   ({ table, emulator } = deployed);
-  api = await startOAuthApi(emulator);
+  api = await startOAuthApi(deployed);
   await waitForChromium();
   browser = await launchChromium();
 });

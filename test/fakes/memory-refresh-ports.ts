@@ -1,5 +1,5 @@
 import type { TokenKey } from '#shared/core/domain/token-set.js';
-import type { MetricsRecorder } from '#shared/core/ports/metrics-recorder.js';
+import type { MetricsRecorder } from '#shared/core/ports/metrics.js';
 import type { NotificationPublisher, TokenStatusChange } from '#shared/core/ports/notification-publisher.js';
 import type { RecoveryRecord, RecoveryStore } from '#shared/core/ports/recovery-store.js';
 import type { RefreshSettings } from '#shared/core/use-cases/refresh-token-set.js';

@@ -1,5 +1,4 @@
 import { parkedTooOld, retryDelayMs } from '#shared/core/domain/parked-event.js';
-import { logger } from '#shared/runtime/logger.js';
 import { type RegisterInstallationDeps, storeVerifiedClaim, verifyClaim } from './register-installation.js';
 
 export interface FinishParkedEventsOptions {
@@ -74,7 +73,7 @@ async function processDue(
         const log = { memberId: event.claim.memberId, trigger: event.claim.trigger, attempts: event.attempts };
         if (parkedTooOld(event, start, deps.parking)) {
           await deps.parked.remove(event.claim.memberId, event.id);
-          logger.warn('parked install claim dropped', { ...log, reason: 'too_old', lastError: event.lastError });
+          deps.logger.warn('parked install claim dropped', { ...log, reason: 'too_old', lastError: event.lastError });
           dropped += 1;
           continue;
         }
@@ -83,13 +82,13 @@ async function processDue(
           if (verification.kind === 'unavailable') {
             const dueAt = deps.now() + retryDelayMs(event.attempts, deps.parking, deps.random);
             await deps.parked.reschedule(event.claim.memberId, event.id, dueAt, verification.error);
-            logger.info('parked install claim still unverifiable', { ...log, error: verification.error, dueAt });
+            deps.logger.info('parked install claim still unverifiable', { ...log, error: verification.error, dueAt });
             retried += 1;
             continue;
           }
           if (verification.kind === 'refused') {
             await deps.parked.remove(event.claim.memberId, event.id);
-            logger.warn('parked install claim dropped', {
+            deps.logger.warn('parked install claim dropped', {
               ...log,
               reason: verification.reason,
               error: verification.error,
@@ -99,11 +98,11 @@ async function processDue(
           }
           const outcome = await storeVerifiedClaim(event.claim, verification, deps);
           await deps.parked.remove(event.claim.memberId, event.id);
-          logger.info('parked install claim finished', { ...log, outcome: outcome.kind });
+          deps.logger.info('parked install claim finished', { ...log, outcome: outcome.kind });
           finished += 1;
         } catch (error) {
           // Left parked: the claim's dueAt already moved to the next attempt.
-          logger.error('parked install claim failed', { ...log, error });
+          deps.logger.error('parked install claim failed', { ...log, error });
           retried += 1;
         }
       }

@@ -25,14 +25,13 @@ import {
   type TokenSet,
   type TokenStatus,
 } from '#shared/core/domain/token-set.js';
-import { METRIC_NAMES } from '#shared/core/ports/metric-names.js';
-import type { MetricsRecorder } from '#shared/core/ports/metrics-recorder.js';
+import type { Logger } from '#shared/core/ports/logger.js';
+import type { MetricsRecorder } from '#shared/core/ports/metrics.js';
+import { METRIC_NAMES } from '#shared/core/ports/metrics.js';
 import type { NotificationPublisher, TokenStatusEvent } from '#shared/core/ports/notification-publisher.js';
 import type { BitrixOAuthClient } from '#shared/core/ports/oauth-client.js';
 import type { RecoveryRecord, RecoveryStore } from '#shared/core/ports/recovery-store.js';
 import type { LeaseResult, TokenRepository } from '#shared/core/ports/token-repository.js';
-import type { Config } from '#shared/runtime/config.js';
-import { logger } from '#shared/runtime/logger.js';
 
 /**
  * Why a refresh is asked for:
@@ -74,7 +73,7 @@ export interface RefreshResult {
   readonly outcome: RefreshOutcome;
 }
 
-/** Tuning of the refresh path; build it from `Config` with `refreshSettings(config)`. */
+/** Tuning of the refresh path (the runtime builds it from the configuration: `refreshSettings(config)`). */
 export interface RefreshSettings {
   readonly policy: RefreshPolicy;
   readonly failures: FailureSettings;
@@ -95,12 +94,13 @@ export type RefreshRepository = Pick<
   'getTokenSet' | 'acquireLease' | 'completeRefresh' | 'recordFailure' | 'releaseLease'
 >;
 
-export interface RefreshDependencies {
+export interface RefreshDeps {
   readonly repository: RefreshRepository;
   readonly oauth: Pick<BitrixOAuthClient, 'refresh'>;
   readonly recovery: RecoveryStore;
   readonly notifications: NotificationPublisher;
   readonly metrics: MetricsRecorder;
+  readonly logger: Logger;
   readonly settings: RefreshSettings;
   /** The clock leases, due times and expiries are judged by (epoch ms). */
   readonly clock: () => number;
@@ -108,35 +108,6 @@ export interface RefreshDependencies {
   readonly random?: () => number;
   /** Real waiting (lease polls, write back-off). @default setTimeout */
   readonly sleep?: (ms: number) => Promise<void>;
-}
-
-/** Builds the refresh settings from the environment's `Config`. */
-export function refreshSettings(config: Config): RefreshSettings {
-  const minute = 60_000;
-  const hour = 60 * minute;
-  const day = 24 * hour;
-  return {
-    policy: {
-      mode: config.REFRESH_POLICY,
-      accessLeadMs: config.REFRESH_ACCESS_LEAD_MINUTES * minute,
-      accessJitterMs: config.REFRESH_ACCESS_JITTER_MINUTES * minute,
-      refreshLeadMs: config.REFRESH_TOKEN_LEAD_DAYS * day,
-      refreshJitterMs: config.REFRESH_TOKEN_JITTER_HOURS * hour,
-      warmWindowMs: config.REFRESH_WARM_WINDOW_HOURS * hour,
-    },
-    failures: {
-      degradedAfter: config.REFRESH_DEGRADED_AFTER,
-      retry: { baseMs: config.REFRESH_RETRY_BASE_SECONDS * 1000, maxMs: config.REFRESH_RETRY_MAX_SECONDS * 1000 },
-      paymentRetryMs: config.REFRESH_PAYMENT_RETRY_HOURS * hour,
-      takeoverGraceMs: config.REFRESH_TAKEOVER_GRACE_SECONDS * 1000,
-    },
-    refreshTokenLifetimeMs: config.REFRESH_TOKEN_LIFETIME_DAYS * day,
-    leaseMs: config.REFRESH_LEASE_SECONDS * 1000,
-    writeAttempts: config.REFRESH_WRITE_ATTEMPTS,
-    // One lease plus the write: the longest another worker's refresh can legitimately take.
-    leaseWaitMs: config.REFRESH_LEASE_SECONDS * 1000 + config.REFRESH_WRITE_ATTEMPTS * 1000,
-    onDemandMarginMs: 5 * minute,
-  };
 }
 
 /** Rounds of "re-read and decide again" after losing a race, before giving up. */
@@ -170,7 +141,7 @@ type Decision = 'refresh' | 'current';
 export async function refreshTokenSet(
   key: TokenKey,
   request: RefreshRequest,
-  deps: RefreshDependencies,
+  deps: RefreshDeps,
 ): Promise<RefreshResult> {
   const run = new RefreshRun(key, request, deps);
   return run.execute();
@@ -189,7 +160,7 @@ class RefreshRun {
   constructor(
     private readonly key: TokenKey,
     private readonly request: RefreshRequest,
-    private readonly deps: RefreshDependencies,
+    private readonly deps: RefreshDeps,
   ) {
     this.random = deps.random ?? Math.random;
     this.sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
@@ -286,7 +257,10 @@ class RefreshRun {
     }
     if (issued.memberId !== this.key.memberId || (issued.userId !== 0 && issued.userId !== this.key.userId)) {
       // Never store tokens of another portal (or user) under this key, whatever the server says.
-      logger.error('refresh answer names another portal', { memberId: this.key.memberId, userId: this.key.userId });
+      this.deps.logger.error('refresh answer names another portal', {
+        memberId: this.key.memberId,
+        userId: this.key.userId,
+      });
       return this.failed(held, tookOver, 'member_mismatch', 'member_mismatch', undefined);
     }
     return this.store(held, { ...issued, userId: this.key.userId });
@@ -309,7 +283,7 @@ class RefreshRun {
           now,
         });
         this.deps.metrics.count(METRIC_NAMES.tokensRefreshed);
-        logger.info('tokens refreshed', {
+        this.deps.logger.info('tokens refreshed', {
           memberId: this.key.memberId,
           userId: this.key.userId,
           version: saved.version,
@@ -335,7 +309,7 @@ class RefreshRun {
           return { tokenSet: current, outcome: 'refreshed' };
         }
         // A newer chain (an install, an authorization) replaced the one we advanced: it wins.
-        logger.warn('refreshed pair superseded by a newer chain', {
+        this.deps.logger.warn('refreshed pair superseded by a newer chain', {
           memberId: this.key.memberId,
           userId: this.key.userId,
         });
@@ -371,7 +345,7 @@ class RefreshRun {
         await this.deps.recovery.save(record);
         parked = true;
       } catch (error) {
-        logger.warn('parking the refreshed pair failed', {
+        this.deps.logger.warn('parking the refreshed pair failed', {
           memberId: this.key.memberId,
           userId: this.key.userId,
           attempt,
@@ -379,7 +353,7 @@ class RefreshRun {
         });
       }
     }
-    logger.error(
+    this.deps.logger.error(
       parked
         ? 'refreshed pair not stored: parked for recovery'
         : 'refreshed pair not stored and not parked: chain lost',
@@ -461,9 +435,9 @@ class RefreshRun {
       verdict: decision.verdict,
       error,
     };
-    if (decision.verdict === 'retry') logger.warn('refresh failed, will retry', log);
+    if (decision.verdict === 'retry') this.deps.logger.warn('refresh failed, will retry', log);
     else
-      logger.error(
+      this.deps.logger.error(
         decision.verdict === 'dead'
           ? 'refresh failed, chain needs a person'
           : 'refresh failed after takeover, grace period',
@@ -482,7 +456,11 @@ class RefreshRun {
     try {
       parked = await this.deps.recovery.get(this.key);
     } catch (error) {
-      logger.warn('reading the recovery store failed', { memberId: this.key.memberId, userId: this.key.userId, error });
+      this.deps.logger.warn('reading the recovery store failed', {
+        memberId: this.key.memberId,
+        userId: this.key.userId,
+        error,
+      });
       return false;
     }
     if (parked === undefined) return false;
@@ -509,7 +487,7 @@ class RefreshRun {
     await this.deps.recovery.remove(this.key, parked.usedRefreshToken).catch(() => undefined);
     this.recovered = true;
     this.deps.metrics.count(METRIC_NAMES.recoveryApplied);
-    logger.warn('parked pair applied', {
+    this.deps.logger.warn('parked pair applied', {
       memberId: this.key.memberId,
       userId: this.key.userId,
       parkedAt: parked.savedAt,
@@ -522,7 +500,7 @@ class RefreshRun {
     held: TokenSet,
     previous: { readonly owner: string; readonly leaseUntil: number },
   ): Promise<void> {
-    logger.error('refresh interrupted: lease expired without release', {
+    this.deps.logger.error('refresh interrupted: lease expired without release', {
       memberId: this.key.memberId,
       userId: this.key.userId,
       previousOwner: previous.owner,
@@ -559,7 +537,7 @@ class RefreshRun {
     } catch (error) {
       // The state change is stored already; a lost notification must not undo or repeat it.
       this.deps.metrics.count(METRIC_NAMES.notificationFailed);
-      logger.error('notification not published', {
+      this.deps.logger.error('notification not published', {
         memberId: this.key.memberId,
         userId: this.key.userId,
         event,
@@ -587,7 +565,7 @@ class RefreshRun {
       await this.deps.repository.releaseLease(this.key, this.owner);
     } catch (error) {
       // It expires on its own; the next taker will report the takeover.
-      logger.warn('lease release failed', { memberId: this.key.memberId, userId: this.key.userId, error });
+      this.deps.logger.warn('lease release failed', { memberId: this.key.memberId, userId: this.key.userId, error });
     }
   }
 }

@@ -7,10 +7,10 @@ import {
   type IssuedTokens,
   type TokenStatus,
 } from '#shared/core/domain/token-set.js';
+import type { Logger } from '#shared/core/ports/logger.js';
 import type { BitrixOAuthClient } from '#shared/core/ports/oauth-client.js';
 import type { ParkedEventRepository } from '#shared/core/ports/parked-event-repository.js';
 import type { TokenRepository } from '#shared/core/ports/token-repository.js';
-import { logger } from '#shared/runtime/logger.js';
 
 /**
  * Registers an installation from an install claim (ONAPPINSTALL, ONAPPUPDATE or the install frame's
@@ -43,6 +43,7 @@ export interface RegisterInstallationDeps {
   readonly parking: ParkingPolicy;
   /** Receipt lifetime of a finished claim, seconds. */
   readonly receiptTtlSeconds: number;
+  readonly logger: Logger;
   readonly now: () => number;
   readonly random?: () => number;
 }
@@ -116,7 +117,7 @@ export async function registerInstallation(
         { id, claim, attempts: 1, dueAt, parkedAt: now, lastError: verification.error },
         Math.ceil(deps.parking.maxAgeMs / 1000),
       );
-      logger.warn('install claim parked', {
+      deps.logger.warn('install claim parked', {
         memberId: claim.memberId,
         trigger: claim.trigger,
         error: verification.error,
@@ -167,7 +168,7 @@ export async function verifyClaim(claim: InstallClaim, deps: RegisterInstallatio
       }
       if (error instanceof ValidationError) continue; // the client's own allow-list said no
       // Credentials unreadable, a bug, an SDK failure: not the claim's fault. Keep it and try later.
-      logger.error('install claim verification failed', { memberId: claim.memberId, error });
+      deps.logger.error('install claim verification failed', { memberId: claim.memberId, error });
       return { kind: 'unavailable', error: 'internal_error' };
     }
     // The answer is the server's word on which portal the chain belongs to; the claim is not.
@@ -253,7 +254,7 @@ async function saveInstallation(
       existing.applicationTokenHash !== claim.applicationTokenHash
     ) {
       // Legitimate after ONAPPUPDATE; worth a look otherwise (see docs/LIFECYCLE.md).
-      logger.warn('application token replaced', { memberId: claim.memberId, trigger: claim.trigger });
+      deps.logger.warn('application token replaced', { memberId: claim.memberId, trigger: claim.trigger });
     }
     const now = deps.now();
     try {

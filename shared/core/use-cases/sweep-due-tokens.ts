@@ -1,12 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import { LeaseHeldError, PortalNotFoundError, TokenRefreshError } from '#shared/core/domain/errors.js';
 import type { TokenKey } from '#shared/core/domain/token-set.js';
-import { METRIC_NAMES } from '#shared/core/ports/metric-names.js';
+import { METRIC_NAMES } from '#shared/core/ports/metrics.js';
 import type { TokenRepository } from '#shared/core/ports/token-repository.js';
-import { logger } from '#shared/runtime/logger.js';
-import { type RefreshDependencies, type RefreshRepository, refreshTokenSet } from './refresh-token-set.js';
+import { type RefreshDeps, type RefreshRepository, refreshTokenSet } from './refresh-token-set.js';
 
-export interface SweepDependencies extends RefreshDependencies {
+export interface SweepDeps extends RefreshDeps {
   readonly repository: RefreshRepository & Pick<TokenRepository, 'queryDue' | 'dueShards'>;
 }
 
@@ -55,7 +54,7 @@ type DueKey = TokenKey & { readonly dueAt: number };
  * const summary = await sweepDueTokens({ remainingMs: () => context.getRemainingTimeInMillis() - 15_000,
  *   concurrency: 8, maxKeys: 5000 }, deps);
  */
-export async function sweepDueTokens(options: SweepOptions, deps: SweepDependencies): Promise<SweepSummary> {
+export async function sweepDueTokens(options: SweepOptions, deps: SweepDeps): Promise<SweepSummary> {
   const started = performance.now();
   const now = deps.clock();
   const { keys, moreDue } = await readDue(deps.repository, now, options.maxKeys);
@@ -91,7 +90,11 @@ export async function sweepDueTokens(options: SweepOptions, deps: SweepDependenc
           // Not a refresh outcome (DynamoDB, credentials, a bug): counted, logged, and the sweep goes on.
           fail('internal');
           deps.metrics.count(METRIC_NAMES.refreshFailed, 1, { category: 'internal' });
-          logger.error('refresh of a due token set crashed', { memberId: key.memberId, userId: key.userId, error });
+          deps.logger.error('refresh of a due token set crashed', {
+            memberId: key.memberId,
+            userId: key.userId,
+            error,
+          });
         }
       }
     }
@@ -116,8 +119,8 @@ export async function sweepDueTokens(options: SweepOptions, deps: SweepDependenc
   deps.metrics.count(METRIC_NAMES.sweepLeaseHeld, summary.leaseHeld);
   deps.metrics.milliseconds(METRIC_NAMES.sweepOldestOverdue, summary.oldestOverdueMs);
   deps.metrics.milliseconds(METRIC_NAMES.sweepDuration, summary.durationMs);
-  if (summary.backlog > 0 || moreDue) logger.warn('sweep left due token sets for the next run', { ...summary });
-  else logger.info('sweep finished', { ...summary });
+  if (summary.backlog > 0 || moreDue) deps.logger.warn('sweep left due token sets for the next run', { ...summary });
+  else deps.logger.info('sweep finished', { ...summary });
   return summary;
 }
 

@@ -4,7 +4,7 @@ import { refreshPathRefresher } from '#shared/consumer/refresh-path.js';
 import { BitrixRestClient, type BitrixRestClientOptions } from '#shared/consumer/rest-client.js';
 import { TokenClient, type TokenClientOptions } from '#shared/consumer/token-client.js';
 import type { TokenSet } from '#shared/core/domain/token-set.js';
-import type { RefreshDependencies } from '#shared/core/use-cases/refresh-token-set.js';
+import type { RefreshDeps } from '#shared/core/use-cases/refresh-token-set.js';
 import { MemoryMetrics, MemoryNotifications, testRefreshSettings } from '#test/fakes/memory-refresh-ports.js';
 import { emulatorOAuthClient, emulatorRefreshDeps } from './emulator-refresh.js';
 import { createTestTable, type TestTable } from './table.js';
@@ -23,7 +23,7 @@ export interface ConsumerHarness {
   readonly emulator: BitrixEmulator;
   readonly table: TestTable;
   readonly repository: DynamoDbTokenRepository;
-  readonly refresh: RefreshDependencies;
+  readonly refresh: RefreshDeps;
   readonly notifications: MemoryNotifications;
   /** A new, independent library instance (own cache, own single-flight map), as another process has. */
   tokenClient(options?: Partial<TokenClientOptions>): TokenClient;
@@ -43,7 +43,7 @@ export async function startConsumerHarness(options: { frozen?: boolean } = {}): 
   const repository = new DynamoDbTokenRepository({ client: table.client, tableName: table.tableName });
   const notifications = new MemoryNotifications();
   const clock = (): number => emulator.clock.now();
-  const refresh: RefreshDependencies = emulatorRefreshDeps({
+  const refresh: RefreshDeps = emulatorRefreshDeps({
     emulator,
     client: table.client,
     tableName: table.tableName,

@@ -1,20 +1,33 @@
+import { makeOAuthCallback } from '#functions/oauth-callback.js';
+import { makeOAuthStart } from '#functions/oauth-start.js';
 import { type BitrixEmulator, startBitrixEmulator } from '#local/emulator/index.js';
 import { type LambdaHttpServer, startLambdaHttpServer } from '#local/lambda-http-server.js';
 import { type SecretsManagerServer, startSecretsManagerServer } from '#local/secrets-manager-server.js';
+import { awsClientSettingsFromEnv, createAwsClients } from '#shared/runtime/clients.js';
+import { loadConfig } from '#shared/runtime/config.js';
+import { type WireOptions, type Wiring, wire } from '#shared/runtime/wiring.js';
+import { powertoolsLogger } from '#test/helpers/builders/loggers.js';
 import { createTestTable, type TestTable } from './table.js';
 
-/** The table, local Secrets Manager and Bitrix24 emulator behind env-configured (deployed) handlers. */
+/** The table, local Secrets Manager and Bitrix24 emulator behind handlers wired as deployed. */
 export interface DeployedEnv {
   readonly table: TestTable;
   readonly secrets: SecretsManagerServer;
   readonly emulator: BitrixEmulator;
+  /** The function environment CDK would set for these resources (plus the test's `env`). */
+  readonly env: Readonly<Record<string, string>>;
+  /**
+   * The production wiring (`wire(loadConfig(env))`) with SDK clients pointed at the local servers the
+   * way `AWS_ENDPOINT_URL_*` points a function's; `POWERTOOLS_LOG_LEVEL` of `env` sets the log level.
+   */
+  wiring(options?: WireOptions): Wiring;
   stop(): Promise<void>;
 }
 
 /**
  * Starts a test table, a local Secrets Manager holding `client` under `secretId` and an emulator that
- * knows that app, then sets the environment the deployed handlers read when their modules load
- * (`env` adds to or overrides it). Import the handlers only after this resolves.
+ * knows that app, and describes them as the environment a deployed function gets (`env` adds to or
+ * overrides it). Nothing is written to `process.env`: handlers come from the functions' factories.
  */
 export async function startDeployedEnv(options: {
   tableName: string;
@@ -25,17 +38,29 @@ export async function startDeployedEnv(options: {
   const table = await createTestTable(options.tableName);
   const secrets = await startSecretsManagerServer({ [options.secretId]: JSON.stringify(options.client) });
   const emulator = await startBitrixEmulator({ app: options.client });
-  Object.assign(process.env, {
+  const env: Record<string, string> = {
     TABLE_NAME: table.tableName,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
     CLIENT_CREDENTIALS_SECRET_ID: options.secretId,
     BITRIX_URL_REWRITES: JSON.stringify(emulator.urlRewrites),
     ...options.env,
-  });
+  };
+  const logLevel = env.POWERTOOLS_LOG_LEVEL;
   return {
     table,
     secrets,
     emulator,
+    env,
+    wiring: (wireOptions = {}) =>
+      wire(loadConfig(env), {
+        clients: createAwsClients(awsClientSettingsFromEnv({ ...process.env, ...env })),
+        logger: powertoolsLogger(
+          logLevel === 'DEBUG' || logLevel === 'INFO' || logLevel === 'WARN' || logLevel === 'ERROR'
+            ? logLevel
+            : undefined,
+        ),
+        ...wireOptions,
+      }),
     async stop() {
       await emulator.stop();
       await secrets.stop();
@@ -45,16 +70,15 @@ export async function startDeployedEnv(options: {
 }
 
 /**
- * Serves the deployed `oauth-start` and `oauth-callback` handlers and registers their callback as the
- * emulator app's redirect URI. Call after `startDeployedEnv`.
+ * Serves the `oauth-start` and `oauth-callback` handlers as deployed and registers their callback as
+ * the emulator app's redirect URI.
  */
-export async function startOAuthApi(emulator: BitrixEmulator): Promise<LambdaHttpServer> {
-  const start = await import('#functions/oauth-start.js');
-  const callback = await import('#functions/oauth-callback.js');
+export async function startOAuthApi(deployed: DeployedEnv): Promise<LambdaHttpServer> {
+  const wiring = deployed.wiring();
   const api = await startLambdaHttpServer({
-    'GET /oauth/start': start.handler,
-    'GET /oauth/callback': callback.handler,
+    'GET /oauth/start': makeOAuthStart(wiring),
+    'GET /oauth/callback': makeOAuthCallback(wiring),
   });
-  emulator.updateApp({ redirectUri: `${api.url}/oauth/callback` });
+  deployed.emulator.updateApp({ redirectUri: `${api.url}/oauth/callback` });
   return api;
 }

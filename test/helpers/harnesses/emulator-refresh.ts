@@ -2,10 +2,11 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { BitrixEmulator } from '#local/emulator/index.js';
 import { HttpBitrixOAuthClient } from '#shared/adapters/bitrix/oauth-client.js';
 import { DynamoDbRecoveryStore } from '#shared/adapters/dynamodb/recovery-store.js';
-import type { MetricsRecorder } from '#shared/core/ports/metrics-recorder.js';
+import { type Logger, SILENT_LOGGER } from '#shared/core/ports/logger.js';
+import type { MetricsRecorder } from '#shared/core/ports/metrics.js';
 import type { NotificationPublisher } from '#shared/core/ports/notification-publisher.js';
 import type { RefreshSettings } from '#shared/core/use-cases/refresh-token-set.js';
-import type { SweepDependencies } from '#shared/core/use-cases/sweep-due-tokens.js';
+import type { SweepDeps } from '#shared/core/use-cases/sweep-due-tokens.js';
 
 /**
  * The HTTP OAuth client as production wires it (both Bitrix24 authorization servers allowed, URL
@@ -36,18 +37,20 @@ export function emulatorRefreshDeps(parts: {
   emulator: BitrixEmulator;
   client: DynamoDBClient;
   tableName: string;
-  repository: SweepDependencies['repository'];
-  oauth: SweepDependencies['oauth'];
+  repository: SweepDeps['repository'];
+  oauth: SweepDeps['oauth'];
   notifications: NotificationPublisher;
   metrics: MetricsRecorder;
   settings: RefreshSettings;
-}): SweepDependencies {
+  logger?: Logger;
+}): SweepDeps {
   return {
     repository: parts.repository,
     oauth: parts.oauth,
     recovery: new DynamoDbRecoveryStore({ client: parts.client, tableName: parts.tableName }),
     notifications: parts.notifications,
     metrics: parts.metrics,
+    logger: parts.logger ?? SILENT_LOGGER,
     settings: parts.settings,
     clock: () => parts.emulator.clock.now(),
     random: () => 0.5,

@@ -1,14 +1,17 @@
 import { afterAll, beforeAll } from 'vitest';
-import { appEventsHandler } from '#functions/app-events.js';
-import { installPageHandler } from '#functions/install-page.js';
-import { processParkedEventsHandler } from '#functions/process-parked-events.js';
+import { makeAppEvents } from '#functions/app-events.js';
+import { makeInstallPage } from '#functions/install-page.js';
+import { makeProcessParkedEvents } from '#functions/process-parked-events.js';
 import { type BitrixEmulator, startBitrixEmulator } from '#local/emulator/index.js';
 import { type LambdaHttpServer, localContext, startLambdaHttpServer } from '#local/lambda-http-server.js';
 import { HttpBitrixOAuthClient } from '#shared/adapters/bitrix/oauth-client.js';
 import { DynamoDbParkedEventRepository } from '#shared/adapters/dynamodb/parked-event-repository.js';
 import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-repository.js';
+import { SILENT_LOGGER } from '#shared/core/ports/logger.js';
 import { defaultNextRefreshAt } from '#shared/core/use-cases/complete-authorization.js';
 import type { OpenInstallPageDeps } from '#shared/core/use-cases/open-install-page.js';
+import { MemoryMetrics } from '#test/fakes/memory-refresh-ports.js';
+import { powertoolsLogger } from '#test/helpers/builders/loggers.js';
 import { readWholeTable } from './lifecycle-table.js';
 import { createTestTable, type TestTable } from './table.js';
 
@@ -62,13 +65,21 @@ export async function startLifecycleHarness(options: { verifyTimeoutMs?: number 
     parking: { baseDelayMs: 60_000, maxDelayMs: 3_600_000, maxAgeMs: 7 * 86_400_000 },
     receiptTtlSeconds: 48 * 3600,
     defaultServerEndpoint: 'https://oauth.bitrix.info/rest/',
+    logger: SILENT_LOGGER,
     now: () => emulator.clock.now(),
     random: () => 0,
   };
+  const functionDeps = {
+    lifecycle: deps,
+    logger: powertoolsLogger(),
+    metrics: new MemoryMetrics(),
+    config: { LIFECYCLE_BODY_MAX_BYTES: 65_536 },
+  };
+  const installPage = makeInstallPage(functionDeps);
   const server = await startLambdaHttpServer({
-    'POST /bitrix/events': appEventsHandler(deps, { maxBodyBytes: 65_536 }),
-    'GET /bitrix/install': installPageHandler(deps, { maxBodyBytes: 65_536 }),
-    'POST /bitrix/install': installPageHandler(deps, { maxBodyBytes: 65_536 }),
+    'POST /bitrix/events': makeAppEvents(functionDeps),
+    'GET /bitrix/install': installPage,
+    'POST /bitrix/install': installPage,
   });
   for (const app of [OUR_APP, OTHER_APP]) {
     emulator.updateApp(
@@ -76,7 +87,7 @@ export async function startLifecycleHarness(options: { verifyTimeoutMs?: number 
       app.clientId,
     );
   }
-  const processParked = processParkedEventsHandler(deps);
+  const processParked = makeProcessParkedEvents(functionDeps);
   return {
     emulator,
     table,

@@ -5,7 +5,7 @@ import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-reposit
 import { nextRefreshAt } from '#shared/core/domain/refresh-policy.js';
 import type { IssuedTokens, TokenKey, TokenSet } from '#shared/core/domain/token-set.js';
 import type { RefreshSettings } from '#shared/core/use-cases/refresh-token-set.js';
-import type { SweepDependencies, SweepSummary } from '#shared/core/use-cases/sweep-due-tokens.js';
+import type { SweepDeps, SweepSummary } from '#shared/core/use-cases/sweep-due-tokens.js';
 import { sweepDueTokens } from '#shared/core/use-cases/sweep-due-tokens.js';
 import { MemoryMetrics, MemoryNotifications, testRefreshSettings } from '#test/fakes/memory-refresh-ports.js';
 import { emulatorOAuthClient, emulatorRefreshDeps } from './emulator-refresh.js';
@@ -27,7 +27,7 @@ export interface RefreshHarness {
   readonly metrics: MemoryMetrics;
   readonly settings: RefreshSettings;
   /** Production wiring; spread and override a field to inject a fault. */
-  readonly deps: SweepDependencies;
+  readonly deps: SweepDeps;
   /** An OAuth client on the emulator, with its own options. */
   oauthClient(options?: {
     timeoutMs?: number;
@@ -41,7 +41,7 @@ export interface RefreshHarness {
     userId?: number;
   }): Promise<{ portal: EmulatorPortal; key: TokenKey; stored: TokenSet }>;
   /** Runs one sweep with a generous budget. */
-  sweep(overrides?: Partial<SweepDependencies>, concurrency?: number): Promise<SweepSummary>;
+  sweep(overrides?: Partial<SweepDeps>, concurrency?: number): Promise<SweepSummary>;
   get(key: TokenKey): Promise<TokenSet>;
   stop(): Promise<void>;
 }

@@ -1,5 +1,5 @@
 /**
- * One sweep in its own process, wired exactly as the Lambda is (`refreshDependencies(loadConfig())`),
+ * One sweep in its own process, wired exactly as the Lambda is (`wire(loadConfig()).refresh`),
  * except that time is the frozen instant in `SWEEP_NOW` (the emulator's clock in the parent test).
  * Prints `ready`, waits for a line on stdin (so several processes start together), sweeps, and prints
  * the summary as one JSON line.
@@ -7,11 +7,11 @@
 import { createInterface } from 'node:readline';
 import { sweepDueTokens } from '#shared/core/use-cases/sweep-due-tokens.js';
 import { loadConfig } from '#shared/runtime/config.js';
-import { refreshDependencies } from '#shared/runtime/wiring.js';
+import { wire } from '#shared/runtime/wiring.js';
 
 const now = Number(process.env.SWEEP_NOW);
 const config = loadConfig();
-const deps = refreshDependencies(config, () => now);
+const deps = wire(config, { clock: () => now }).refresh;
 
 process.stdout.write('ready\n');
 const lines = createInterface({ input: process.stdin });

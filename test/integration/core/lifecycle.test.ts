@@ -5,6 +5,7 @@ import { hashApplicationToken } from '#shared/core/domain/application-token.js';
 import { BitrixOAuthError } from '#shared/core/domain/errors.js';
 import type { InstallClaim } from '#shared/core/domain/lifecycle-events.js';
 import type { IssuedTokens } from '#shared/core/domain/token-set.js';
+import { SILENT_LOGGER } from '#shared/core/ports/logger.js';
 import type { BitrixOAuthClient } from '#shared/core/ports/oauth-client.js';
 import { finishParkedEvents } from '#shared/core/use-cases/finish-parked-events.js';
 import { type RegisterInstallationDeps, registerInstallation } from '#shared/core/use-cases/register-installation.js';
@@ -78,6 +79,7 @@ beforeAll(async () => {
     nextRefreshAt: (issued) => issued.accessExpiresAt - 10 * 60_000,
     parking: { baseDelayMs: 60_000, maxDelayMs: HOUR, maxAgeMs: 7 * DAY },
     receiptTtlSeconds: 48 * 3600,
+    logger: SILENT_LOGGER,
     now: () => clock,
     random: () => 0,
   };

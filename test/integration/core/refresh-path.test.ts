@@ -1,12 +1,12 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LoggingNotificationPublisher } from '#shared/adapters/logging-notification-publisher.js';
-import { TokenRefreshError, TokenUnavailableError } from '#shared/core/domain/errors.js';
+import type { TokenRefreshError, TokenUnavailableError } from '#shared/core/domain/errors.js';
 import type { RefreshRepository } from '#shared/core/use-cases/refresh-token-set.js';
 import { refreshTokenSet } from '#shared/core/use-cases/refresh-token-set.js';
-import { logger } from '#shared/runtime/logger.js';
 import { MINUTE } from '#test/fakes/memory-refresh-ports.js';
 import { HOUR } from '#test/helpers/builders/fixtures.js';
+import { powertoolsLogger } from '#test/helpers/builders/loggers.js';
 import { type RefreshHarness, refreshOutcomes, startRefreshHarness } from '#test/helpers/harnesses/refresh.js';
 import { captureOutput } from '#test/helpers/vitest/capture-output.js';
 import { tokenRequest } from '#test/integration/local/emulator/helpers.js';
@@ -317,8 +317,8 @@ async function startBlackHole(): Promise<{ url: string; stop(): Promise<void> }>
 describe('refresh path logging', () => {
   it('logs every outcome (refresh, lost write, parked pair, transient, dead chain) without a token or the client secret', async () => {
     // Prepare: everything the logger can say, and notifications as log lines.
-    logger.setLogLevel('DEBUG');
-    const deps = { ...h.deps, notifications: new LoggingNotificationPublisher(logger) };
+    const logger = powertoolsLogger('DEBUG');
+    const deps = { ...h.deps, logger, notifications: new LoggingNotificationPublisher(logger) };
     const { key, stored } = await h.seedPortal();
     const seen: string[] = [stored.accessToken, stored.refreshToken, h.emulator.app().clientSecret];
     const remember = async () => {
@@ -346,7 +346,6 @@ describe('refresh path logging', () => {
       h.emulator.revokeApp(key.memberId);
       await refreshTokenSet(key, { reason: 'sweep' }, deps).catch(() => undefined);
     });
-    logger.setLogLevel('SILENT');
 
     // Assess
     expect(output).toContain('tokens refreshed');

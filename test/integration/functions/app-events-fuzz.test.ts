@@ -1,15 +1,18 @@
 import qs from 'qs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appEventsHandler } from '#functions/app-events.js';
-import { installPageHandler } from '#functions/install-page.js';
+import { makeAppEvents } from '#functions/app-events.js';
+import { makeInstallPage } from '#functions/install-page.js';
 import { seededRandom } from '#local/emulator/faults.js';
 import { type LambdaHttpServer, startLambdaHttpServer } from '#local/lambda-http-server.js';
 import { DynamoDbParkedEventRepository } from '#shared/adapters/dynamodb/parked-event-repository.js';
 import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-repository.js';
 import { BitrixOAuthError } from '#shared/core/domain/errors.js';
+import { SILENT_LOGGER } from '#shared/core/ports/logger.js';
 import type { BitrixOAuthClient } from '#shared/core/ports/oauth-client.js';
 import type { OpenInstallPageDeps } from '#shared/core/use-cases/open-install-page.js';
+import { MemoryMetrics } from '#test/fakes/memory-refresh-ports.js';
 import { DAY, HOUR, memberId, token } from '#test/helpers/builders/fixtures.js';
+import { powertoolsLogger } from '#test/helpers/builders/loggers.js';
 import { readWholeTable } from '#test/helpers/harnesses/lifecycle-table.js';
 import { createTestTable, type TestTable } from '#test/helpers/harnesses/table.js';
 
@@ -43,11 +46,18 @@ beforeAll(async () => {
     parking: { baseDelayMs: 60_000, maxDelayMs: HOUR, maxAgeMs: 7 * DAY },
     receiptTtlSeconds: 3600,
     defaultServerEndpoint: 'https://oauth.bitrix.info/rest/',
+    logger: SILENT_LOGGER,
     now: Date.now,
   };
+  const functionDeps = {
+    lifecycle: deps,
+    logger: powertoolsLogger(),
+    metrics: new MemoryMetrics(),
+    config: { LIFECYCLE_BODY_MAX_BYTES: MAX_BODY },
+  };
   server = await startLambdaHttpServer({
-    'POST /bitrix/events': appEventsHandler(deps, { maxBodyBytes: MAX_BODY }),
-    'POST /bitrix/install': installPageHandler(deps, { maxBodyBytes: MAX_BODY }),
+    'POST /bitrix/events': makeAppEvents(functionDeps),
+    'POST /bitrix/install': makeInstallPage(functionDeps),
   });
 });
 afterAll(async () => {

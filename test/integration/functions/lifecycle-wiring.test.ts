@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeAppEvents } from '#functions/app-events.js';
+import { makeInstallPage } from '#functions/install-page.js';
+import { makeProcessParkedEvents } from '#functions/process-parked-events.js';
 import type { BitrixEmulator } from '#local/emulator/index.js';
 import { type LambdaHttpServer, localContext, startLambdaHttpServer } from '#local/lambda-http-server.js';
 import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-repository.js';
@@ -8,8 +11,8 @@ import type { TestTable } from '#test/helpers/harnesses/table.js';
 import { captureOutput } from '#test/helpers/vitest/capture-output.js';
 
 /**
- * The deployed entry points (`handler` of each function file), configured only through the
- * environment as CDK configures them: credentials from (local) Secrets Manager, the emulator through
+ * The functions as deployed (each factory on `wire(loadConfig(env))`), configured only through the
+ * environment CDK sets: credentials from (local) Secrets Manager, the emulator through
  * `BITRIX_URL_REWRITES`. Every log line is captured at DEBUG to prove no credential is ever written.
  */
 const CLIENT = {
@@ -31,24 +34,22 @@ beforeAll(async () => {
     env: { LIFECYCLE_VERIFY_TIMEOUT_MS: '1500', PARKED_RETRY_BASE_SECONDS: '1', POWERTOOLS_LOG_LEVEL: 'DEBUG' },
   });
   ({ table, emulator } = deployed);
-  const events = await import('#functions/app-events.js');
-  const install = await import('#functions/install-page.js');
-  const parked = await import('#functions/process-parked-events.js');
-  processParked = parked.handler;
+  const wiring = deployed.wiring();
+  processParked = makeProcessParkedEvents(wiring);
+  const installPage = makeInstallPage(wiring);
   api = await startLambdaHttpServer({
-    'POST /bitrix/events': events.handler,
-    'GET /bitrix/install': install.handler,
-    'POST /bitrix/install': install.handler,
+    'POST /bitrix/events': makeAppEvents(wiring),
+    'GET /bitrix/install': installPage,
+    'POST /bitrix/install': installPage,
   });
   emulator.updateApp({ eventHandlerUrl: `${api.url}/bitrix/events`, installUrl: `${api.url}/bitrix/install` });
 });
 afterAll(async () => {
-  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   await api.stop();
   await deployed.stop();
 });
 
-describe('lifecycle functions as deployed (env-configured handlers)', () => {
+describe('lifecycle functions as deployed (wired from the function environment)', () => {
   it('install, frame open, parking, forged events and uninstall work end to end and never log a credential', async () => {
     // Prepare
     const portal = emulator.addPortal({ domain: 'wiring.bitrix24.com', region: 'west' });

@@ -33,7 +33,7 @@ beforeAll(async () => {
   west = emulator.addPortal({ domain: 'alpha.bitrix24.com', region: 'west', installed: true });
   east = emulator.addPortal({ domain: 'beta.bitrix24.ru', region: 'east', installed: true });
   other = emulator.addPortal({ domain: 'gamma.bitrix24.de', region: 'west', installed: true });
-  api = await startOAuthApi(emulator);
+  api = await startOAuthApi(deployed);
 });
 afterEach(() => {
   emulator.faults.clear();

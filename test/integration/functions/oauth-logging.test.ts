@@ -25,10 +25,9 @@ beforeAll(async () => {
     env: { OAUTH_COOKIE_SECURE: 'false', POWERTOOLS_LOG_LEVEL: 'DEBUG' },
   });
   ({ table, emulator } = deployed);
-  api = await startOAuthApi(emulator);
+  api = await startOAuthApi(deployed);
 });
 afterAll(async () => {
-  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   await api.stop();
   await deployed.stop();
 });

@@ -1,9 +1,14 @@
 import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeOAuthStart } from '#functions/oauth-start.js';
 import { type LambdaHttpServer, startLambdaHttpServer } from '#local/lambda-http-server.js';
 import { type SecretsManagerServer, startSecretsManagerServer } from '#local/secrets-manager-server.js';
 import { hashBrowserBinding } from '#shared/core/domain/authorization-state.js';
 import { PLAIN_BINDING_COOKIE, SECURE_BINDING_COOKIE } from '#shared/edge/oauth-pages.js';
+import { awsClientSettingsFromEnv, createAwsClients } from '#shared/runtime/clients.js';
+import { loadConfig } from '#shared/runtime/config.js';
+import { wire } from '#shared/runtime/wiring.js';
+import { powertoolsLogger } from '#test/helpers/builders/loggers.js';
 import { createTestTable, type TestTable } from '#test/helpers/harnesses/table.js';
 
 let table: TestTable;
@@ -15,15 +20,20 @@ beforeAll(async () => {
   secrets = await startSecretsManagerServer({
     creds: JSON.stringify({ clientId: 'app.start.1', clientSecret: 'never-shown' }),
   });
-  // The handler reads its configuration when its module loads.
-  process.env.TABLE_NAME = table.tableName;
-  process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.endpoint;
-  process.env.CLIENT_CREDENTIALS_SECRET_ID = 'creds';
-  process.env.BITRIX_URL_REWRITES = JSON.stringify({ '*': 'http://127.0.0.1:9/h/{host}' });
-  process.env.OAUTH_STATE_TTL_SECONDS = '300';
-  process.env.OAUTH_COOKIE_SECURE = 'auto';
-  const { handler } = await import('#functions/oauth-start.js');
-  api = await startLambdaHttpServer({ 'GET /oauth/start': handler });
+  // The function environment CDK would set, and the production wiring on it.
+  const env = {
+    TABLE_NAME: table.tableName,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+    CLIENT_CREDENTIALS_SECRET_ID: 'creds',
+    BITRIX_URL_REWRITES: JSON.stringify({ '*': 'http://127.0.0.1:9/h/{host}' }),
+    OAUTH_STATE_TTL_SECONDS: '300',
+    OAUTH_COOKIE_SECURE: 'auto',
+  };
+  const wiring = wire(loadConfig(env), {
+    clients: createAwsClients(awsClientSettingsFromEnv({ ...process.env, ...env })),
+    logger: powertoolsLogger(),
+  });
+  api = await startLambdaHttpServer({ 'GET /oauth/start': makeOAuthStart(wiring) });
 });
 afterAll(async () => {
   await api.stop();

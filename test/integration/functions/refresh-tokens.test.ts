@@ -1,5 +1,6 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeRefreshTokens } from '#functions/refresh-tokens.js';
 import { type BitrixEmulator, startBitrixEmulator } from '#local/emulator/index.js';
 import { type EventBridgeServer, startEventBridgeServer } from '#local/eventbridge-server.js';
 import { localContext } from '#local/lambda-http-server.js';
@@ -12,7 +13,11 @@ import {
 } from '#shared/adapters/eventbridge-notification-publisher.js';
 import type { TokenStatusChange } from '#shared/core/ports/notification-publisher.js';
 import type { SweepSummary } from '#shared/core/use-cases/sweep-due-tokens.js';
+import { awsClientSettingsFromEnv, createAwsClients } from '#shared/runtime/clients.js';
+import { loadConfig } from '#shared/runtime/config.js';
+import { wire } from '#shared/runtime/wiring.js';
 import { DAY, HOUR } from '#test/helpers/builders/fixtures.js';
+import { powertoolsLogger } from '#test/helpers/builders/loggers.js';
 import { issuedFromEmulator } from '#test/helpers/harnesses/refresh.js';
 import { createTestTable, type TestTable } from '#test/helpers/harnesses/table.js';
 
@@ -20,6 +25,7 @@ let emulator: BitrixEmulator;
 let table: TestTable;
 let secrets: SecretsManagerServer;
 let bus: EventBridgeServer;
+let env: Record<string, string>;
 
 beforeAll(async () => {
   // Real time on both sides: the handler judges due times with Date.now, as in Lambda.
@@ -30,15 +36,17 @@ beforeAll(async () => {
     creds: JSON.stringify({ clientId: app.clientId, clientSecret: app.clientSecret }),
   });
   bus = await startEventBridgeServer();
-  vi.stubEnv('TABLE_NAME', table.tableName);
-  vi.stubEnv('BITRIX_URL_REWRITES', JSON.stringify(emulator.urlRewrites));
-  vi.stubEnv('CLIENT_CREDENTIALS_SECRET_ID', 'creds');
-  vi.stubEnv('AWS_ENDPOINT_URL_SECRETS_MANAGER', secrets.endpoint);
-  vi.stubEnv('AWS_ENDPOINT_URL_EVENTBRIDGE', bus.endpoint);
-  vi.stubEnv('EVENT_BUS_NAME', 'token-events');
+  // The function environment CDK sets for the sweep.
+  env = {
+    TABLE_NAME: table.tableName,
+    BITRIX_URL_REWRITES: JSON.stringify(emulator.urlRewrites),
+    CLIENT_CREDENTIALS_SECRET_ID: 'creds',
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: bus.endpoint,
+    EVENT_BUS_NAME: 'token-events',
+  };
 });
 afterAll(async () => {
-  vi.unstubAllEnvs();
   await bus.stop();
   await secrets.stop();
   await emulator.stop();
@@ -66,7 +74,12 @@ describe('refresh-tokens function (EventBridge Scheduler target)', () => {
     const unpaid = await seed(repository, 'unpaid.bitrix24.com', Date.now() - 2000);
     const later = await seed(repository, 'later.bitrix24.com', Date.now() + HOUR);
     emulator.setPayment(unpaid.portal, 'expired');
-    const { handler } = await import('#functions/refresh-tokens.js');
+    const handler = makeRefreshTokens(
+      wire(loadConfig(env), {
+        clients: createAwsClients(awsClientSettingsFromEnv({ ...process.env, ...env })),
+        logger: powertoolsLogger(),
+      }),
+    );
 
     // Act
     const summary: SweepSummary = await handler({ source: 'aws.scheduler' }, localContext('refresh-tokens', 60_000));
@@ -108,7 +121,10 @@ describe('refresh-tokens function (EventBridge Scheduler target)', () => {
 describe('EventBridgeNotificationPublisher (local PutEvents fake)', () => {
   it('puts the change as the detail of a "Token Status Changed" event on the named bus', async () => {
     // Prepare
-    const publisher = new EventBridgeNotificationPublisher({ client: new EventBridgeClient({}), eventBusName: 'ops' });
+    const publisher = new EventBridgeNotificationPublisher({
+      client: new EventBridgeClient({ endpoint: bus.endpoint }),
+      eventBusName: 'ops',
+    });
     const change: TokenStatusChange = {
       event: 'reauth_required',
       memberId: 'a223c6b3710f85df22e9377d6c4f7553',

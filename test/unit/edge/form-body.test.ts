@@ -1,7 +1,7 @@
+import { HttpError } from '@middy/util';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '#shared/core/domain/errors.js';
 import { parseRequestBody } from '#shared/edge/form-body.js';
-import { HttpError } from '#shared/edge/to-http-error.js';
 
 const FORM = 'application/x-www-form-urlencoded';
 

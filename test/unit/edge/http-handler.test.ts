@@ -3,13 +3,16 @@ import { localContext, startLambdaHttpServer } from '#local/lambda-http-server.j
 import { BitrixOAuthError, ValidationError } from '#shared/core/domain/errors.js';
 import { httpHandler } from '#shared/edge/http-handler.js';
 import { json } from '#shared/edge/responses.js';
+import { powertoolsLogger } from '#test/helpers/builders/loggers.js';
+
+const observability = { logger: powertoolsLogger() };
 
 describe('httpHandler', () => {
   it('answers a validation error with 400 and its message, as JSON', async () => {
     // Prepare
     const handler = httpHandler(async () => {
       throw new ValidationError('portal must be a host name');
-    });
+    }, observability);
     const server = await startLambdaHttpServer({ 'GET /x': handler });
 
     // Act
@@ -26,10 +29,10 @@ describe('httpHandler', () => {
     const secret = 'client-secret-value';
     const handler = httpHandler(async () => {
       throw new Error(`boom with ${secret}`);
-    });
+    }, observability);
     const oauthHandler = httpHandler(async () => {
       throw new BitrixOAuthError('invalid_client', `bad ${secret}`, 401);
-    });
+    }, observability);
     const server = await startLambdaHttpServer({ 'GET /x': handler, 'GET /y': oauthHandler });
 
     // Act
@@ -48,15 +51,17 @@ describe('httpHandler', () => {
 
   it('passes query, cookies, headers and a form body through in API Gateway v2 shape', async () => {
     // Prepare
-    const handler = httpHandler(async (event) =>
-      json(200, {
-        routeKey: event.routeKey,
-        query: event.queryStringParameters,
-        cookies: event.cookies,
-        type: event.headers['content-type'],
-        body: event.body,
-        base64: event.isBase64Encoded,
-      }),
+    const handler = httpHandler(
+      async (event) =>
+        json(200, {
+          routeKey: event.routeKey,
+          query: event.queryStringParameters,
+          cookies: event.cookies,
+          type: event.headers['content-type'],
+          body: event.body,
+          base64: event.isBase64Encoded,
+        }),
+      observability,
     );
     const server = await startLambdaHttpServer({ 'POST /f': handler });
 

@@ -7,8 +7,8 @@ import {
   type RefreshPolicy,
   retryDelayMs,
 } from '#shared/core/domain/refresh-policy.js';
-import { refreshSettings } from '#shared/core/use-cases/refresh-token-set.js';
 import { loadConfig } from '#shared/runtime/config.js';
+import { refreshSettings } from '#shared/runtime/wiring.js';
 import { MINUTE, testRefreshSettings } from '#test/fakes/memory-refresh-ports.js';
 import { DAY, HOUR } from '#test/helpers/builders/fixtures.js';
 

@@ -1,7 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { LeaseHeldError, TokenRefreshError, TokenUnavailableError } from '#shared/core/domain/errors.js';
 import type { TokenSet } from '#shared/core/domain/token-set.js';
-import { type RefreshDependencies, refreshTokenSet } from '#shared/core/use-cases/refresh-token-set.js';
+import { SILENT_LOGGER } from '#shared/core/ports/logger.js';
+import { type RefreshDeps, refreshTokenSet } from '#shared/core/use-cases/refresh-token-set.js';
 import { sweepDueTokens } from '#shared/core/use-cases/sweep-due-tokens.js';
 import { tokenSet } from '#test/fakes/memory-consumer-store.js';
 import {
@@ -22,7 +23,7 @@ let server: FakeAuthServer;
 let recovery: MemoryRecoveryStore;
 let notifications: MemoryNotifications;
 let metrics: MemoryMetrics;
-let deps: RefreshDependencies;
+let deps: RefreshDeps;
 
 beforeEach(() => {
   now = T0;
@@ -37,6 +38,7 @@ beforeEach(() => {
     recovery,
     notifications,
     metrics,
+    logger: SILENT_LOGGER,
     settings: testRefreshSettings(),
     clock: () => now,
     random: () => 0,

@@ -1,4 +1,23 @@
 /**
+ * Operational metrics (CloudWatch EMF in AWS). Names are constant (`METRIC_NAMES`); variable parts go in
+ * dimensions.
+ *
+ * @example
+ * metrics.count(METRIC_NAMES.refreshFailed, 1, { category: 'transient' });
+ */
+export interface MetricsRecorder {
+  /** Adds `value` (default 1) to a count. */
+  count(name: string, value?: number, dimensions?: Readonly<Record<string, string>>): void;
+  /** Records a duration or age in milliseconds. */
+  milliseconds(name: string, value: number): void;
+  /**
+   * Publishes what was recorded since the last flush; the edge calls it once per invocation. Absent
+   * where recording is publishing (tests, local runs).
+   */
+  flush?(): void;
+}
+
+/**
  * Names of the custom CloudWatch metrics (Powertools Metrics, EMF) that alarms watch. The code that
  * publishes a metric and the CDK alarm on it both take the name from here, so a rename cannot break
  * an alarm silently. Metrics are published with the `service` dimension only unless noted; alarms

@@ -1,18 +1,17 @@
-import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-repository.js';
-import type { RefreshDependencies } from '#shared/core/use-cases/refresh-token-set.js';
-import { documentClient } from '#shared/runtime/clients.js';
-import { type Config, loadConfig } from '#shared/runtime/config.js';
-import { logger } from '#shared/runtime/logger.js';
-import { refreshDependencies } from '#shared/runtime/wiring.js';
-import { refreshPathRefresher } from './refresh-path.js';
-import { BitrixRestClient } from './rest-client.js';
-import { type ConsumerLogger, type ConsumerTokenStore, TokenClient } from './token-client.js';
+import { refreshPathRefresher } from '#shared/consumer/refresh-path.js';
+import { BitrixRestClient } from '#shared/consumer/rest-client.js';
+import { type ConsumerTokenStore, TokenClient } from '#shared/consumer/token-client.js';
+import { SECOND } from '#shared/core/domain/time.js';
+import type { Logger } from '#shared/core/ports/logger.js';
+import type { RefreshDeps } from '#shared/core/use-cases/refresh-token-set.js';
+import { type Config, loadConfig } from './config.js';
+import { wire } from './wiring.js';
 
 export interface TokenConsumerOptions {
   /** @default loadConfig() (the environment `grantConsumer` sets) */
   readonly config?: Config;
-  /** The refresh path's adapters and settings. @default refreshDependencies(config) */
-  readonly refresh?: RefreshDependencies;
+  /** The refresh path's adapters and settings. @default wire(config).refresh */
+  readonly refresh?: RefreshDeps;
   /** Where token sets are read. @default the token table (DynamoDB) */
   readonly store?: ConsumerTokenStore;
   /** Outbound HTTP for REST calls. @default globalThis.fetch */
@@ -22,7 +21,7 @@ export interface TokenConsumerOptions {
   /** Jitter source in [0, 1). @default Math.random */
   readonly random?: () => number;
   /** @default the service's Powertools logger */
-  readonly logger?: ConsumerLogger;
+  readonly logger?: Logger;
 }
 
 /** A token client and a REST client sharing one in-process cache. */
@@ -43,17 +42,16 @@ export interface TokenConsumer {
  */
 export function createTokenConsumer(options: TokenConsumerOptions = {}): TokenConsumer {
   const config = options.config ?? loadConfig();
-  const refresh = options.refresh ?? refreshDependencies(config);
-  const log = options.logger ?? logger;
-  const store =
-    options.store ??
-    new DynamoDbTokenRepository({ client: documentClient, tableName: config.TABLE_NAME, dueShards: config.DUE_SHARDS });
+  const wiring = wire(config);
+  const refresh = options.refresh ?? wiring.refresh;
+  const log = options.logger ?? wiring.logger;
+  const store = options.store ?? wiring.tokens;
   const tokens = new TokenClient({
     store,
     refresher: refreshPathRefresher(refresh),
-    refreshMarginMs: config.CONSUMER_REFRESH_MARGIN_SECONDS * 1000,
-    cacheMaxAgeMs: config.CONSUMER_CACHE_SECONDS * 1000,
-    touchThrottleMs: config.CONSUMER_TOUCH_THROTTLE_SECONDS * 1000,
+    refreshMarginMs: config.CONSUMER_REFRESH_MARGIN_SECONDS * SECOND,
+    cacheMaxAgeMs: config.CONSUMER_CACHE_SECONDS * SECOND,
+    touchThrottleMs: config.CONSUMER_TOUCH_THROTTLE_SECONDS * SECOND,
     // The refresh path's clock judges expiry; the cache must use the same one.
     now: refresh.clock,
     logger: log,
