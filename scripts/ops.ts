@@ -307,17 +307,17 @@ async function refresh(wiring: Wiring, memberId: string, flags: Flags, io: OpsIo
     try {
       // "The tokens of this version must be replaced": the refresh path takes the lease, spends the
       // refresh token and stores the new pair, or returns a newer pair somebody else stored meanwhile.
-      const { tokenSet, outcome } = await refreshTokenSet(
+      const { tokenSet, kind } = await refreshTokenSet(
         { memberId, userId: set.userId },
         { reason: 'stale_report', seenVersion: set.version },
         deps,
       );
       const summary = summarizeTokenSet(tokenSet);
-      results.push({ userId: set.userId, outcome, versionBefore: set.version, tokenSet: summary });
+      results.push({ userId: set.userId, outcome: kind, versionBefore: set.version, tokenSet: summary });
       if (!flags.json) {
         const expires = describeRow(summary, Date.now()).accessExpiresIn;
         io.stdout.write(
-          `user ${set.userId}: ${outcome} (version ${set.version} → ${tokenSet.version}), ${tokenSet.status}, access token expires ${expires}\n`,
+          `user ${set.userId}: ${kind} (version ${set.version} → ${tokenSet.version}), ${tokenSet.status}, access token expires ${expires}\n`,
         );
       }
     } catch (error) {

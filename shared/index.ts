@@ -39,8 +39,8 @@ export {
   type RestTime,
 } from './consumer/rest-client.js';
 export {
+  type ConsumerRefreshInput,
   type ConsumerTokenStore,
-  type RefreshRequestOf,
   TokenClient,
   type TokenClientOptions,
   type TokenRefresher,

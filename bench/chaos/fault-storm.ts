@@ -7,9 +7,9 @@ import { AppError } from '#shared/core/domain/errors.js';
 import type { TokenKey, TokenSet } from '#shared/core/domain/token-set.js';
 import type {
   DuePage,
-  FailureInput,
+  HeldLease,
   LeaseInput,
-  LeaseResult,
+  RecordFailureInput,
   RefreshResultInput,
   TokenRepository,
 } from '#shared/core/ports/token-repository.js';
@@ -87,7 +87,7 @@ class FlakyRepository
     return this.inner.getTokenSet(key);
   }
 
-  acquireLease(key: TokenKey, input: LeaseInput): Promise<LeaseResult> {
+  acquireLease(key: TokenKey, input: LeaseInput): Promise<HeldLease> {
     return this.inner.acquireLease(key, input);
   }
 
@@ -105,7 +105,7 @@ class FlakyRepository
     return saved;
   }
 
-  recordFailure(key: TokenKey, input: FailureInput): Promise<TokenSet> {
+  recordFailure(key: TokenKey, input: RecordFailureInput): Promise<TokenSet> {
     return this.inner.recordFailure(key, input);
   }
 

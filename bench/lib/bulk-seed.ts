@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { keys, TABLE_SCHEMA } from '#shared/adapters/dynamodb/table-schema.js';
 import { dueShardOf } from '#shared/adapters/dynamodb/token-repository.js';
+import { DAY, HOUR } from '#shared/core/domain/time.js';
 import { mapConcurrent } from './stats.js';
 import type { World } from './world.js';
 
@@ -43,7 +44,7 @@ export async function bulkSeedInstallations(
     {
       accessToken: randomBytes(35).toString('hex'),
       refreshToken: randomBytes(35).toString('hex'),
-      accessExpiresAt: now + 3_600_000,
+      accessExpiresAt: now + HOUR,
       refreshIssuedAt: now,
       memberId: template,
       userId: 1,
@@ -52,7 +53,7 @@ export async function bulkSeedInstallations(
       scope: 'crm,user_brief,placement',
       appStatus: 'L',
       source: 'install_event',
-      refreshExpiresAt: now + 30 * 86_400_000,
+      refreshExpiresAt: now + 30 * DAY,
       nextRefreshAt: options.dueFrom,
       now,
     },

@@ -8,6 +8,7 @@ import { World } from '#bench/lib/world.js';
 import { ensureTable } from '#local/create-table.js';
 import type { EmulatorPortal } from '#local/emulator/index.js';
 import { startSecretsManagerServer } from '#local/secrets-manager-server.js';
+import { HOUR } from '#shared/core/domain/time.js';
 import type { TokenStatusChange } from '#shared/core/ports/notification-publisher.js';
 
 export interface SdkComparisonOptions {
@@ -45,7 +46,6 @@ interface PassOutcome {
 
 const SDK_WORKER = 'bench/workers/sdk-app-worker.ts';
 const SERVICE_WORKER = 'bench/workers/consumer-worker.ts';
-const HOUR = 3_600_000;
 /** Rounds without kills at the end of each pass: a dead chain shows (the service concludes after its grace period). */
 const QUIET_ROUNDS = 2;
 

@@ -3,6 +3,7 @@ import { bulkSeedInstallations } from '#bench/lib/bulk-seed.js';
 import { type CommandTally, totalCalls } from '#bench/lib/dynamodb.js';
 import type { Results } from '#bench/lib/results.js';
 import { World } from '#bench/lib/world.js';
+import { DAY, HOUR } from '#shared/core/domain/time.js';
 
 export interface SweepCostOptions {
   readonly endpoint: string;
@@ -14,8 +15,6 @@ export interface SweepCostOptions {
   readonly firstSweepDue: number;
   readonly concurrency: number;
 }
-
-const DAY = 86_400_000;
 
 interface SweepCost {
   readonly due: number;
@@ -80,7 +79,7 @@ export async function benchSweepCost(options: SweepCostOptions, results: Results
       });
       // The others are due between 1 hour and 22 days from now: in the index, not due.
       const bulkMs = await bulkSeedInstallations(world, size - dueTotal, {
-        dueFrom: now + 3_600_000,
+        dueFrom: now + HOUR,
         dueSpreadMs: 22 * DAY,
         concurrency: 16,
       });

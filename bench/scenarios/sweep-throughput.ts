@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { type CommandTally, totalCalls } from '#bench/lib/dynamodb.js';
 import type { Results } from '#bench/lib/results.js';
 import { World } from '#bench/lib/world.js';
+import { MINUTE } from '#shared/core/domain/time.js';
 
 export interface SweepThroughputOptions {
   readonly endpoint: string;
@@ -14,8 +15,6 @@ export interface SweepThroughputOptions {
   /** Refreshes in flight (`REFRESH_SWEEP_CONCURRENCY`; the production default is 8). */
   readonly concurrency: number;
 }
-
-const MINUTE = 60_000;
 
 /** Per-refresh DynamoDB requests of a sweep, by command, without the due-index Queries. */
 function perRefresh(snapshot: Record<string, CommandTally>, refreshed: number): Record<string, number> {

@@ -36,7 +36,7 @@ import {
   type ChainOrigin,
   type ChainView,
   fingerprint,
-  type IssuedTokens,
+  type GrantedTokens,
   TokenStore,
   type TokenStoreLimits,
 } from './tokens.js';
@@ -158,7 +158,7 @@ export interface LifecycleResult extends DeliveryResult {
   /** Whether a POST was made (false without eventHandlerUrl or with `sendEvent: false`). */
   readonly delivered: boolean;
   /** The new chain (install/update/events with tokens). Secret. */
-  readonly tokens: IssuedTokens | undefined;
+  readonly tokens: GrantedTokens | undefined;
   /** The installation's application_token after the action (uninstall: the one it had). Secret. */
   readonly applicationToken: string | undefined;
   /** The body that was sent (contains tokens). */
@@ -167,7 +167,7 @@ export interface LifecycleResult extends DeliveryResult {
 
 /** What `openApp` did. */
 export interface FrameResult extends DeliveryResult {
-  readonly tokens: IssuedTokens;
+  readonly tokens: GrantedTokens;
   /** The install URL with DOMAIN, PROTOCOL, LANG, APP_SID. */
   readonly url: string;
   readonly requestBody: string;
@@ -419,7 +419,7 @@ export class BitrixEmulator {
     portal: PortalState,
     app: EmulatorApp,
     options: OpenAppOptions,
-  ): { url: string; fields: Record<string, string>; tokens: IssuedTokens } {
+  ): { url: string; fields: Record<string, string>; tokens: GrantedTokens } {
     const installation = this.installedOrThrow(portal, app);
     if (app.installUrl === undefined) throw new Error(`app ${app.clientId} has no installUrl`);
     const userId = options.userId ?? this.state.defaultUser(portal);
@@ -546,7 +546,7 @@ export class BitrixEmulator {
     portalRef: PortalRef,
     userId?: number,
     options: { clientId?: string; origin?: ChainOrigin } = {},
-  ): IssuedTokens {
+  ): GrantedTokens {
     const portal = this.state.portal(portalRef);
     const app = this.state.app(options.clientId);
     this.installedOrThrow(portal, app);
@@ -651,7 +651,7 @@ export class BitrixEmulator {
     event: string,
     body: string,
     contentType: string,
-    tokens: IssuedTokens | undefined,
+    tokens: GrantedTokens | undefined,
     applicationToken: string | undefined,
   ): Promise<LifecycleResult> {
     if (url === undefined) return { ...notDelivered(tokens, applicationToken), requestBody: body };
@@ -773,7 +773,7 @@ export class BitrixEmulator {
   }
 }
 
-function notDelivered(tokens: IssuedTokens | undefined, applicationToken: string | undefined): LifecycleResult {
+function notDelivered(tokens: GrantedTokens | undefined, applicationToken: string | undefined): LifecycleResult {
   return { status: 0, headers: {}, body: '', delivered: false, tokens, applicationToken, requestBody: '' };
 }
 

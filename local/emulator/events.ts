@@ -1,7 +1,7 @@
 import qs from 'qs';
 import { AUTH_SERVER_HOSTS, type InstallationState } from './model.js';
 import type { PortalState } from './state.js';
-import type { IssuedTokens } from './tokens.js';
+import type { GrantedTokens } from './tokens.js';
 
 /** What an outbound POST (event or frame) got back. */
 export interface DeliveryResult {
@@ -45,7 +45,7 @@ export function encodeForm(payload: Readonly<Record<string, unknown>>): string {
 export function eventAuth(
   portal: PortalState,
   installation: InstallationState | undefined,
-  tokens: IssuedTokens | undefined,
+  tokens: GrantedTokens | undefined,
   mode: EventTokens,
 ): Record<string, string> {
   const authHost = AUTH_SERVER_HOSTS[portal.region];

@@ -51,4 +51,4 @@ export {
   type Region,
 } from './model.js';
 export type { EmulatorPortal } from './state.js';
-export { type ChainOrigin, type ChainView, fingerprint, type IssuedTokens, tokenTimestamp } from './tokens.js';
+export { type ChainOrigin, type ChainView, fingerprint, type GrantedTokens, tokenTimestamp } from './tokens.js';

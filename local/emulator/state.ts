@@ -16,7 +16,7 @@ import {
   type RateLimit,
   type Region,
 } from './model.js';
-import type { IssuedTokens, TokenStore } from './tokens.js';
+import type { GrantedTokens, TokenStore } from './tokens.js';
 
 /** Resolved leaky-bucket parameters. */
 export interface BucketLimits {
@@ -281,7 +281,7 @@ export class EmulatorState {
    */
   tokenAnswer(
     portal: PortalState,
-    tokens: IssuedTokens,
+    tokens: GrantedTokens,
     scope: string,
     status: AppStatus,
   ): Record<string, string | number> {

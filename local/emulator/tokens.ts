@@ -15,7 +15,7 @@ export type ChainOrigin = 'install' | 'update' | 'frame' | 'code' | 'event' | 'm
 export type RevokeReason = 'uninstall' | 'manual';
 
 /** A fresh pair as the emulator handed it out. Secret: never log it. */
-export interface IssuedTokens {
+export interface GrantedTokens {
   readonly accessToken: string;
   readonly refreshToken: string;
   /** Access expiry, unix seconds (also the token's first 4 bytes). */
@@ -183,7 +183,7 @@ export class TokenStore {
     userId: number;
     origin: ChainOrigin;
     scope: readonly string[];
-  }): IssuedTokens {
+  }): GrantedTokens {
     if (this.chains.size >= this.maxChains) this.pruneDeadChains();
     const chain: Chain = {
       id: `chain-${this.nextChainId++}`,
@@ -204,7 +204,7 @@ export class TokenStore {
   }
 
   /** Replaces the chain's pair: the old refresh and access tokens stop working. */
-  rotate(chain: Chain): IssuedTokens {
+  rotate(chain: Chain): GrantedTokens {
     chain.retired.push(chain.current);
     while (chain.retired.length > RETIRED_GENERATIONS_KEPT) {
       const forgotten = chain.retired.shift();
@@ -344,7 +344,7 @@ export class TokenStore {
     this.index.set(generation.refreshToken, { chain, kind: 'refresh', generation: generation.number });
   }
 
-  private view(chain: Chain): IssuedTokens {
+  private view(chain: Chain): GrantedTokens {
     const { current } = chain;
     return {
       accessToken: current.accessToken,

@@ -3,6 +3,7 @@
  * named, which statuses may hand out a token, how long a process may keep one. No AWS imports.
  */
 import { PortalNotFoundError, TokenUnavailableError, ValidationError } from '#shared/core/domain/errors.js';
+import type { EpochMs } from '#shared/core/domain/time.js';
 import type { Installation, TokenSet, TokenStatus } from '#shared/core/domain/token-set.js';
 
 /**
@@ -12,8 +13,8 @@ import type { Installation, TokenSet, TokenStatus } from '#shared/core/domain/to
 export interface AccessToken {
   /** Goes into the `auth` field of a REST call. Secret: never log it. */
   readonly accessToken: string;
-  /** Access-token expiry, epoch ms. */
-  readonly expiresAt: number;
+  /** Access-token expiry. */
+  readonly expiresAt: EpochMs;
   /** Portal REST base, e.g. `https://portal.bitrix24.com/rest/` (real host; the transport may rewrite it). */
   readonly clientEndpoint: string;
   /** Portal host, e.g. `portal.bitrix24.com`. */

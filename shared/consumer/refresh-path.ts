@@ -1,6 +1,6 @@
 import type { TokenKey, TokenSet } from '#shared/core/domain/token-set.js';
 import { type RefreshDeps, refreshTokenSet } from '#shared/core/use-cases/refresh-token-set.js';
-import type { RefreshRequestOf, TokenRefresher } from './token-client.js';
+import type { ConsumerRefreshInput, TokenRefresher } from './token-client.js';
 
 /**
  * The consumer library's `TokenRefresher` on the service's one refresh path (`refreshTokenSet`: lease,
@@ -12,7 +12,7 @@ import type { RefreshRequestOf, TokenRefresher } from './token-client.js';
  */
 export function refreshPathRefresher(deps: RefreshDeps): TokenRefresher {
   return {
-    async refresh(key: TokenKey, request: RefreshRequestOf): Promise<TokenSet> {
+    async refresh(key: TokenKey, request: ConsumerRefreshInput): Promise<TokenSet> {
       const { tokenSet } = await refreshTokenSet(key, request, deps);
       return tokenSet;
     },

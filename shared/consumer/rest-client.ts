@@ -1,5 +1,5 @@
 import qs from 'qs';
-import { BitrixRestError, ValidationError } from '#shared/core/domain/errors.js';
+import { BitrixRestError, httpStatusCode, OWN_ERROR_CODES, ValidationError } from '#shared/core/domain/errors.js';
 import { rewriteUrl } from '#shared/core/domain/url-rewrites.js';
 import type { Logger } from '#shared/core/ports/logger.js';
 import type { AccessToken, GetAccessTokenInput } from './access-token.js';
@@ -173,7 +173,12 @@ export class BitrixRestClient {
       } else {
         out[name] = {
           ok: false,
-          error: new BitrixRestError('not_executed', 'the batch stopped before this command', 0, command.method),
+          error: new BitrixRestError(
+            OWN_ERROR_CODES.notExecuted,
+            'the batch stopped before this command',
+            0,
+            command.method,
+          ),
         };
       }
     }
@@ -255,7 +260,7 @@ export class BitrixRestClient {
       } catch (error) {
         const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
         throw new BitrixRestError(
-          timedOut ? 'timeout' : 'network_error',
+          timedOut ? OWN_ERROR_CODES.timeout : OWN_ERROR_CODES.networkError,
           timedOut ? 'no answer in time' : 'request failed',
           0,
           method,
@@ -287,7 +292,7 @@ export class BitrixRestClient {
       const parsed = parseBody(text);
       if (parsed === undefined) {
         throw new BitrixRestError(
-          response.ok ? 'malformed_response' : `http_${response.status}`,
+          response.ok ? OWN_ERROR_CODES.malformedResponse : httpStatusCode(response.status),
           response.ok ? 'the answer is not JSON' : 'unexpected HTTP status',
           response.status,
           method,
@@ -300,13 +305,18 @@ export class BitrixRestClient {
         return { kind: 'error', error, retryAfterMs: retryAfter(response), endpoint };
       }
       if (!response.ok) {
-        throw new BitrixRestError(`http_${response.status}`, 'unexpected HTTP status', response.status, method);
+        throw new BitrixRestError(httpStatusCode(response.status), 'unexpected HTTP status', response.status, method);
       }
       if (!('result' in parsed))
-        throw new BitrixRestError('malformed_response', 'the answer has no result', response.status, method);
+        throw new BitrixRestError(
+          OWN_ERROR_CODES.malformedResponse,
+          'the answer has no result',
+          response.status,
+          method,
+        );
       return { kind: 'ok', body: parsed, endpoint };
     }
-    throw new BitrixRestError('too_many_redirects', 'the portal keeps redirecting', 302, method);
+    throw new BitrixRestError(OWN_ERROR_CODES.tooManyRedirects, 'the portal keeps redirecting', 302, method);
   }
 
   /**
@@ -315,7 +325,7 @@ export class BitrixRestClient {
    */
   private movedEndpoint(location: string | null, requestUrl: string, endpoint: string, method: string): string {
     if (location === null || location === '') {
-      throw new BitrixRestError('malformed_response', 'a redirect without a location', 302, method);
+      throw new BitrixRestError(OWN_ERROR_CODES.malformedResponse, 'a redirect without a location', 302, method);
     }
     const target = restoreUrl(new URL(location, requestUrl).toString(), this.rewrites);
     const url = new URL(target);
@@ -323,7 +333,7 @@ export class BitrixRestClient {
     const allowedProtocol = url.protocol === 'https:' || url.protocol === previous.protocol;
     if (!allowedProtocol || !url.pathname.endsWith(`/${method}`)) {
       throw new BitrixRestError(
-        'unexpected_redirect',
+        OWN_ERROR_CODES.unexpectedRedirect,
         'the portal redirected somewhere that is not its REST API',
         302,
         method,
@@ -377,7 +387,7 @@ function assertMethod(method: string): void {
 function restError(body: Record<string, unknown>, status: number, method: string): BitrixRestError {
   const description = typeof body.error_description === 'string' ? body.error_description : '';
   const code =
-    typeof body.error === 'string' && body.error !== '' ? body.error : status >= 400 ? `http_${status}` : 'error';
+    typeof body.error === 'string' && body.error !== '' ? body.error : status >= 400 ? httpStatusCode(status) : 'error';
   return new BitrixRestError(code, description, status, method);
 }
 

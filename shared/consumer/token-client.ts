@@ -1,4 +1,4 @@
-import { AppError, PortalNotFoundError, TokenUnavailableError } from '#shared/core/domain/errors.js';
+import { AppError, OWN_ERROR_CODES, PortalNotFoundError, TokenUnavailableError } from '#shared/core/domain/errors.js';
 import { accessTokenValid, domainFromEndpoint, type TokenKey, type TokenSet } from '#shared/core/domain/token-set.js';
 import { type Logger, SILENT_LOGGER } from '#shared/core/ports/logger.js';
 import type { PortalAddressStore } from '#shared/core/ports/portal-address-store.js';
@@ -23,11 +23,11 @@ export interface TokenRefresher {
    * `stale_report`: a consumer's token of `seenVersion` was refused; refreshes only while that version
    * is still the stored one (a newer version means somebody refreshed already, and comes back as is).
    */
-  refresh(key: TokenKey, request: RefreshRequestOf): Promise<TokenSet>;
+  refresh(key: TokenKey, request: ConsumerRefreshInput): Promise<TokenSet>;
 }
 
 /** What the consumer library asks of the refresh path. */
-export interface RefreshRequestOf {
+export interface ConsumerRefreshInput {
   readonly reason: 'on_demand' | 'stale_report';
   readonly seenVersion: number;
   readonly minValidityMs: number;
@@ -235,7 +235,7 @@ export class TokenClient {
     assertUsable(current);
     if (!accessTokenValid(current, this.now())) {
       throw new TokenUnavailableError('refresh_failed', key.memberId, key.userId, {
-        details: { error: 'expired_after_refresh' },
+        details: { error: OWN_ERROR_CODES.expiredAfterRefresh },
       });
     }
     return this.remember(current, this.now());

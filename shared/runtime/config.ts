@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '#shared/core/domain/errors.js';
+import { REFRESH_POLICY_MODES } from '#shared/core/domain/refresh-policy.js';
 
 const csv = z.string().transform((value) =>
   value
@@ -73,7 +74,7 @@ const schema = z.object({
    * hour ends; `warm_while_used` only while consumers used the token set within
    * REFRESH_WARM_WINDOW_HOURS; `keep_alive` only keeps the refresh-token window open.
    */
-  REFRESH_POLICY: z.enum(['always_warm', 'warm_while_used', 'keep_alive']).default('always_warm'),
+  REFRESH_POLICY: z.enum(REFRESH_POLICY_MODES).default('always_warm'),
   /** Access tokens are renewed this long before expiry; must exceed the sweep interval (5 min). */
   REFRESH_ACCESS_LEAD_MINUTES: z.coerce.number().nonnegative().default(15),
   /** Up to this much earlier again, at random, so portals installed together spread out. */

@@ -7,6 +7,7 @@ import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-reposit
 import { EventBridgeNotificationPublisher } from '#shared/adapters/eventbridge-notification-publisher.js';
 import { LoggingNotificationPublisher } from '#shared/adapters/logging-notification-publisher.js';
 import { SecretsManagerCredentials } from '#shared/adapters/secrets-manager-credentials.js';
+import { PARKED_RETRY_SPREAD } from '#shared/core/domain/parked-event.js';
 import { DAY, HOUR, MINUTE, SECOND } from '#shared/core/domain/time.js';
 import type { MetricsRecorder } from '#shared/core/ports/metrics.js';
 import type { NotificationPublisher } from '#shared/core/ports/notification-publisher.js';
@@ -151,8 +152,11 @@ export function wire(config: Config, options: WireOptions = {}): Wiring {
       refreshTokenLifetimeMs: settings().refreshTokenLifetimeMs,
       nextRefreshAt: firstRefreshAt(),
       parking: {
-        baseDelayMs: config.PARKED_RETRY_BASE_SECONDS * SECOND,
-        maxDelayMs: config.PARKED_RETRY_MAX_SECONDS * SECOND,
+        retry: {
+          baseMs: config.PARKED_RETRY_BASE_SECONDS * SECOND,
+          maxMs: config.PARKED_RETRY_MAX_SECONDS * SECOND,
+          spread: PARKED_RETRY_SPREAD,
+        },
         maxAgeMs: config.PARKED_EVENT_MAX_AGE_DAYS * DAY,
       },
       receiptTtlSeconds: (config.LIFECYCLE_RECEIPT_TTL_HOURS * HOUR) / SECOND,

@@ -1,8 +1,9 @@
-import type { ConsumerTokenStore, RefreshRequestOf, TokenRefresher } from '#shared/consumer/token-client.js';
+import type { ConsumerRefreshInput, ConsumerTokenStore, TokenRefresher } from '#shared/consumer/token-client.js';
 import { PortalNotFoundError } from '#shared/core/domain/errors.js';
+import { HOUR } from '#shared/core/domain/time.js';
 import { domainFromEndpoint, type Installation, type TokenKey, type TokenSet } from '#shared/core/domain/token-set.js';
 import type { PortalAddressInput } from '#shared/core/ports/portal-address-store.js';
-import { HOUR, token } from '#test/helpers/builders/fixtures.js';
+import { token } from '#test/helpers/builders/fixtures.js';
 
 /** A stored token set with sensible defaults. */
 export function tokenSet(overrides: Partial<TokenSet> & TokenKey): TokenSet {
@@ -99,9 +100,9 @@ export class FakeRefresher implements TokenRefresher {
     private readonly now: () => number,
   ) {}
 
-  readonly requests: RefreshRequestOf[] = [];
+  readonly requests: ConsumerRefreshInput[] = [];
 
-  async refresh(key: TokenKey, options: RefreshRequestOf): Promise<TokenSet> {
+  async refresh(key: TokenKey, options: ConsumerRefreshInput): Promise<TokenSet> {
     this.requests.push(options);
     this.calls += 1;
     await this.gate;

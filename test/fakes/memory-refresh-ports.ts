@@ -1,3 +1,4 @@
+import { MINUTE } from '#shared/core/domain/time.js';
 import type { TokenKey } from '#shared/core/domain/token-set.js';
 import type { MetricsRecorder } from '#shared/core/ports/metrics.js';
 import type { NotificationPublisher, TokenStatusChange } from '#shared/core/ports/notification-publisher.js';
@@ -65,8 +66,6 @@ export class MemoryRecoveryStore implements RecoveryStore {
     if (this.records.get(id)?.usedRefreshToken === usedRefreshToken) this.records.delete(id);
   }
 }
-
-export const MINUTE = 60_000;
 
 /** Refresh settings for tests: the production defaults unless overridden. */
 export function testRefreshSettings(overrides: Partial<RefreshSettings> = {}): RefreshSettings {

@@ -5,6 +5,7 @@ import {
   PortalNotFoundError,
   TokenConflictError,
 } from '#shared/core/domain/errors.js';
+import { HOUR } from '#shared/core/domain/time.js';
 import {
   domainFromEndpoint,
   type IssuedTokens,
@@ -15,13 +16,13 @@ import {
 import type { BitrixOAuthClient } from '#shared/core/ports/oauth-client.js';
 import type {
   DuePage,
-  FailureInput,
+  HeldLease,
   LeaseInput,
-  LeaseResult,
+  RecordFailureInput,
   RefreshResultInput,
 } from '#shared/core/ports/token-repository.js';
 import type { RefreshRepository } from '#shared/core/use-cases/refresh-token-set.js';
-import { HOUR, token } from '#test/helpers/builders/fixtures.js';
+import { token } from '#test/helpers/builders/fixtures.js';
 
 const id = (key: TokenKey) => `${key.memberId}#${key.userId}`;
 
@@ -53,7 +54,7 @@ export class MemoryTokenRepository implements RefreshRepository {
     return this.sets.get(id(key));
   }
 
-  async acquireLease(key: TokenKey, input: LeaseInput): Promise<LeaseResult> {
+  async acquireLease(key: TokenKey, input: LeaseInput): Promise<HeldLease> {
     const hook = this.beforeLease;
     this.beforeLease = undefined;
     await hook?.();
@@ -109,7 +110,7 @@ export class MemoryTokenRepository implements RefreshRepository {
     return after;
   }
 
-  async recordFailure(key: TokenKey, input: FailureInput): Promise<TokenSet> {
+  async recordFailure(key: TokenKey, input: RecordFailureInput): Promise<TokenSet> {
     const before = this.get(key);
     const leaseOk = input.owner === undefined || before.leaseOwner === undefined || before.leaseOwner === input.owner;
     if (before.refreshToken !== input.usedRefreshToken || !leaseOk) {

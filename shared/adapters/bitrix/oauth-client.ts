@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BitrixOAuthError, ValidationError } from '#shared/core/domain/errors.js';
+import { BitrixOAuthError, httpStatusCode, OWN_ERROR_CODES, ValidationError } from '#shared/core/domain/errors.js';
 import type { IssuedTokens } from '#shared/core/domain/token-set.js';
 import { rewriteUrl } from '#shared/core/domain/url-rewrites.js';
 import type { BitrixOAuthClient, ClientCredentialsProvider } from '#shared/core/ports/oauth-client.js';
@@ -51,7 +51,7 @@ export function isAllowedAuthServer(host: string, allowed: readonly string[]): b
 export function parseTokenResponse(body: unknown, receivedAt: number): IssuedTokens {
   const parsed = bitrixTokenResponseSchema.safeParse(body);
   if (!parsed.success) {
-    throw new BitrixOAuthError('malformed_response', 'the token answer lacks required fields', 200);
+    throw new BitrixOAuthError(OWN_ERROR_CODES.malformedResponse, 'the token answer lacks required fields', 200);
   }
   const wire = parsed.data;
   const accessExpiresAt =
@@ -113,7 +113,7 @@ export class HttpBitrixOAuthClient implements BitrixOAuthClient {
     } catch (error) {
       const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
       throw new BitrixOAuthError(
-        timedOut ? 'timeout' : 'network_error',
+        timedOut ? OWN_ERROR_CODES.timeout : OWN_ERROR_CODES.networkError,
         timedOut ? 'no answer in time' : 'request failed',
         0,
         {
@@ -127,7 +127,7 @@ export class HttpBitrixOAuthClient implements BitrixOAuthClient {
     try {
       body = JSON.parse(text);
     } catch {
-      throw new BitrixOAuthError('malformed_response', 'the answer is not JSON', response.status, {
+      throw new BitrixOAuthError(OWN_ERROR_CODES.malformedResponse, 'the answer is not JSON', response.status, {
         details: { host },
       });
     }
@@ -138,7 +138,7 @@ export class HttpBitrixOAuthClient implements BitrixOAuthClient {
       });
     }
     if (!response.ok) {
-      throw new BitrixOAuthError(`http_${response.status}`, 'unexpected HTTP status', response.status, {
+      throw new BitrixOAuthError(httpStatusCode(response.status), 'unexpected HTTP status', response.status, {
         details: { host },
       });
     }

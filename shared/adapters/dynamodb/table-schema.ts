@@ -19,7 +19,7 @@ export const TABLE_SCHEMA = {
     name: 'due',
     /** `DUE#{n}`: n = hash(memberId, userId) mod shard count, so the sweep scales past one partition. */
     partitionKey: 'dueShard',
-    /** epoch ms at which the sweep should refresh. */
+    /** When the sweep should refresh (EpochMs). */
     sortKey: 'dueAt',
   },
 } as const;

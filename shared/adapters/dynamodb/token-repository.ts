@@ -25,11 +25,11 @@ import type { PortalAddressInput } from '#shared/core/ports/portal-address-store
 import type { PortalListing, PortalSummaryPage, TokenSummary } from '#shared/core/ports/portal-listing.js';
 import type {
   DuePage,
-  FailureInput,
+  HeldLease,
   InstallationInput,
   LeaseInput,
-  LeaseResult,
   NewChainInput,
+  RecordFailureInput,
   RefreshResultInput,
   TokenRepository,
 } from '#shared/core/ports/token-repository.js';
@@ -338,7 +338,7 @@ export class DynamoDbTokenRepository implements TokenRepository, PortalListing {
     return this.updateToken(key, update, condition, 'token set changed meanwhile');
   }
 
-  async acquireLease(key: TokenKey, input: LeaseInput): Promise<LeaseResult> {
+  async acquireLease(key: TokenKey, input: LeaseInput): Promise<HeldLease> {
     const update = new UpdateBuilder().set('leaseOwner', input.owner).set('leaseUntil', input.now + input.leaseMs);
     update.value(':now', input.now).name('pk');
     let condition = 'attribute_exists(#pk) AND (attribute_not_exists(#leaseUntil) OR #leaseUntil <= :now)';
@@ -402,7 +402,7 @@ export class DynamoDbTokenRepository implements TokenRepository, PortalListing {
     );
   }
 
-  async recordFailure(key: TokenKey, input: FailureInput): Promise<TokenSet> {
+  async recordFailure(key: TokenKey, input: RecordFailureInput): Promise<TokenSet> {
     const update = new UpdateBuilder()
       .set('status', input.status)
       .set('lastFailure', input.failure)

@@ -18,6 +18,43 @@ export type AppErrorCode =
   | 'state'
   | 'unavailable';
 
+/**
+ * Error codes this service sets itself where the other side gave none: transport faults, answers it
+ * cannot read, and its own checks. They appear as `error` of `BitrixOAuthError` / `BitrixRestError`,
+ * as `lastFailure.code` of a token set and as `lastError` of a parked claim, next to the codes
+ * Bitrix24 sends (`invalid_grant`, `QUERY_LIMIT_EXCEEDED`, …). An HTTP status without a code becomes
+ * `http_{status}` (`httpStatusCode`).
+ */
+export const OWN_ERROR_CODES = {
+  /** No answer within the timeout. */
+  timeout: 'timeout',
+  /** The connection failed or broke before an answer arrived. */
+  networkError: 'network_error',
+  /** An answer that is not JSON, or lacks what the protocol always sends. */
+  malformedResponse: 'malformed_response',
+  /** A portal that keeps redirecting (more than a rename would). */
+  tooManyRedirects: 'too_many_redirects',
+  /** A redirect somewhere that is not the portal's REST API. */
+  unexpectedRedirect: 'unexpected_redirect',
+  /** A batch command that never ran because an earlier one failed with `halt`. */
+  notExecuted: 'not_executed',
+  /** The authorization server's answer names another portal (or user) than asked for. */
+  memberMismatch: 'member_mismatch',
+  /** `invalid_grant` right after taking over an interrupted refresh's lease: undecided until the grace period ends. */
+  invalidGrantAfterTakeover: 'invalid_grant_after_takeover',
+  /** A refresh "succeeded" with an access token that had already expired. */
+  expiredAfterRefresh: 'expired_after_refresh',
+  /** Something of ours failed (credentials unreadable, a bug): not the other side's fault. */
+  internalError: 'internal_error',
+} as const;
+
+export type OwnErrorCode = (typeof OWN_ERROR_CODES)[keyof typeof OWN_ERROR_CODES];
+
+/** The code of an answer that carried an unexpected HTTP status and no error code of its own. */
+export function httpStatusCode(status: number): `http_${number}` {
+  return `http_${status}`;
+}
+
 export interface AppErrorOptions extends ErrorOptions {
   /** Extra fields that are safe to log and to show (never tokens or secrets). */
   readonly details?: Readonly<Record<string, string | number | boolean | undefined>>;

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import type { EpochMs } from '#shared/core/domain/time.js';
 import { hashApplicationToken } from './application-token.js';
 
 /**
  * Wire types of the app-lifecycle messages Bitrix24 sends us (event webhooks and the install frame's
  * POST), and the one domain shape they turn into once parsed: an `InstallClaim` (tokens someone claims
  * were issued to our app for a portal — unproven until the authorization server confirms) or an
- * `UninstallRequest`.
+ * `UninstallClaim`.
  *
  * Wire rules (PROTOCOL.md §4, §5): bodies are form-encoded, so every leaf arrives as a string; the same
  * payloads also arrive as JSON in documentation and tests, where numbers appear. Each leaf therefore
@@ -167,17 +168,17 @@ export interface InstallClaim {
   readonly appVersion?: string | undefined;
   /** The user the message names (unverified; used only when the server's answer lacks `user_id`). */
   readonly claimedUserId?: number | undefined;
-  /** epoch ms when we received the message: decides which of two writes is newer. */
-  readonly receivedAt: number;
+  /** when we received the message: decides which of two writes is newer. */
+  readonly receivedAt: EpochMs;
 }
 
 /** An ONAPPUNINSTALL, parsed. */
-export interface UninstallRequest {
+export interface UninstallClaim {
   readonly memberId: string;
   readonly applicationToken: string;
   /** `data[CLEAN]=1`: the admin asked to delete the app's data too. */
   readonly clean: boolean;
-  readonly receivedAt: number;
+  readonly receivedAt: EpochMs;
 }
 
 /** Turns a validated ONAPPINSTALL / ONAPPUPDATE into a claim. */
@@ -229,7 +230,7 @@ export function claimFromInstallFrame(
 }
 
 /** Turns a validated ONAPPUNINSTALL into a request. */
-export function uninstallRequestFromEvent(wire: UninstallEventWire, receivedAt: number): UninstallRequest {
+export function uninstallClaimFromEvent(wire: UninstallEventWire, receivedAt: number): UninstallClaim {
   return {
     memberId: wire.auth.member_id,
     applicationToken: wire.auth.application_token,

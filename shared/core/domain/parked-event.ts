@@ -1,3 +1,5 @@
+import type { EpochMs } from '#shared/core/domain/time.js';
+import type { Backoff } from './backoff.js';
 import type { InstallClaim } from './lifecycle-events.js';
 
 /**
@@ -12,35 +14,23 @@ export interface ParkedEvent {
   readonly claim: InstallClaim;
   /** Verification attempts made so far (the one at receipt counts). */
   readonly attempts: number;
-  /** epoch ms of the next attempt. */
-  readonly dueAt: number;
-  readonly parkedAt: number;
+  /** of the next attempt. */
+  readonly dueAt: EpochMs;
+  readonly parkedAt: EpochMs;
   /** Machine code of the last failure (`timeout`, `http_503`, …), never a token. */
   readonly lastError?: string | undefined;
 }
 
-/** Back-off settings of parked claims. */
+/** Retry rules of parked claims. */
 export interface ParkingPolicy {
-  /** Delay before the first retry. */
-  readonly baseDelayMs: number;
-  /** Longest delay between two retries. */
-  readonly maxDelayMs: number;
+  /** Back-off between attempts: doubling from the base, capped, plus up to a fifth (`PARKED_RETRY_SPREAD`). */
+  readonly retry: Backoff;
   /** A claim older than this is dropped (its refresh token is assumed dead). */
   readonly maxAgeMs: number;
 }
 
-/**
- * Delay before the attempt after `attempts` failed ones: doubling from the base, capped, with up to
- * 20 % jitter taken from `random` (0..1) so parked claims of an outage do not all retry together.
- *
- * @example
- * retryDelayMs(1, { baseDelayMs: 60_000, maxDelayMs: 3_600_000, maxAgeMs }, () => 0) // → 60_000
- */
-export function retryDelayMs(attempts: number, policy: ParkingPolicy, random: () => number = Math.random): number {
-  const exponent = Math.max(0, Math.min(attempts - 1, 30));
-  const delay = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** exponent);
-  return Math.round(delay * (1 + 0.2 * Math.min(1, Math.max(0, random()))));
-}
+/** Parked claims of an outage retry a little later than the step, never sooner, and not all together. */
+export const PARKED_RETRY_SPREAD = [1, 1.2] as const;
 
 /** Whether a parked claim is too old to try again. */
 export function parkedTooOld(event: Pick<ParkedEvent, 'claim'>, now: number, policy: ParkingPolicy): boolean {

@@ -6,6 +6,7 @@
  * window closes 30 days (configurable) after issue. Bitrix24 warns that renewing every portal hourly
  * may get an app blocked (§0.3, §1.8), so keeping access tokens warm is a per-deployment choice.
  */
+import { type Backoff, backoffDelayMs } from './backoff.js';
 import type { OAuthFailureCategory } from './errors.js';
 import type { TokenSet, TokenStatus } from './token-set.js';
 
@@ -18,9 +19,9 @@ import type { TokenSet, TokenStatus } from './token-set.js';
  * - `keep_alive`: only the refresh-token window is kept open (~1 call every 3 weeks); access tokens
  *   are renewed on demand by the first consumer that needs one.
  */
-export type RefreshPolicyMode = 'always_warm' | 'warm_while_used' | 'keep_alive';
+export const REFRESH_POLICY_MODES = ['always_warm', 'warm_while_used', 'keep_alive'] as const;
 
-export const REFRESH_POLICY_MODES: readonly RefreshPolicyMode[] = ['always_warm', 'warm_while_used', 'keep_alive'];
+export type RefreshPolicyMode = (typeof REFRESH_POLICY_MODES)[number];
 
 export interface RefreshPolicy {
   readonly mode: RefreshPolicyMode;
@@ -69,28 +70,6 @@ export function nextRefreshAt(
   return Math.round(Math.max(now, due));
 }
 
-/** Exponential back-off for transient failures. */
-export interface RetryPolicy {
-  /** Delay after the first failure (half of it fixed, half random). */
-  readonly baseMs: number;
-  /** Upper bound of the delay. */
-  readonly maxMs: number;
-}
-
-/**
- * Delay before the next attempt after `consecutiveFailures` failures in a row: base·2ⁿ⁻¹ capped,
- * with "equal jitter" (half fixed, half random), so retries of many portals never bunch up and never
- * come sooner than half the step.
- */
-export function retryDelayMs(
-  consecutiveFailures: number,
-  retry: RetryPolicy,
-  random: () => number = Math.random,
-): number {
-  const step = Math.min(retry.maxMs, retry.baseMs * 2 ** Math.max(0, consecutiveFailures - 1));
-  return Math.round(step / 2 + (random() * step) / 2);
-}
-
 /**
  * What went wrong with one refresh attempt. The OAuth categories come from the authorization server;
  * `member_mismatch` is an answer for another portal (never stored); `write_failed` means the new pair
@@ -101,7 +80,8 @@ export type RefreshFailureCategory = OAuthFailureCategory | 'member_mismatch' | 
 export interface FailureSettings {
   /** Consecutive transient failures after which the token set is marked `degraded`. */
   readonly degradedAfter: number;
-  readonly retry: RetryPolicy;
+  /** Back-off after transient failures (equal jitter: never sooner than half the step). */
+  readonly retry: Backoff;
   /** `payment_required` is retried this rarely (it stays in the due index). */
   readonly paymentRetryMs: number;
   /**
@@ -111,7 +91,7 @@ export interface FailureSettings {
   readonly takeoverGraceMs: number;
 }
 
-export interface FailureInput {
+export interface DecideFailureInput {
   readonly category: RefreshFailureCategory;
   /** Status before this attempt. */
   readonly status: TokenStatus;
@@ -146,7 +126,7 @@ export interface FailureDecision {
  * won, which is not a failure) and looked for a recovery pair.
  */
 export function decideFailure(
-  input: FailureInput,
+  input: DecideFailureInput,
   settings: FailureSettings,
   random: () => number = Math.random,
 ): FailureDecision {
@@ -177,7 +157,7 @@ export function decideFailure(
       return {
         status,
         consecutiveFailures,
-        nextRefreshAt: input.now + retryDelayMs(consecutiveFailures, settings.retry, random),
+        nextRefreshAt: input.now + backoffDelayMs(consecutiveFailures, settings.retry, random),
         verdict: 'retry',
       };
     }

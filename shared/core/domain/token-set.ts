@@ -1,31 +1,29 @@
+import type { EpochMs } from '#shared/core/domain/time.js';
 /**
  * The domain model: an installation (one per portal, keyed by `member_id`) and its token sets (one per
  * portal and Bitrix24 user). Pure types and functions; no AWS imports.
  */
 
-/** Lifecycle of a token set. Only `active` and `degraded` are refreshed by the sweep. */
-export type TokenStatus =
+/**
+ * Lifecycle of a token set. Only `active` and `degraded` are refreshed by the sweep (and
+ * `payment_required`, rarely, to notice a renewed subscription).
+ */
+export const TOKEN_STATUSES = [
   /** Tokens work. */
-  | 'active'
-  /** Refreshes keep failing for transient reasons; the old tokens are kept and retried. */
-  | 'degraded'
-  /** The refresh chain is dead (`invalid_grant`): a user must open the app or authorize again. */
-  | 'reauth_required'
-  /** The authorization server answers `PAYMENT_REQUIRED`: the portal's subscription ended. */
-  | 'payment_required'
-  /** The authorization server rejects our client id/secret (`invalid_client`). */
-  | 'invalid_client'
-  /** The app was uninstalled from the portal; no tokens are kept. */
-  | 'uninstalled';
-
-export const TOKEN_STATUSES: readonly TokenStatus[] = [
   'active',
+  /** Refreshes keep failing for transient reasons; the old tokens are kept and retried. */
   'degraded',
+  /** The refresh chain is dead (`invalid_grant`): a user must open the app or authorize again. */
   'reauth_required',
+  /** The authorization server answers `PAYMENT_REQUIRED`: the portal's subscription ended. */
   'payment_required',
+  /** The authorization server rejects our client id/secret (`invalid_client`). */
   'invalid_client',
+  /** The app was uninstalled from the portal; no tokens are kept. */
   'uninstalled',
-];
+] as const;
+
+export type TokenStatus = (typeof TOKEN_STATUSES)[number];
 
 /** Statuses the sweep keeps alive (they are in the due index). */
 export const REFRESHABLE_STATUSES: ReadonlySet<TokenStatus> = new Set<TokenStatus>([
@@ -47,8 +45,7 @@ export interface FailureRecord {
   readonly category: string;
   readonly code: string;
   readonly message: string;
-  /** epoch ms */
-  readonly at: number;
+  readonly at: EpochMs;
 }
 
 /** Identifies one token set. */
@@ -61,10 +58,10 @@ export interface TokenKey {
 export interface IssuedTokens {
   readonly accessToken: string;
   readonly refreshToken: string;
-  /** Access-token expiry, epoch ms, computed once on receipt. */
-  readonly accessExpiresAt: number;
-  /** When the refresh token was issued, epoch ms: its 30-day window counts from here. */
-  readonly refreshIssuedAt: number;
+  /** Access-token expiry computed once on receipt. */
+  readonly accessExpiresAt: EpochMs;
+  /** When the refresh token was issued its 30-day window counts from here. */
+  readonly refreshIssuedAt: EpochMs;
   readonly memberId: string;
   readonly userId: number;
   /** Portal REST base, e.g. `https://portal.bitrix24.com/rest/`. */
@@ -80,10 +77,10 @@ export interface IssuedTokens {
 export interface TokenSet extends TokenKey {
   readonly accessToken: string;
   readonly refreshToken: string;
-  readonly accessExpiresAt: number;
-  readonly refreshIssuedAt: number;
+  readonly accessExpiresAt: EpochMs;
+  readonly refreshIssuedAt: EpochMs;
   /** `refreshIssuedAt` + the configured refresh lifetime: when the chain is assumed dead. */
-  readonly refreshExpiresAt: number;
+  readonly refreshExpiresAt: EpochMs;
   readonly clientEndpoint: string;
   readonly serverEndpoint: string;
   /** Portal host, derived from `clientEndpoint` (never from a token answer's `domain`). */
@@ -95,16 +92,15 @@ export interface TokenSet extends TokenKey {
   /** Optimistic-concurrency counter; every write adds one. */
   readonly version: number;
   readonly leaseOwner?: string | undefined;
-  /** epoch ms */
-  readonly leaseUntil?: number | undefined;
-  /** When the sweep should next look at it (epoch ms); absent when not refreshable. */
-  readonly nextRefreshAt?: number | undefined;
-  readonly lastRefreshAt?: number | undefined;
-  readonly lastUsedAt?: number | undefined;
+  readonly leaseUntil?: EpochMs | undefined;
+  /** When the sweep should next look at it; absent when not refreshable. */
+  readonly nextRefreshAt?: EpochMs | undefined;
+  readonly lastRefreshAt?: EpochMs | undefined;
+  readonly lastUsedAt?: EpochMs | undefined;
   readonly lastFailure?: FailureRecord | undefined;
   readonly consecutiveFailures: number;
-  readonly createdAt: number;
-  readonly updatedAt: number;
+  readonly createdAt: EpochMs;
+  readonly updatedAt: EpochMs;
 }
 
 /** One portal that installed the app. */
@@ -121,10 +117,10 @@ export interface Installation {
   readonly appVersion?: string | undefined;
   /** Bitrix24 user who installed (the admin whose tokens came with the install). */
   readonly installedBy?: number | undefined;
-  readonly installedAt: number;
-  readonly uninstalledAt?: number | undefined;
+  readonly installedAt: EpochMs;
+  readonly uninstalledAt?: EpochMs | undefined;
   readonly version: number;
-  readonly updatedAt: number;
+  readonly updatedAt: EpochMs;
 }
 
 /** Portal host (with port when not default) from a REST endpoint URL like `https://x.bitrix24.com/rest/`. */

@@ -15,6 +15,29 @@ export type TokenStatusEvent =
   | 'refresh_interrupted'
   | 'lost_write';
 
+/**
+ * Reasons the service gives for its own incidents and transitions (`reason` of a notification);
+ * otherwise the reason is the authorization server's error code (`invalid_grant`, `http_503`, …).
+ */
+export const NOTIFICATION_REASONS = {
+  /** A refresh succeeded. */
+  refreshed: 'refreshed',
+  /** A refresh succeeded after failures (`degraded` → `active`). */
+  refreshedAfterFailure: 'refreshed_after_failure',
+  /** A pair whose write had failed was applied from the recovery store. */
+  parkedPairApplied: 'parked_pair_applied',
+  /** The refreshed pair could not be stored and was parked: it is applied on the next attempt. */
+  parkedForRecovery: 'parked_for_recovery',
+  /** The refreshed pair could be neither stored nor parked: the chain is lost. */
+  pairLost: 'pair_lost',
+  /** A refresh died holding its lease (process killed, timed out). */
+  leaseExpiredUnreleased: 'lease_expired_unreleased',
+  /** `invalid_grant` after the grace period of a taken-over lease: the interrupted refresh spent the token. */
+  invalidGrantAfterInterruptedRefresh: 'invalid_grant_after_interrupted_refresh',
+  /** `invalid_grant` right after a timeout or 5xx the server may have processed (spending the token). */
+  invalidGrantAfterTransientFailure: 'invalid_grant_after_transient_failure',
+} as const;
+
 /** One notification. Carries no secret: no token, code, application token or client secret. */
 export interface TokenStatusChange {
   readonly event: TokenStatusEvent;

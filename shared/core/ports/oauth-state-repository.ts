@@ -1,3 +1,4 @@
+import type { EpochMs } from '#shared/core/domain/time.js';
 /** A pending authorization: created by the start endpoint, consumed once by the callback. */
 export interface OAuthStateRecord {
   /** 256-bit random value sent as `state`. */
@@ -8,10 +9,9 @@ export interface OAuthStateRecord {
   readonly browserBindingHash: string;
   /** Where to send the user after success (path on our site), if any. */
   readonly returnTo?: string | undefined;
-  /** epoch ms */
-  readonly createdAt: number;
-  /** epoch ms: after it the state is refused even if DynamoDB TTL has not deleted it yet. */
-  readonly expiresAt: number;
+  readonly createdAt: EpochMs;
+  /** after it the state is refused even if DynamoDB TTL has not deleted it yet. */
+  readonly expiresAt: EpochMs;
 }
 
 /**

@@ -1,10 +1,11 @@
 import type { ParkedEvent } from '#shared/core/domain/parked-event.js';
+import type { EpochMs } from '#shared/core/domain/time.js';
 
 /** One parked claim due for another attempt, as the due index lists it. */
 export interface ParkedEventKey {
   readonly memberId: string;
   readonly id: string;
-  readonly dueAt: number;
+  readonly dueAt: EpochMs;
 }
 
 /**

@@ -1,10 +1,11 @@
+import type { EpochMs } from '#shared/core/domain/time.js';
 /** A portal's move to a new address, as a REST call's 302 revealed it. */
 export interface PortalAddressInput {
   /** The address the call went to, e.g. `https://old.bitrix24.com/rest/`. */
   readonly previousClientEndpoint: string;
   /** The address the portal redirected to, e.g. `https://new.bitrix24.com/rest/`. */
   readonly clientEndpoint: string;
-  readonly now: number;
+  readonly now: EpochMs;
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { EpochMs } from '#shared/core/domain/time.js';
 import type { IssuedTokens, TokenKey } from '#shared/core/domain/token-set.js';
 
 /**
@@ -8,11 +9,10 @@ export interface RecoveryRecord extends TokenKey {
   /** The refresh token the pair was obtained with: the pair applies only while it is still stored. */
   readonly usedRefreshToken: string;
   readonly issued: IssuedTokens;
-  readonly refreshExpiresAt: number;
+  readonly refreshExpiresAt: EpochMs;
   /** Lease owner that received the pair. */
   readonly owner: string;
-  /** epoch ms */
-  readonly savedAt: number;
+  readonly savedAt: EpochMs;
 }
 
 /**

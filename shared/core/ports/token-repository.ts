@@ -1,3 +1,4 @@
+import type { EpochMs } from '#shared/core/domain/time.js';
 import type {
   FailureRecord,
   Installation,
@@ -11,10 +12,10 @@ import type {
 /** A new chain of tokens to store (from a code exchange, an install event or the install page). */
 export interface NewChainInput extends IssuedTokens {
   readonly source: TokenSource;
-  readonly refreshExpiresAt: number;
+  readonly refreshExpiresAt: EpochMs;
   /** When the sweep should refresh it; absent = not in the due index. */
-  readonly nextRefreshAt?: number | undefined;
-  readonly now: number;
+  readonly nextRefreshAt?: EpochMs | undefined;
+  readonly now: EpochMs;
 }
 
 /** What a successful refresh writes. */
@@ -24,31 +25,31 @@ export interface RefreshResultInput {
   /** The refresh token that was spent: the write succeeds only while it is still the stored one (the fence). */
   readonly usedRefreshToken: string;
   readonly issued: IssuedTokens;
-  readonly refreshExpiresAt: number;
-  readonly nextRefreshAt?: number | undefined;
-  readonly now: number;
+  readonly refreshExpiresAt: EpochMs;
+  readonly nextRefreshAt?: EpochMs | undefined;
+  readonly now: EpochMs;
 }
 
-export interface FailureInput {
+export interface RecordFailureInput {
   readonly owner?: string | undefined;
   /** Only records the failure while this refresh token is still the stored one. */
   readonly usedRefreshToken: string;
   readonly failure: FailureRecord;
   readonly status: TokenStatus;
   readonly consecutiveFailures: number;
-  readonly nextRefreshAt?: number | undefined;
-  readonly now: number;
+  readonly nextRefreshAt?: EpochMs | undefined;
+  readonly now: EpochMs;
 }
 
 export interface LeaseInput {
   readonly owner: string;
-  readonly now: number;
+  readonly now: EpochMs;
   readonly leaseMs: number;
   /** When given, the lease is taken only at this version. */
   readonly expectedVersion?: number | undefined;
 }
 
-export interface LeaseResult {
+export interface HeldLease {
   /** The token set as it is under our lease. */
   readonly tokenSet: TokenSet;
   /** Set when we took over a lease that expired without being released: a refresh was interrupted. */
@@ -56,10 +57,10 @@ export interface LeaseResult {
 }
 
 /** An installation as a use case writes it; the repository adds `version` and `updatedAt`. */
-export type InstallationInput = Omit<Installation, 'version' | 'updatedAt'> & { readonly now: number };
+export type InstallationInput = Omit<Installation, 'version' | 'updatedAt'> & { readonly now: EpochMs };
 
 export interface DuePage {
-  readonly keys: readonly (TokenKey & { readonly dueAt: number })[];
+  readonly keys: readonly (TokenKey & { readonly dueAt: EpochMs })[];
   /** Pass back to get the next page; absent on the last page. */
   readonly cursor?: string | undefined;
 }
@@ -85,11 +86,11 @@ export interface TokenRepository {
    */
   storeNewChain(input: NewChainInput, expectedVersion: number | null): Promise<TokenSet>;
   /** Takes the refresh lease; throws `LeaseHeldError` while somebody else holds it. */
-  acquireLease(key: TokenKey, input: LeaseInput): Promise<LeaseResult>;
+  acquireLease(key: TokenKey, input: LeaseInput): Promise<HeldLease>;
   /** Writes a refreshed pair (fenced on the spent refresh token) and releases the lease. */
   completeRefresh(key: TokenKey, input: RefreshResultInput): Promise<TokenSet>;
   /** Records a failed refresh (fenced on the refresh token that was tried) and releases the lease. */
-  recordFailure(key: TokenKey, input: FailureInput): Promise<TokenSet>;
+  recordFailure(key: TokenKey, input: RecordFailureInput): Promise<TokenSet>;
   /** Releases our lease if we still hold it; never fails because somebody else took it. */
   releaseLease(key: TokenKey, owner: string): Promise<void>;
   /** Records that a consumer read the token (for the warm-while-used policy), at most every `throttleMs`. */

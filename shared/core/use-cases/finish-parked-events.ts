@@ -1,9 +1,11 @@
-import { parkedTooOld, retryDelayMs } from '#shared/core/domain/parked-event.js';
+import { backoffDelayMs } from '#shared/core/domain/backoff.js';
+import { parkedTooOld } from '#shared/core/domain/parked-event.js';
+import type { EpochMs } from '#shared/core/domain/time.js';
 import { type RegisterInstallationDeps, storeVerifiedClaim, verifyClaim } from './register-installation.js';
 
 export interface FinishParkedEventsOptions {
-  /** Stop starting new claims at this instant (epoch ms, from the Lambda's remaining time). */
-  readonly deadline: number;
+  /** Stop starting new claims at this instant from the Lambda's remaining time). */
+  readonly deadline: EpochMs;
   /** Claims read per query. @default 25 */
   readonly pageSize?: number;
 }
@@ -64,7 +66,7 @@ async function processDue(
           return { finished, retried, dropped, skipped };
         }
         // Moving dueAt forward first means a crash mid-attempt only delays the claim, never loses it.
-        const event = await deps.parked.claim(key, start + retryDelayMs(1, deps.parking, deps.random));
+        const event = await deps.parked.claim(key, start + backoffDelayMs(1, deps.parking.retry, deps.random));
         if (event === undefined) {
           skipped += 1;
           continue;
@@ -80,7 +82,7 @@ async function processDue(
         try {
           const verification = await verifyClaim(event.claim, deps);
           if (verification.kind === 'unavailable') {
-            const dueAt = deps.now() + retryDelayMs(event.attempts, deps.parking, deps.random);
+            const dueAt = deps.now() + backoffDelayMs(event.attempts, deps.parking.retry, deps.random);
             await deps.parked.reschedule(event.claim.memberId, event.id, dueAt, verification.error);
             deps.logger.info('parked install claim still unverifiable', { ...log, error: verification.error, dueAt });
             retried += 1;

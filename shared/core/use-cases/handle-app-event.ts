@@ -5,8 +5,8 @@ import {
   eventEnvelopeSchema,
   installEventSchema,
   lifecycleEventName,
+  uninstallClaimFromEvent,
   uninstallEventSchema,
-  uninstallRequestFromEvent,
 } from '#shared/core/domain/lifecycle-events.js';
 import {
   type RegisterInstallationDeps,
@@ -42,7 +42,7 @@ export async function handleAppEvent(body: unknown, deps: HandleAppEventDeps): P
     }
     case 'ONAPPUNINSTALL': {
       const wire = parse(uninstallEventSchema, body, name);
-      return { event: name, result: await uninstallPortal(uninstallRequestFromEvent(wire, receivedAt), deps) };
+      return { event: name, result: await uninstallPortal(uninstallClaimFromEvent(wire, receivedAt), deps) };
     }
     case undefined:
       return { event: 'other', name: envelope.event.toUpperCase() };

@@ -12,7 +12,7 @@ export interface OpenInstallPageDeps extends RegisterInstallationDeps {
   readonly defaultServerEndpoint: string;
 }
 
-export interface InstallPageRequest {
+export interface InstallPageInput {
   readonly method: string;
   /** The query string's parameters (`DOMAIN`, `PROTOCOL`, `LANG`, `APP_SID`). */
   readonly query: unknown;
@@ -54,7 +54,7 @@ export type InstallPageOutcome =
  * const outcome = await openInstallPage({ method: 'POST', query, body }, deps);
  */
 export async function openInstallPage(
-  request: InstallPageRequest,
+  request: InstallPageInput,
   deps: OpenInstallPageDeps,
 ): Promise<InstallPageOutcome> {
   const query = queryOf(request.query);

@@ -1,4 +1,5 @@
 import { PortalNotFoundError } from '#shared/core/domain/errors.js';
+import { DAY, type EpochMs, HOUR, MINUTE } from '#shared/core/domain/time.js';
 import type {
   FailureRecord,
   Installation,
@@ -36,22 +37,21 @@ export interface PortalStatusRow {
   readonly status: PortalRowStatus;
   readonly installationStatus?: InstallationStatus | undefined;
   readonly source?: TokenSource | undefined;
-  /** epoch ms */
-  readonly accessExpiresAt?: number | undefined;
-  readonly refreshIssuedAt?: number | undefined;
-  readonly refreshExpiresAt?: number | undefined;
+  readonly accessExpiresAt?: EpochMs | undefined;
+  readonly refreshIssuedAt?: EpochMs | undefined;
+  readonly refreshExpiresAt?: EpochMs | undefined;
   /** When the sweep looks at it next (absent: not in the due index). */
-  readonly nextRefreshAt?: number | undefined;
-  readonly lastRefreshAt?: number | undefined;
-  readonly lastUsedAt?: number | undefined;
+  readonly nextRefreshAt?: EpochMs | undefined;
+  readonly lastRefreshAt?: EpochMs | undefined;
+  readonly lastUsedAt?: EpochMs | undefined;
   readonly lastFailure?: FailureRecord | undefined;
   readonly consecutiveFailures: number;
   readonly leaseUntil?: number | undefined;
 }
 
 export interface PortalStatusReport {
-  /** epoch ms the report was taken at; durations on it are relative to this. */
-  readonly generatedAt: number;
+  /** the report was taken at; durations on it are relative to this. */
+  readonly generatedAt: EpochMs;
   /** Rows per status over the whole table (filters do not change them). */
   readonly counts: Readonly<Record<PortalRowStatus, number>>;
   /** Distinct portals in the table. */
@@ -69,7 +69,7 @@ export interface ListingProgress {
 
 export interface PortalStatusDeps {
   readonly listing: PortalListing;
-  readonly now: () => number;
+  readonly now: () => EpochMs;
 }
 
 export interface PortalStatusOptions {
@@ -225,10 +225,6 @@ export interface RowDescription {
   /** `in 40 min`, `now`, or `—` (not in the due index). */
   readonly nextRefresh: string;
 }
-
-const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
-const DAY = 24 * HOUR;
 
 /** `45 s`, `12 min`, `5 h 3 min`, `12 d` (rounded down; sign ignored). */
 export function formatDuration(ms: number): string {

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { type Backoff, backoffDelayMs } from '#shared/core/domain/backoff.js';
 import {
   BitrixOAuthError,
   LeaseHeldError,
+  OWN_ERROR_CODES,
   PortalNotFoundError,
   TokenConflictError,
   TokenRefreshError,
@@ -14,8 +16,8 @@ import {
   nextRefreshAt,
   type RefreshFailureCategory,
   type RefreshPolicy,
-  retryDelayMs,
 } from '#shared/core/domain/refresh-policy.js';
+import type { EpochMs } from '#shared/core/domain/time.js';
 import {
   accessTokenValid,
   type FailureRecord,
@@ -28,10 +30,14 @@ import {
 import type { Logger } from '#shared/core/ports/logger.js';
 import type { MetricsRecorder } from '#shared/core/ports/metrics.js';
 import { METRIC_NAMES } from '#shared/core/ports/metrics.js';
-import type { NotificationPublisher, TokenStatusEvent } from '#shared/core/ports/notification-publisher.js';
+import {
+  NOTIFICATION_REASONS,
+  type NotificationPublisher,
+  type TokenStatusEvent,
+} from '#shared/core/ports/notification-publisher.js';
 import type { BitrixOAuthClient } from '#shared/core/ports/oauth-client.js';
 import type { RecoveryRecord, RecoveryStore } from '#shared/core/ports/recovery-store.js';
-import type { LeaseResult, TokenRepository } from '#shared/core/ports/token-repository.js';
+import type { HeldLease, TokenRepository } from '#shared/core/ports/token-repository.js';
 
 /**
  * Why a refresh is asked for:
@@ -43,7 +49,7 @@ import type { LeaseResult, TokenRepository } from '#shared/core/ports/token-repo
  */
 export type RefreshReason = 'sweep' | 'on_demand' | 'stale_report';
 
-export interface RefreshRequest {
+export interface RefreshInput {
   readonly reason: RefreshReason;
   /**
    * The version of the token set the caller holds. When the stored version is newer (and its access
@@ -65,12 +71,12 @@ export interface RefreshRequest {
  * - `current`: the stored tokens needed nothing (not due, still valid, or newer than seen).
  * - `superseded`: another worker refreshed (or a new chain arrived) meanwhile; its tokens are returned.
  */
-export type RefreshOutcome = 'refreshed' | 'recovered' | 'current' | 'superseded';
+export type RefreshOutcomeKind = 'refreshed' | 'recovered' | 'current' | 'superseded';
 
-export interface RefreshResult {
+export interface RefreshOutcome {
+  readonly kind: RefreshOutcomeKind;
   /** The stored token set after the call: the one to use. */
   readonly tokenSet: TokenSet;
-  readonly outcome: RefreshOutcome;
 }
 
 /** Tuning of the refresh path (the runtime builds it from the configuration: `refreshSettings(config)`). */
@@ -102,8 +108,8 @@ export interface RefreshDeps {
   readonly metrics: MetricsRecorder;
   readonly logger: Logger;
   readonly settings: RefreshSettings;
-  /** The clock leases, due times and expiries are judged by (epoch ms). */
-  readonly clock: () => number;
+  /** The clock leases, due times and expiries are judged by. */
+  readonly clock: () => EpochMs;
   /** @default Math.random */
   readonly random?: () => number;
   /** Real waiting (lease polls, write back-off). @default setTimeout */
@@ -113,7 +119,7 @@ export interface RefreshDeps {
 /** Rounds of "re-read and decide again" after losing a race, before giving up. */
 const MAX_ROUNDS = 6;
 /** Write back-off: 100 ms, 200 ms, … up to 1 s (half random). */
-const WRITE_RETRY = { baseMs: 100, maxMs: 1000 } as const;
+const WRITE_RETRY: Backoff = { baseMs: 100, maxMs: 1000 };
 const FIRST_LEASE_POLL_MS = 100;
 const MAX_LEASE_POLL_MS = 1000;
 
@@ -140,9 +146,9 @@ type Decision = 'refresh' | 'current';
  */
 export async function refreshTokenSet(
   key: TokenKey,
-  request: RefreshRequest,
+  request: RefreshInput,
   deps: RefreshDeps,
-): Promise<RefreshResult> {
+): Promise<RefreshOutcome> {
   const run = new RefreshRun(key, request, deps);
   return run.execute();
 }
@@ -159,7 +165,7 @@ class RefreshRun {
 
   constructor(
     private readonly key: TokenKey,
-    private readonly request: RefreshRequest,
+    private readonly request: RefreshInput,
     private readonly deps: RefreshDeps,
   ) {
     this.random = deps.random ?? Math.random;
@@ -167,15 +173,15 @@ class RefreshRun {
     this.owner = `${request.reason}:${randomUUID()}`;
   }
 
-  async execute(): Promise<RefreshResult> {
+  async execute(): Promise<RefreshOutcome> {
     for (let round = 0; round < MAX_ROUNDS; ) {
       const now = this.deps.clock();
       const stored = await this.deps.repository.getTokenSet(this.key);
       if (stored === undefined) throw new PortalNotFoundError(this.key.memberId, this.key.userId);
       if (this.decide(stored, now) === 'current') {
-        return { tokenSet: stored, outcome: this.recovered ? 'recovered' : this.raced ? 'superseded' : 'current' };
+        return { kind: this.recovered ? 'recovered' : this.raced ? 'superseded' : 'current', tokenSet: stored };
       }
-      let lease: LeaseResult;
+      let lease: HeldLease;
       try {
         lease = await this.deps.repository.acquireLease(this.key, {
           owner: this.owner,
@@ -241,7 +247,7 @@ class RefreshRun {
   }
 
   /** Calls the server under our lease. `undefined` = the token set changed under us: decide again. */
-  private async refreshUnderLease(lease: LeaseResult): Promise<RefreshResult | undefined> {
+  private async refreshUnderLease(lease: HeldLease): Promise<RefreshOutcome | undefined> {
     const held = lease.tokenSet;
     const tookOver = lease.tookOver !== undefined;
     if (lease.tookOver !== undefined) await this.surfaceInterrupted(held, lease.tookOver);
@@ -261,17 +267,17 @@ class RefreshRun {
         memberId: this.key.memberId,
         userId: this.key.userId,
       });
-      return this.failed(held, tookOver, 'member_mismatch', 'member_mismatch', undefined);
+      return this.failed(held, tookOver, 'member_mismatch', OWN_ERROR_CODES.memberMismatch, undefined);
     }
     return this.store(held, { ...issued, userId: this.key.userId });
   }
 
   /** Writes a received pair on its own retry budget; parks it when every attempt fails. */
-  private async store(held: TokenSet, issued: IssuedTokens): Promise<RefreshResult | undefined> {
+  private async store(held: TokenSet, issued: IssuedTokens): Promise<RefreshOutcome | undefined> {
     const refreshExpiresAt = issued.refreshIssuedAt + this.deps.settings.refreshTokenLifetimeMs;
     let lastError: unknown;
     for (let attempt = 1; attempt <= this.deps.settings.writeAttempts; attempt += 1) {
-      if (attempt > 1) await this.sleep(retryDelayMs(attempt - 1, WRITE_RETRY, this.random));
+      if (attempt > 1) await this.sleep(backoffDelayMs(attempt - 1, WRITE_RETRY, this.random));
       const now = this.deps.clock();
       try {
         const saved = await this.deps.repository.completeRefresh(this.key, {
@@ -288,8 +294,12 @@ class RefreshRun {
           userId: this.key.userId,
           version: saved.version,
         });
-        await this.transition(held, saved.status, held.status === 'active' ? 'refreshed' : 'refreshed_after_failure');
-        return { tokenSet: saved, outcome: 'refreshed' };
+        await this.transition(
+          held,
+          saved.status,
+          held.status === 'active' ? NOTIFICATION_REASONS.refreshed : NOTIFICATION_REASONS.refreshedAfterFailure,
+        );
+        return { kind: 'refreshed', tokenSet: saved };
       } catch (error) {
         if (error instanceof PortalNotFoundError) throw error;
         if (!(error instanceof TokenConflictError)) {
@@ -306,7 +316,7 @@ class RefreshRun {
         if (current.refreshToken === issued.refreshToken) {
           // An earlier attempt did land (its answer was lost).
           this.deps.metrics.count(METRIC_NAMES.tokensRefreshed);
-          return { tokenSet: current, outcome: 'refreshed' };
+          return { kind: 'refreshed', tokenSet: current };
         }
         // A newer chain (an install, an authorization) replaced the one we advanced: it wins.
         this.deps.logger.warn('refreshed pair superseded by a newer chain', {
@@ -340,7 +350,7 @@ class RefreshRun {
     };
     let parked = false;
     for (let attempt = 1; attempt <= this.deps.settings.writeAttempts && !parked; attempt += 1) {
-      if (attempt > 1) await this.sleep(retryDelayMs(attempt - 1, WRITE_RETRY, this.random));
+      if (attempt > 1) await this.sleep(backoffDelayMs(attempt - 1, WRITE_RETRY, this.random));
       try {
         await this.deps.recovery.save(record);
         parked = true;
@@ -365,7 +375,12 @@ class RefreshRun {
       },
     );
     this.deps.metrics.count(METRIC_NAMES.lostWrite, 1, { parked: String(parked) });
-    await this.notify('lost_write', held, held.status, parked ? 'parked_for_recovery' : 'pair_lost');
+    await this.notify(
+      'lost_write',
+      held,
+      held.status,
+      parked ? NOTIFICATION_REASONS.parkedForRecovery : NOTIFICATION_REASONS.pairLost,
+    );
     await this.releaseQuietly();
     throw new TokenRefreshError(this.key, 'write_failed', held.status, undefined, {
       cause: cause instanceof Error ? cause : undefined,
@@ -383,7 +398,7 @@ class RefreshRun {
     category: RefreshFailureCategory,
     code: string,
     error: BitrixOAuthError | undefined,
-  ): Promise<RefreshResult | undefined> {
+  ): Promise<RefreshOutcome | undefined> {
     if (category === 'invalid_grant') {
       const current = await this.deps.repository.getTokenSet(this.key);
       if (current === undefined) throw new PortalNotFoundError(this.key.memberId, this.key.userId);
@@ -403,7 +418,7 @@ class RefreshRun {
     );
     const failure: FailureRecord = {
       category,
-      code: decision.verdict === 'grace' ? 'invalid_grant_after_takeover' : code,
+      code: decision.verdict === 'grace' ? OWN_ERROR_CODES.invalidGrantAfterTakeover : code,
       message: (error?.errorDescription ?? 'refresh answer for another portal').slice(0, 200),
       at: now,
     };
@@ -492,7 +507,7 @@ class RefreshRun {
       userId: this.key.userId,
       parkedAt: parked.savedAt,
     });
-    await this.notify('recovered', held, saved.status, 'parked_pair_applied');
+    await this.notify('recovered', held, saved.status, NOTIFICATION_REASONS.parkedPairApplied);
     return true;
   }
 
@@ -507,7 +522,7 @@ class RefreshRun {
       leaseUntil: previous.leaseUntil,
     });
     this.deps.metrics.count(METRIC_NAMES.refreshInterrupted);
-    await this.notify('refresh_interrupted', held, held.status, 'lease_expired_unreleased');
+    await this.notify('refresh_interrupted', held, held.status, NOTIFICATION_REASONS.leaseExpiredUnreleased);
   }
 
   /** Publishes a status transition (only when the status changed; the conditional write made us its only author). */
@@ -578,7 +593,11 @@ class RefreshRun {
 function failureReason(held: TokenSet, category: RefreshFailureCategory, code: string): string {
   if (category !== 'invalid_grant') return code;
   const previous = held.lastFailure;
-  if (previous?.code === 'invalid_grant_after_takeover') return 'invalid_grant_after_interrupted_refresh';
-  if (previous !== undefined && previous.category === 'transient') return 'invalid_grant_after_transient_failure';
+  if (previous?.code === OWN_ERROR_CODES.invalidGrantAfterTakeover) {
+    return NOTIFICATION_REASONS.invalidGrantAfterInterruptedRefresh;
+  }
+  if (previous !== undefined && previous.category === 'transient') {
+    return NOTIFICATION_REASONS.invalidGrantAfterTransientFailure;
+  }
   return code;
 }

@@ -1,6 +1,7 @@
-import { BitrixOAuthError, TokenConflictError, ValidationError } from '#shared/core/domain/errors.js';
+import { backoffDelayMs } from '#shared/core/domain/backoff.js';
+import { BitrixOAuthError, OWN_ERROR_CODES, TokenConflictError, ValidationError } from '#shared/core/domain/errors.js';
 import { claimId, type InstallClaim } from '#shared/core/domain/lifecycle-events.js';
-import { type ParkingPolicy, retryDelayMs } from '#shared/core/domain/parked-event.js';
+import type { ParkingPolicy } from '#shared/core/domain/parked-event.js';
 import {
   domainFromEndpoint,
   type Installation,
@@ -112,7 +113,7 @@ export async function registerInstallation(
       return refusedOrDuplicate(claim, id, verification.reason, deps);
     case 'unavailable': {
       const now = deps.now();
-      const dueAt = now + retryDelayMs(1, deps.parking, deps.random);
+      const dueAt = now + backoffDelayMs(1, deps.parking.retry, deps.random);
       const parked = await deps.parked.park(
         { id, claim, attempts: 1, dueAt, parkedAt: now, lastError: verification.error },
         Math.ceil(deps.parking.maxAgeMs / 1000),
@@ -169,7 +170,7 @@ export async function verifyClaim(claim: InstallClaim, deps: RegisterInstallatio
       if (error instanceof ValidationError) continue; // the client's own allow-list said no
       // Credentials unreadable, a bug, an SDK failure: not the claim's fault. Keep it and try later.
       deps.logger.error('install claim verification failed', { memberId: claim.memberId, error });
-      return { kind: 'unavailable', error: 'internal_error' };
+      return { kind: 'unavailable', error: OWN_ERROR_CODES.internalError };
     }
     // The answer is the server's word on which portal the chain belongs to; the claim is not.
     if (issued.memberId !== claim.memberId) return { kind: 'refused', reason: 'member_mismatch' };

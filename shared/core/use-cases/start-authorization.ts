@@ -1,6 +1,7 @@
 import { hashBrowserBinding, isOpaqueValue, newOpaqueValue } from '#shared/core/domain/authorization-state.js';
 import { ValidationError } from '#shared/core/domain/errors.js';
 import { parsePortalAddress } from '#shared/core/domain/portal-address.js';
+import type { EpochMs } from '#shared/core/domain/time.js';
 import { rewriteUrl } from '#shared/core/domain/url-rewrites.js';
 import type { ClientCredentialsProvider } from '#shared/core/ports/oauth-client.js';
 import type { OAuthStateRepository } from '#shared/core/ports/oauth-state-repository.js';
@@ -33,8 +34,8 @@ export interface StartedAuthorization {
   readonly authorizeUrl: string;
   /** The value for the browser-binding cookie. Secret: never log it. */
   readonly browserBinding: string;
-  /** epoch ms after which the callback refuses this authorization. */
-  readonly expiresAt: number;
+  /** after which the callback refuses this authorization. */
+  readonly expiresAt: EpochMs;
 }
 
 /**

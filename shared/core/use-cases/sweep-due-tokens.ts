@@ -79,8 +79,8 @@ export async function sweepDueTokens(options: SweepOptions, deps: SweepDeps): Pr
       attempted += 1;
       const key = { memberId: due.memberId, userId: due.userId };
       try {
-        const { outcome } = await refreshTokenSet(key, { reason: 'sweep' }, deps);
-        if (outcome === 'refreshed' || outcome === 'recovered') refreshed += 1;
+        const { kind } = await refreshTokenSet(key, { reason: 'sweep' }, deps);
+        if (kind === 'refreshed' || kind === 'recovered') refreshed += 1;
         else skipped += 1;
       } catch (error) {
         if (error instanceof LeaseHeldError) leaseHeld += 1;

@@ -1,6 +1,6 @@
 import { applicationTokenMatches } from '#shared/core/domain/application-token.js';
 import { TokenConflictError } from '#shared/core/domain/errors.js';
-import type { UninstallRequest } from '#shared/core/domain/lifecycle-events.js';
+import type { UninstallClaim } from '#shared/core/domain/lifecycle-events.js';
 import type { Installation } from '#shared/core/domain/token-set.js';
 import type { ParkedEventRepository } from '#shared/core/ports/parked-event-repository.js';
 import type { TokenRepository } from '#shared/core/ports/token-repository.js';
@@ -37,10 +37,10 @@ const WRITE_ATTEMPTS = 5;
  * revives the portal.
  *
  * @example
- * const outcome = await uninstallPortal(uninstallRequestFromEvent(wire, now), deps);
+ * const outcome = await uninstallPortal(uninstallClaimFromEvent(wire, now), deps);
  * if (outcome.kind === 'forbidden') throw new ForbiddenError('application token does not match');
  */
-export async function uninstallPortal(request: UninstallRequest, deps: UninstallPortalDeps): Promise<UninstallOutcome> {
+export async function uninstallPortal(request: UninstallClaim, deps: UninstallPortalDeps): Promise<UninstallOutcome> {
   return removeInstallation(request, deps, {
     authorized: (installation) => applicationTokenMatches(request.applicationToken, installation.applicationTokenHash),
     unknown: () => cancelParkedOnly(request, deps),
@@ -67,7 +67,7 @@ export async function revokePortal(
 }
 
 async function removeInstallation(
-  request: Pick<UninstallRequest, 'memberId' | 'clean'>,
+  request: Pick<UninstallClaim, 'memberId' | 'clean'>,
   deps: UninstallPortalDeps,
   check: {
     readonly authorized: (installation: Installation) => boolean;
@@ -109,7 +109,7 @@ async function removeInstallation(
  * was down when it came). An uninstall whose application token matches a parked claim's cancels it,
  * so the claim cannot revive the portal later.
  */
-async function cancelParkedOnly(request: UninstallRequest, deps: UninstallPortalDeps): Promise<UninstallOutcome> {
+async function cancelParkedOnly(request: UninstallClaim, deps: UninstallPortalDeps): Promise<UninstallOutcome> {
   let cancelled = 0;
   for (const event of await deps.parked.listForPortal(request.memberId)) {
     if (applicationTokenMatches(request.applicationToken, event.claim.applicationTokenHash)) {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { DAY, HOUR } from '#shared/core/domain/time.js';
 import type { IssuedTokens } from '#shared/core/domain/token-set.js';
 import type { NewChainInput } from '#shared/core/ports/token-repository.js';
 
@@ -11,9 +12,6 @@ export function memberId(): string {
 export function token(): string {
   return randomBytes(35).toString('hex');
 }
-
-export const HOUR = 3_600_000;
-export const DAY = 24 * HOUR;
 
 export function issued(overrides: Partial<IssuedTokens> = {}): IssuedTokens {
   const now = overrides.refreshIssuedAt ?? Date.now();

@@ -3,6 +3,7 @@ import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-reposit
 import { refreshPathRefresher } from '#shared/consumer/refresh-path.js';
 import { BitrixRestClient, type BitrixRestClientOptions } from '#shared/consumer/rest-client.js';
 import { TokenClient, type TokenClientOptions } from '#shared/consumer/token-client.js';
+import { DAY } from '#shared/core/domain/time.js';
 import type { TokenSet } from '#shared/core/domain/token-set.js';
 import type { RefreshDeps } from '#shared/core/use-cases/refresh-token-set.js';
 import { MemoryMetrics, MemoryNotifications, testRefreshSettings } from '#test/fakes/memory-refresh-ports.js';
@@ -99,7 +100,7 @@ export async function startConsumerHarness(options: { frozen?: boolean } = {}): 
           refreshToken: issued.refreshToken,
           accessExpiresAt: options.accessExpiresAt ?? issued.expires * 1000,
           refreshIssuedAt: now,
-          refreshExpiresAt: now + 30 * 86_400_000,
+          refreshExpiresAt: now + 30 * DAY,
           memberId: portal.memberId,
           userId,
           clientEndpoint: portal.clientEndpoint,

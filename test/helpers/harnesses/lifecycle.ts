@@ -7,6 +7,8 @@ import { type LambdaHttpServer, localContext, startLambdaHttpServer } from '#loc
 import { HttpBitrixOAuthClient } from '#shared/adapters/bitrix/oauth-client.js';
 import { DynamoDbParkedEventRepository } from '#shared/adapters/dynamodb/parked-event-repository.js';
 import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-repository.js';
+import { PARKED_RETRY_SPREAD } from '#shared/core/domain/parked-event.js';
+import { DAY, HOUR, MINUTE } from '#shared/core/domain/time.js';
 import { SILENT_LOGGER } from '#shared/core/ports/logger.js';
 import { defaultNextRefreshAt } from '#shared/core/use-cases/complete-authorization.js';
 import type { OpenInstallPageDeps } from '#shared/core/use-cases/open-install-page.js';
@@ -60,9 +62,9 @@ export async function startLifecycleHarness(options: { verifyTimeoutMs?: number 
       now: () => emulator.clock.now(),
     }),
     allowedAuthServers,
-    refreshTokenLifetimeMs: 30 * 86_400_000,
+    refreshTokenLifetimeMs: 30 * DAY,
     nextRefreshAt: defaultNextRefreshAt,
-    parking: { baseDelayMs: 60_000, maxDelayMs: 3_600_000, maxAgeMs: 7 * 86_400_000 },
+    parking: { retry: { baseMs: MINUTE, maxMs: HOUR, spread: PARKED_RETRY_SPREAD }, maxAgeMs: 7 * DAY },
     receiptTtlSeconds: 48 * 3600,
     defaultServerEndpoint: 'https://oauth.bitrix.info/rest/',
     logger: SILENT_LOGGER,

@@ -1,10 +1,10 @@
 import type { B24OAuth } from '@bitrix24/b24jssdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createB24OAuth, SDK_REFRESH_TOKEN_PLACEHOLDER } from '#shared/consumer/b24jssdk-adapter.js';
+import { HOUR } from '#shared/core/domain/time.js';
 import { refreshTokenSet } from '#shared/core/use-cases/refresh-token-set.js';
 import { type ConsumerHarness, startConsumerHarness } from '#test/helpers/harnesses/consumer.js';
 
-const HOUR = 3_600_000;
 let h: ConsumerHarness;
 let seq = 0;
 const domain = (): string => `sdk${++seq}-${Date.now().toString(36)}.bitrix24.com`;

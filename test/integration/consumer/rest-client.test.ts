@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BitrixRestError, TokenUnavailableError } from '#shared/core/domain/errors.js';
+import { HOUR } from '#shared/core/domain/time.js';
 import { type ConsumerHarness, startConsumerHarness } from '#test/helpers/harnesses/consumer.js';
 
 let h: ConsumerHarness;
@@ -76,7 +77,7 @@ describe('BitrixRestClient (emulator + DynamoDB Local)', () => {
   it('gives up on OPERATION_TIME_LIMIT after the bounded attempts with growing, capped delays', async () => {
     // Prepare
     const { portal } = await h.seedPortal(domain());
-    h.emulator.blockMethod(portal, 'crm.lead.list', 3_600_000);
+    h.emulator.blockMethod(portal, 'crm.lead.list', HOUR);
     h.emulator.resetCounters();
     const sleeps: number[] = [];
     const rest = h.restClient(h.tokenClient(), {

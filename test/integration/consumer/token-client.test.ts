@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PortalNotFoundError, TokenUnavailableError } from '#shared/core/domain/errors.js';
+import { HOUR } from '#shared/core/domain/time.js';
 import { refreshTokenSet } from '#shared/core/use-cases/refresh-token-set.js';
 import { type ConsumerHarness, startConsumerHarness } from '#test/helpers/harnesses/consumer.js';
 
-const HOUR = 3_600_000;
 let h: ConsumerHarness;
 let seq = 0;
 /** A fresh portal name per test: the emulator and the table are shared by the file. */

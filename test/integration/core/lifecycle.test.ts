@@ -4,13 +4,15 @@ import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-reposit
 import { hashApplicationToken } from '#shared/core/domain/application-token.js';
 import { BitrixOAuthError } from '#shared/core/domain/errors.js';
 import type { InstallClaim } from '#shared/core/domain/lifecycle-events.js';
+import { PARKED_RETRY_SPREAD } from '#shared/core/domain/parked-event.js';
+import { DAY, HOUR, MINUTE } from '#shared/core/domain/time.js';
 import type { IssuedTokens } from '#shared/core/domain/token-set.js';
 import { SILENT_LOGGER } from '#shared/core/ports/logger.js';
 import type { BitrixOAuthClient } from '#shared/core/ports/oauth-client.js';
 import { finishParkedEvents } from '#shared/core/use-cases/finish-parked-events.js';
 import { type RegisterInstallationDeps, registerInstallation } from '#shared/core/use-cases/register-installation.js';
 import { uninstallPortal } from '#shared/core/use-cases/uninstall-portal.js';
-import { DAY, HOUR, memberId as newMemberId, token } from '#test/helpers/builders/fixtures.js';
+import { memberId as newMemberId, token } from '#test/helpers/builders/fixtures.js';
 import { readWholeTable } from '#test/helpers/harnesses/lifecycle-table.js';
 import { createTestTable, type TestTable } from '#test/helpers/harnesses/table.js';
 
@@ -77,7 +79,7 @@ beforeAll(async () => {
     allowedAuthServers: ['oauth.bitrix.info', 'oauth.bitrix24.tech'],
     refreshTokenLifetimeMs: 30 * DAY,
     nextRefreshAt: (issued) => issued.accessExpiresAt - 10 * 60_000,
-    parking: { baseDelayMs: 60_000, maxDelayMs: HOUR, maxAgeMs: 7 * DAY },
+    parking: { retry: { baseMs: MINUTE, maxMs: HOUR, spread: PARKED_RETRY_SPREAD }, maxAgeMs: 7 * DAY },
     receiptTtlSeconds: 48 * 3600,
     logger: SILENT_LOGGER,
     now: () => clock,

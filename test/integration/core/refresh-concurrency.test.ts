@@ -1,11 +1,10 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type SecretsManagerServer, startSecretsManagerServer } from '#local/secrets-manager-server.js';
+import { HOUR, MINUTE } from '#shared/core/domain/time.js';
 import type { TokenKey } from '#shared/core/domain/token-set.js';
 import { refreshTokenSet } from '#shared/core/use-cases/refresh-token-set.js';
 import type { SweepSummary } from '#shared/core/use-cases/sweep-due-tokens.js';
-import { MINUTE } from '#test/fakes/memory-refresh-ports.js';
-import { HOUR } from '#test/helpers/builders/fixtures.js';
 import { type RefreshHarness, refreshOutcomes, startRefreshHarness } from '#test/helpers/harnesses/refresh.js';
 import { startReadyProcess } from '#test/helpers/processes/ready-process.js';
 

@@ -2,10 +2,9 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LoggingNotificationPublisher } from '#shared/adapters/logging-notification-publisher.js';
 import type { TokenRefreshError, TokenUnavailableError } from '#shared/core/domain/errors.js';
+import { HOUR, MINUTE } from '#shared/core/domain/time.js';
 import type { RefreshRepository } from '#shared/core/use-cases/refresh-token-set.js';
 import { refreshTokenSet } from '#shared/core/use-cases/refresh-token-set.js';
-import { MINUTE } from '#test/fakes/memory-refresh-ports.js';
-import { HOUR } from '#test/helpers/builders/fixtures.js';
 import { powertoolsLogger } from '#test/helpers/builders/loggers.js';
 import { type RefreshHarness, refreshOutcomes, startRefreshHarness } from '#test/helpers/harnesses/refresh.js';
 import { captureOutput } from '#test/helpers/vitest/capture-output.js';
@@ -55,7 +54,7 @@ describe('refresh path against the emulator and DynamoDB Local', () => {
     const result = await refreshTokenSet(key, { reason: 'sweep' }, h.deps);
 
     // Assess: the answer said domain "oauth.bitrix.info" and scope "app"; neither was stored.
-    expect(result.outcome).toBe('refreshed');
+    expect(result.kind).toBe('refreshed');
     expect(result.tokenSet.domain).toBe(portal.domain);
     expect(result.tokenSet.scope).toBe('crm,user,task');
     expect(result.tokenSet.accessExpiresAt).toBeGreaterThan(h.emulator.clock.now());
@@ -86,7 +85,7 @@ describe('refresh path against the emulator and DynamoDB Local', () => {
     expect(h.emulator.tokenState(stored.refreshToken).state).toBe('live');
     expect(h.emulator.refreshCount(portal)).toBe(1);
     expect(
-      [first, second].some((r) => !(r instanceof Error) && (r as { outcome: string }).outcome === 'refreshed'),
+      [first, second].some((r) => typeof r === 'object' && r !== null && 'kind' in r && r.kind === 'refreshed'),
     ).toBe(true);
     expect(h.notifications.events(key.memberId)).toContain('refresh_interrupted');
     expect(h.notifications.events(key.memberId)).not.toContain('reauth_required');
@@ -286,8 +285,8 @@ describe('refresh path against the emulator and DynamoDB Local', () => {
     const again = await refreshTokenSet(key, { reason: 'stale_report', seenVersion: stored.version }, h.deps);
 
     // Assess
-    expect(refreshed.outcome).toBe('refreshed');
-    expect(again.outcome).toBe('current');
+    expect(refreshed.kind).toBe('refreshed');
+    expect(again.kind).toBe('current');
     expect(again.tokenSet.accessToken).toBe(refreshed.tokenSet.accessToken);
     expect(h.emulator.refreshCount(portal)).toBe(1);
     expect(refreshed.tokenSet.accessExpiresAt - h.emulator.clock.now()).toBeGreaterThan(50 * MINUTE);

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { DAY, HOUR, MINUTE } from '#shared/core/domain/time.js';
 import type { TokenKey } from '#shared/core/domain/token-set.js';
 import { refreshTokenSet } from '#shared/core/use-cases/refresh-token-set.js';
-import { MINUTE, testRefreshSettings } from '#test/fakes/memory-refresh-ports.js';
-import { DAY, HOUR } from '#test/helpers/builders/fixtures.js';
+import { testRefreshSettings } from '#test/fakes/memory-refresh-ports.js';
 import { type RefreshHarness, startRefreshHarness } from '#test/helpers/harnesses/refresh.js';
 
 let h: RefreshHarness;
@@ -64,8 +64,8 @@ describe('refresh policies over weeks of emulator time', () => {
     // A consumer reads the used portal every 5 minutes for its first 2 hours (as getAccessToken does).
     const consumer = async () => {
       if (h.emulator.clock.now() - start > 2 * HOUR) return;
-      const { outcome } = await refreshTokenSet(used, { reason: 'on_demand', minValidityMs: 5 * MINUTE }, h.deps);
-      onDemand.push(outcome);
+      const { kind } = await refreshTokenSet(used, { reason: 'on_demand', minValidityMs: 5 * MINUTE }, h.deps);
+      onDemand.push(kind);
       await h.repository.touch(used, h.emulator.clock.now(), 0);
     };
 

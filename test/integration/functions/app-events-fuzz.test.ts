@@ -7,11 +7,13 @@ import { type LambdaHttpServer, startLambdaHttpServer } from '#local/lambda-http
 import { DynamoDbParkedEventRepository } from '#shared/adapters/dynamodb/parked-event-repository.js';
 import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-repository.js';
 import { BitrixOAuthError } from '#shared/core/domain/errors.js';
+import { PARKED_RETRY_SPREAD } from '#shared/core/domain/parked-event.js';
+import { DAY, HOUR, MINUTE } from '#shared/core/domain/time.js';
 import { SILENT_LOGGER } from '#shared/core/ports/logger.js';
 import type { BitrixOAuthClient } from '#shared/core/ports/oauth-client.js';
 import type { OpenInstallPageDeps } from '#shared/core/use-cases/open-install-page.js';
 import { MemoryMetrics } from '#test/fakes/memory-refresh-ports.js';
-import { DAY, HOUR, memberId, token } from '#test/helpers/builders/fixtures.js';
+import { memberId, token } from '#test/helpers/builders/fixtures.js';
 import { powertoolsLogger } from '#test/helpers/builders/loggers.js';
 import { readWholeTable } from '#test/helpers/harnesses/lifecycle-table.js';
 import { createTestTable, type TestTable } from '#test/helpers/harnesses/table.js';
@@ -43,7 +45,7 @@ beforeAll(async () => {
     allowedAuthServers: ['oauth.bitrix.info', 'oauth.bitrix24.tech'],
     refreshTokenLifetimeMs: 30 * DAY,
     nextRefreshAt: () => undefined,
-    parking: { baseDelayMs: 60_000, maxDelayMs: HOUR, maxAgeMs: 7 * DAY },
+    parking: { retry: { baseMs: MINUTE, maxMs: HOUR, spread: PARKED_RETRY_SPREAD }, maxAgeMs: 7 * DAY },
     receiptTtlSeconds: 3600,
     defaultServerEndpoint: 'https://oauth.bitrix.info/rest/',
     logger: SILENT_LOGGER,

@@ -11,12 +11,12 @@ import {
   NOTIFICATION_SOURCE,
   TOKEN_STATUS_DETAIL_TYPE,
 } from '#shared/adapters/eventbridge-notification-publisher.js';
+import { DAY, HOUR } from '#shared/core/domain/time.js';
 import type { TokenStatusChange } from '#shared/core/ports/notification-publisher.js';
 import type { SweepSummary } from '#shared/core/use-cases/sweep-due-tokens.js';
 import { awsClientSettingsFromEnv, createAwsClients } from '#shared/runtime/clients.js';
 import { loadConfig } from '#shared/runtime/config.js';
 import { wire } from '#shared/runtime/wiring.js';
-import { DAY, HOUR } from '#test/helpers/builders/fixtures.js';
 import { powertoolsLogger } from '#test/helpers/builders/loggers.js';
 import { issuedFromEmulator } from '#test/helpers/harnesses/refresh.js';
 import { createTestTable, type TestTable } from '#test/helpers/harnesses/table.js';

@@ -3,8 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BitrixEmulator, DEFAULT_APP, startBitrixEmulator } from '#local/emulator/index.js';
 import { type SecretsManagerServer, startSecretsManagerServer } from '#local/secrets-manager-server.js';
 import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-repository.js';
+import { DAY, HOUR } from '#shared/core/domain/time.js';
 import type { NewChainInput } from '#shared/core/ports/token-repository.js';
-import { DAY, HOUR, memberId, newChain } from '#test/helpers/builders/fixtures.js';
+import { memberId, newChain } from '#test/helpers/builders/fixtures.js';
 import { createTestTable, type TestTable } from '#test/helpers/harnesses/table.js';
 import { runOps as ops } from '#test/helpers/processes/ops-cli.js';
 

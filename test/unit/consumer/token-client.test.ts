@@ -6,10 +6,9 @@ import {
   TokenUnavailableError,
   ValidationError,
 } from '#shared/core/domain/errors.js';
+import { HOUR, MINUTE } from '#shared/core/domain/time.js';
 import { FakeRefresher, installation, MemoryStore, tokenSet } from '#test/fakes/memory-consumer-store.js';
-import { HOUR, memberId } from '#test/helpers/builders/fixtures.js';
-
-const MIN = 60_000;
+import { memberId } from '#test/helpers/builders/fixtures.js';
 
 function setup(options: { now?: number } = {}) {
   let now = options.now ?? 1_000_000_000_000;
@@ -20,8 +19,8 @@ function setup(options: { now?: number } = {}) {
     store,
     refresher,
     now: clock.now,
-    refreshMarginMs: 5 * MIN,
-    cacheMaxAgeMs: 5 * MIN,
+    refreshMarginMs: 5 * MINUTE,
+    cacheMaxAgeMs: 5 * MINUTE,
   });
   return { clock, store, refresher, client };
 }
@@ -60,10 +59,10 @@ describe('TokenClient.getAccessToken', () => {
     // Act
     await client.getAccessToken({ memberId: id, userId: 1 });
     await client.getAccessToken({ memberId: id, userId: 1 });
-    clock.advance(4 * MIN);
+    clock.advance(4 * MINUTE);
     await client.getAccessToken({ memberId: id, userId: 1 });
     const readsWithinLife = store.reads;
-    clock.advance(2 * MIN);
+    clock.advance(2 * MINUTE);
     await client.getAccessToken({ memberId: id, userId: 1 });
 
     // Assess
@@ -75,11 +74,11 @@ describe('TokenClient.getAccessToken', () => {
     // Prepare
     const { store, client, clock, refresher } = setup();
     const id = memberId();
-    store.put(tokenSet({ memberId: id, userId: 1, accessExpiresAt: clock.now() + 7 * MIN }));
+    store.put(tokenSet({ memberId: id, userId: 1, accessExpiresAt: clock.now() + 7 * MINUTE }));
     await client.getAccessToken({ memberId: id, userId: 1 });
 
     // Act
-    clock.advance(2 * MIN + 1);
+    clock.advance(2 * MINUTE + 1);
     const token = await client.getAccessToken({ memberId: id, userId: 1 });
 
     // Assess
@@ -93,12 +92,17 @@ describe('TokenClient.getAccessToken', () => {
     const { store, client, clock } = setup();
     const id = memberId();
     store.put(
-      tokenSet({ memberId: id, userId: 1, accessExpiresAt: clock.now() + HOUR, nextRefreshAt: clock.now() + 2 * MIN }),
+      tokenSet({
+        memberId: id,
+        userId: 1,
+        accessExpiresAt: clock.now() + HOUR,
+        nextRefreshAt: clock.now() + 2 * MINUTE,
+      }),
     );
 
     // Act
     await client.getAccessToken({ memberId: id, userId: 1 });
-    clock.advance(2 * MIN - 1);
+    clock.advance(2 * MINUTE - 1);
     await client.getAccessToken({ memberId: id, userId: 1 });
     const readsBeforeSweepTime = store.reads;
     clock.advance(1);
@@ -119,7 +123,7 @@ describe('TokenClient.getAccessToken', () => {
     // Prepare
     const { store, client, clock, refresher } = setup();
     const id = memberId();
-    const stored = tokenSet({ memberId: id, userId: 1, accessExpiresAt: clock.now() + 4 * MIN });
+    const stored = tokenSet({ memberId: id, userId: 1, accessExpiresAt: clock.now() + 4 * MINUTE });
     store.put(stored);
 
     // Act
@@ -127,7 +131,7 @@ describe('TokenClient.getAccessToken', () => {
 
     // Assess
     expect(refresher.refreshes).toBe(1);
-    expect(refresher.requests).toEqual([{ reason: 'on_demand', seenVersion: 1, minValidityMs: 5 * MIN }]);
+    expect(refresher.requests).toEqual([{ reason: 'on_demand', seenVersion: 1, minValidityMs: 5 * MINUTE }]);
     expect(token.accessToken).not.toBe(stored.accessToken);
     expect(token.expiresAt).toBe(clock.now() + HOUR);
   });
@@ -166,7 +170,7 @@ describe('TokenClient.getAccessToken', () => {
 
     // Assess
     expect(refresher.refreshes).toBe(1);
-    expect(refresher.requests).toEqual([{ reason: 'stale_report', seenVersion: 4, minValidityMs: 5 * MIN }]);
+    expect(refresher.requests).toEqual([{ reason: 'stale_report', seenVersion: 4, minValidityMs: 5 * MINUTE }]);
     expect(after.version).toBe(5);
     expect(after.accessToken).not.toBe(before.accessToken);
   });
@@ -296,7 +300,7 @@ describe('TokenClient.getAccessToken', () => {
     // Prepare
     const { store, client, clock, refresher } = setup();
     const id = memberId();
-    const stored = tokenSet({ memberId: id, userId: 1, accessExpiresAt: clock.now() + 3 * MIN });
+    const stored = tokenSet({ memberId: id, userId: 1, accessExpiresAt: clock.now() + 3 * MINUTE });
     store.put(stored);
     refresher.failWith = new BitrixOAuthError('timeout', 'no answer in time', 0);
 
@@ -339,11 +343,11 @@ describe('TokenClient.getAccessToken', () => {
     // Act
     await client.getAccessToken({ memberId: id, userId: 1 });
     await client.getAccessToken({ memberId: id, userId: 1 });
-    clock.advance(16 * MIN);
+    clock.advance(16 * MINUTE);
     await client.getAccessToken({ memberId: id, userId: 1 });
 
     // Assess
-    expect(store.touches.map((t) => t.now)).toEqual([clock.now() - 16 * MIN, clock.now()]);
+    expect(store.touches.map((t) => t.now)).toEqual([clock.now() - 16 * MINUTE, clock.now()]);
   });
 });
 

@@ -1,8 +1,8 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
+import { DAY, HOUR } from '#shared/core/domain/time.js';
 import type { PortalRowStatus, PortalStatusReport } from '#shared/core/use-cases/portal-status.js';
 import { renderStatusPage, statusPageHandlers } from '#shared/edge/status-page.js';
-import { DAY, HOUR } from '#test/helpers/builders/fixtures.js';
 
 const NOW = Date.UTC(2026, 10, 1, 12, 0, 0);
 

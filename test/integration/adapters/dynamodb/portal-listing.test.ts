@@ -1,7 +1,8 @@
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-repository.js';
-import { DAY, memberId, newChain } from '#test/helpers/builders/fixtures.js';
+import { DAY } from '#shared/core/domain/time.js';
+import { memberId, newChain } from '#test/helpers/builders/fixtures.js';
 import { createTestTable, type TestTable } from '#test/helpers/harnesses/table.js';
 
 let table: TestTable;

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbRecoveryStore } from '#shared/adapters/dynamodb/recovery-store.js';
 import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-repository.js';
 import { LeaseHeldError, PortalNotFoundError, TokenConflictError } from '#shared/core/domain/errors.js';
-import { DAY, HOUR, issued, memberId, newChain, token } from '#test/helpers/builders/fixtures.js';
+import { DAY, HOUR } from '#shared/core/domain/time.js';
+import { issued, memberId, newChain, token } from '#test/helpers/builders/fixtures.js';
 import { createTestTable, type TestTable } from '#test/helpers/harnesses/table.js';
 
 let table: TestTable;

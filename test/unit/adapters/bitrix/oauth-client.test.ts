@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { authServerHost, isAllowedAuthServer, parseTokenResponse } from '#shared/adapters/bitrix/oauth-client.js';
 import { BitrixOAuthError, categorizeOAuthError } from '#shared/core/domain/errors.js';
+import { HOUR } from '#shared/core/domain/time.js';
 import { sampleJson } from '#test/helpers/builders/bitrix24-samples.js';
 
 const sample = sampleJson;
@@ -27,7 +28,7 @@ describe('parseTokenResponse', () => {
 
   it('falls back to expires_in when `expires` is absent (documented exchange answer, RU region)', () => {
     const tokens = parseTokenResponse(sample('token-exchange-response.docs-ru.json'), 10_000);
-    expect(tokens.accessExpiresAt).toBe(10_000 + 3_600_000);
+    expect(tokens.accessExpiresAt).toBe(10_000 + HOUR);
     expect(tokens.serverEndpoint).toBe('https://oauth.bitrix24.tech/rest/');
   });
 

@@ -9,8 +9,8 @@ import {
   installFrameBodySchema,
   installFrameQuerySchema,
   lifecycleEventName,
+  uninstallClaimFromEvent,
   uninstallEventSchema,
-  uninstallRequestFromEvent,
 } from '#shared/core/domain/lifecycle-events.js';
 import { parseRequestBody } from '#shared/edge/form-body.js';
 import { SAMPLES_DIR, sampleText } from '#test/helpers/builders/bitrix24-samples.js';
@@ -46,7 +46,7 @@ function checkEvent(body: unknown): void {
     expect(claim.applicationTokenHash).toMatch(/^[0-9a-f]{64}$/);
   }
   if (name === 'ONAPPUNINSTALL') {
-    const request = uninstallRequestFromEvent(uninstallEventSchema.parse(body), 0);
+    const request = uninstallClaimFromEvent(uninstallEventSchema.parse(body), 0);
     expect(request.clean).toBe(true);
   }
 }

@@ -1,16 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '#shared/core/domain/errors.js';
 import {
+  type DecideFailureInput,
   decideFailure,
-  type FailureInput,
   nextRefreshAt,
   type RefreshPolicy,
-  retryDelayMs,
 } from '#shared/core/domain/refresh-policy.js';
+import { DAY, HOUR, MINUTE } from '#shared/core/domain/time.js';
 import { loadConfig } from '#shared/runtime/config.js';
 import { refreshSettings } from '#shared/runtime/wiring.js';
-import { MINUTE, testRefreshSettings } from '#test/fakes/memory-refresh-ports.js';
-import { DAY, HOUR } from '#test/helpers/builders/fixtures.js';
+import { testRefreshSettings } from '#test/fakes/memory-refresh-ports.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const policy = (mode: RefreshPolicy['mode']): RefreshPolicy => ({ ...testRefreshSettings().policy, mode });
@@ -78,20 +77,9 @@ describe('nextRefreshAt', () => {
   });
 });
 
-describe('retryDelayMs', () => {
-  it('doubles per failure from the base, half fixed and half random, up to the cap', () => {
-    const retry = { baseMs: MINUTE, maxMs: 30 * MINUTE };
-    expect(retryDelayMs(1, retry, () => 0)).toBe(MINUTE / 2);
-    expect(retryDelayMs(1, retry, () => 0.999_999)).toBeLessThanOrEqual(MINUTE);
-    expect(retryDelayMs(3, retry, () => 0)).toBe(2 * MINUTE);
-    expect(retryDelayMs(20, retry, () => 0.999_999)).toBeLessThanOrEqual(30 * MINUTE);
-    expect(retryDelayMs(20, retry, () => 0)).toBe(15 * MINUTE);
-  });
-});
-
 describe('decideFailure (the taxonomy)', () => {
   const settings = testRefreshSettings().failures;
-  const base: FailureInput = {
+  const base: DecideFailureInput = {
     category: 'transient',
     status: 'active',
     consecutiveFailures: 0,

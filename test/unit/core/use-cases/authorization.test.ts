@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { hashBrowserBinding, newOpaqueValue } from '#shared/core/domain/authorization-state.js';
 import { BitrixOAuthError, TokenConflictError } from '#shared/core/domain/errors.js';
+import { HOUR } from '#shared/core/domain/time.js';
 import type { Installation, IssuedTokens, TokenKey, TokenSet } from '#shared/core/domain/token-set.js';
 import type { BitrixOAuthClient } from '#shared/core/ports/oauth-client.js';
 import type { OAuthStateRecord, OAuthStateRepository } from '#shared/core/ports/oauth-state-repository.js';
@@ -13,7 +14,7 @@ import {
   policyFirstRefreshAt,
 } from '#shared/core/use-cases/complete-authorization.js';
 import { startAuthorization } from '#shared/core/use-cases/start-authorization.js';
-import { HOUR, issued as issuedTokens, memberId as newMemberId } from '#test/helpers/builders/fixtures.js';
+import { issued as issuedTokens, memberId as newMemberId } from '#test/helpers/builders/fixtures.js';
 
 const NOW = 1_800_000_000_000;
 

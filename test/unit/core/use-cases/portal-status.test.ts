@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DAY, HOUR } from '#shared/core/domain/time.js';
 import { type Installation, TOKEN_STATUSES } from '#shared/core/domain/token-set.js';
 import type { PortalListing, PortalSummaryPage, TokenSummary } from '#shared/core/ports/portal-listing.js';
 import {
@@ -9,7 +10,6 @@ import {
   summarizeTokenSet,
   toRows,
 } from '#shared/core/use-cases/portal-status.js';
-import { DAY, HOUR } from '#test/helpers/builders/fixtures.js';
 
 const NOW = Date.UTC(2026, 10, 1, 12, 0, 0);
 

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { LeaseHeldError, TokenRefreshError, TokenUnavailableError } from '#shared/core/domain/errors.js';
+import { HOUR, MINUTE } from '#shared/core/domain/time.js';
 import type { TokenSet } from '#shared/core/domain/token-set.js';
 import { SILENT_LOGGER } from '#shared/core/ports/logger.js';
 import { type RefreshDeps, refreshTokenSet } from '#shared/core/use-cases/refresh-token-set.js';
@@ -9,11 +10,10 @@ import {
   MemoryMetrics,
   MemoryNotifications,
   MemoryRecoveryStore,
-  MINUTE,
   testRefreshSettings,
 } from '#test/fakes/memory-refresh-ports.js';
 import { FakeAuthServer, MemoryTokenRepository, oauthError } from '#test/fakes/memory-token-repository.js';
-import { HOUR, memberId } from '#test/helpers/builders/fixtures.js';
+import { memberId } from '#test/helpers/builders/fixtures.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 
@@ -75,7 +75,7 @@ describe('refreshTokenSet', () => {
     const result = await sweep(set);
 
     // Assess
-    expect(result.outcome).toBe('refreshed');
+    expect(result.kind).toBe('refreshed');
     expect(result.tokenSet.refreshToken).not.toBe(set.refreshToken);
     expect(result.tokenSet.version).toBe(set.version + 1);
     expect(result.tokenSet.nextRefreshAt).toBe(now + HOUR - 15 * MINUTE);
@@ -95,9 +95,9 @@ describe('refreshTokenSet', () => {
     const fresh = await refreshTokenSet(set, { reason: 'on_demand', seenVersion: 5 }, deps);
 
     // Assess
-    expect(notDue.outcome).toBe('current');
-    expect(stale).toEqual({ tokenSet: set, outcome: 'current' });
-    expect(fresh.outcome).toBe('current');
+    expect(notDue.kind).toBe('current');
+    expect(stale).toEqual({ kind: 'current', tokenSet: set });
+    expect(fresh.kind).toBe('current');
     expect(server.calls).toBe(0);
   });
 
@@ -111,8 +111,8 @@ describe('refreshTokenSet', () => {
     const onDemand = await refreshTokenSet(set, { reason: 'on_demand', seenVersion: reported.tokenSet.version }, deps);
 
     // Assess
-    expect(reported.outcome).toBe('refreshed');
-    expect(onDemand.outcome).toBe('refreshed');
+    expect(reported.kind).toBe('refreshed');
+    expect(onDemand.kind).toBe('refreshed');
     expect(server.successes).toBe(2);
   });
 
@@ -128,7 +128,7 @@ describe('refreshTokenSet', () => {
     const result = await sweep(set);
 
     // Assess
-    expect(result.outcome).toBe('superseded');
+    expect(result.kind).toBe('superseded');
     expect(result.tokenSet.version).toBe(set.version + 1);
     expect(server.successes).toBe(1);
   });
@@ -153,7 +153,7 @@ describe('refreshTokenSet', () => {
     const result = await sweep(set);
 
     // Assess
-    expect(result.outcome).toBe('superseded');
+    expect(result.kind).toBe('superseded');
     expect(result.tokenSet.version).toBe(9);
     expect(repository.get(set).status).toBe('active');
     expect(repository.get(set).lastFailure).toBeUndefined();
@@ -201,7 +201,7 @@ describe('refreshTokenSet', () => {
     // Assess
     expect((first as TokenRefreshError).category).toBe('invalid_grant');
     expect((first as TokenRefreshError).status).toBe('active');
-    expect(duringGrace.outcome).toBe('current');
+    expect(duringGrace.kind).toBe('current');
     expect((second as TokenRefreshError).status).toBe('reauth_required');
     expect(notifications.published.map((n) => [n.event, n.reason])).toEqual([
       ['refresh_interrupted', 'lease_expired_unreleased'],
@@ -223,7 +223,7 @@ describe('refreshTokenSet', () => {
 
     // Assess
     expect(held).toBeInstanceOf(LeaseHeldError);
-    expect(taken.outcome).toBe('refreshed');
+    expect(taken.kind).toBe('refreshed');
     expect(notifications.events()).toEqual(['refresh_interrupted']);
   });
 
@@ -325,9 +325,9 @@ describe('refreshTokenSet', () => {
     // Assess
     expect((lost as TokenRefreshError).category).toBe('write_failed');
     expect(parked?.usedRefreshToken).toBe(set.refreshToken);
-    expect(next.outcome).toBe('recovered');
+    expect(next.kind).toBe('recovered');
     expect(next.tokenSet.refreshToken).toBe(parked?.issued.refreshToken);
-    expect(after.outcome).toBe('refreshed');
+    expect(after.kind).toBe('refreshed');
     expect(recovery.records.size).toBe(0);
     expect(notifications.published.map((n) => [n.event, n.reason])).toEqual([
       ['lost_write', 'parked_for_recovery'],
@@ -341,7 +341,7 @@ describe('refreshTokenSet', () => {
     now = T0 + 45 * MINUTE;
     repository.failWrites = 3;
     const result = await sweep(set);
-    expect(result.outcome).toBe('refreshed');
+    expect(result.kind).toBe('refreshed');
     expect(server.calls).toBe(1);
   });
 
@@ -385,7 +385,7 @@ describe('refreshTokenSet', () => {
     const result = await refreshTokenSet(set, { reason: 'on_demand', seenVersion: set.version }, deps);
 
     // Assess
-    expect(result.outcome).toBe('superseded');
+    expect(result.kind).toBe('superseded');
     expect(result.tokenSet.version).toBe(set.version + 1);
     expect(server.calls).toBe(0);
   });
