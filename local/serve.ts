@@ -12,7 +12,6 @@
  * Stops cleanly on SIGINT/SIGTERM. See docs/OPERATIONS.md.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -34,7 +33,7 @@ import { DISCARDED_METRICS } from '#shared/runtime/metrics.js';
 import { wire } from '#shared/runtime/wiring.js';
 import { ensureTable } from './create-table.js';
 import { startDynamoDbServer } from './dynamodb-server.js';
-import { freePort } from './free-port.js';
+import { freePort, portIsFree } from './free-port.js';
 import { localContext, type RouteTable, startLambdaHttpServer } from './lambda-http-server.js';
 import { startSecretsManagerServer } from './secrets-manager-server.js';
 import { removeServiceDescriptor, writeServiceDescriptor } from './service-descriptor.js';
@@ -70,17 +69,8 @@ function log(line = ''): void {
   process.stdout.write(`${line}\n`);
 }
 
-/** Whether `port` can be listened on at 127.0.0.1 right now. */
-async function portFree(port: number): Promise<boolean> {
-  return new Promise((resolvePort) => {
-    const probe = createServer();
-    probe.once('error', () => resolvePort(false));
-    probe.listen(port, '127.0.0.1', () => probe.close(() => resolvePort(true)));
-  });
-}
-
 async function choosePort(wanted: number): Promise<number> {
-  if (wanted !== 0 && (await portFree(wanted))) return wanted;
+  if (wanted !== 0 && (await portIsFree(wanted))) return wanted;
   const port = await freePort();
   if (wanted !== 0) log(`port ${wanted} is taken: using ${port} (set PORT to choose)`);
   return port;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { keys, TABLE_SCHEMA } from '#shared/adapters/dynamodb/table-schema.js';
-import { dueShardOf } from '#shared/adapters/dynamodb/token-repository.js';
+import { dueShardOf } from '#shared/core/domain/due-shard.js';
 import { DAY, HOUR } from '#shared/core/domain/time.js';
 import { mapConcurrent } from './stats.js';
 import type { World } from './world.js';

@@ -2,6 +2,7 @@ import type { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { HttpBitrixOAuthClient } from '#shared/adapters/bitrix/oauth-client.js';
 import { DynamoDbOAuthStateRepository } from '#shared/adapters/dynamodb/oauth-state-repository.js';
 import { DynamoDbParkedEventRepository } from '#shared/adapters/dynamodb/parked-event-repository.js';
+import { DynamoDbPortalListing } from '#shared/adapters/dynamodb/portal-listing.js';
 import { DynamoDbRecoveryStore } from '#shared/adapters/dynamodb/recovery-store.js';
 import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-repository.js';
 import { EventBridgeNotificationPublisher } from '#shared/adapters/eventbridge-notification-publisher.js';
@@ -95,6 +96,7 @@ export function wire(config: Config, options: WireOptions = {}): Wiring {
         dueShards: config.DUE_SHARDS,
       }),
   );
+  const listing = once(() => new DynamoDbPortalListing({ client: clients().documents, tableName: config.TABLE_NAME }));
   const credentials = once(
     () =>
       new SecretsManagerCredentials({
@@ -200,7 +202,7 @@ export function wire(config: Config, options: WireOptions = {}): Wiring {
       return repository();
     },
     get listing() {
-      return repository();
+      return listing();
     },
     get states() {
       return states();

@@ -1,4 +1,4 @@
-import { dueShardOf } from '#shared/adapters/dynamodb/token-repository.js';
+import { dueShardOf } from '#shared/core/domain/due-shard.js';
 import {
   BitrixOAuthError,
   LeaseHeldError,

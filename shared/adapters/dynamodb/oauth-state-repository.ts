@@ -1,6 +1,9 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { ttlSeconds } from '#shared/core/domain/time.js';
 import type { OAuthStateRecord, OAuthStateRepository } from '#shared/core/ports/oauth-state-repository.js';
+import { itemAbsent, itemExists, WriteExpression } from './expression.js';
+import { definedAttributes, ItemReader } from './item-reader.js';
 import { keys, TABLE_SCHEMA } from './table-schema.js';
 
 /** OAuth `state` records in the token table, removed by TTL when abandoned. */
@@ -18,18 +21,18 @@ export class DynamoDbOAuthStateRepository implements OAuthStateRepository {
     await this.doc.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: {
+        Item: definedAttributes({
           pk: keys.statePk(record.state),
           sk: keys.stateSk,
           kind: 'oauth_state',
           portal: record.portal,
           browserBindingHash: record.browserBindingHash,
-          ...(record.returnTo === undefined ? {} : { returnTo: record.returnTo }),
+          returnTo: record.returnTo,
           createdAt: record.createdAt,
           expiresAt: record.expiresAt,
-          [TABLE_SCHEMA.timeToLiveAttribute]: Math.ceil(record.expiresAt / 1000),
-        },
-        ConditionExpression: 'attribute_not_exists(pk)',
+          [TABLE_SCHEMA.timeToLiveAttribute]: ttlSeconds(record.expiresAt),
+        }),
+        ...new WriteExpression().when(itemAbsent).condition(),
       }),
     );
   }
@@ -42,7 +45,7 @@ export class DynamoDbOAuthStateRepository implements OAuthStateRepository {
         new DeleteCommand({
           TableName: this.tableName,
           Key: { pk: keys.statePk(state), sk: keys.stateSk },
-          ConditionExpression: 'attribute_exists(pk)',
+          ...new WriteExpression().when(itemExists).condition(),
           ReturnValues: 'ALL_OLD',
         }),
       ));
@@ -51,13 +54,15 @@ export class DynamoDbOAuthStateRepository implements OAuthStateRepository {
       throw error;
     }
     if (Attributes === undefined) return undefined;
+    // The key holds the state itself (a single-use secret): errors name the item kind only.
+    const read = new ItemReader(Attributes, 'OAuth state');
     return {
       state,
-      portal: String(Attributes.portal),
-      browserBindingHash: String(Attributes.browserBindingHash),
-      returnTo: typeof Attributes.returnTo === 'string' ? Attributes.returnTo : undefined,
-      createdAt: Number(Attributes.createdAt),
-      expiresAt: Number(Attributes.expiresAt),
+      portal: read.string('portal'),
+      browserBindingHash: read.string('browserBindingHash'),
+      returnTo: read.optionalString('returnTo'),
+      createdAt: read.number('createdAt'),
+      expiresAt: read.number('expiresAt'),
     };
   }
 }

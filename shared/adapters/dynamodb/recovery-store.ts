@@ -1,49 +1,12 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { IssuedTokens, TokenKey } from '#shared/core/domain/token-set.js';
+import { ttlSeconds } from '#shared/core/domain/time.js';
+import type { TokenKey } from '#shared/core/domain/token-set.js';
 import type { RecoveryRecord, RecoveryStore } from '#shared/core/ports/recovery-store.js';
+import { issuedFrom, itemLabel } from './codec.js';
+import { attributeIs, WriteExpression } from './expression.js';
+import { definedAttributes, ItemReader } from './item-reader.js';
 import { keys, TABLE_SCHEMA } from './table-schema.js';
-
-type Item = Record<string, unknown>;
-
-function issuedOf(value: unknown): IssuedTokens | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const v = value as Item;
-  const text = (name: string) => (typeof v[name] === 'string' ? (v[name] as string) : undefined);
-  const count = (name: string) => (typeof v[name] === 'number' ? (v[name] as number) : undefined);
-  const accessToken = text('accessToken');
-  const refreshToken = text('refreshToken');
-  const memberId = text('memberId');
-  const clientEndpoint = text('clientEndpoint');
-  const serverEndpoint = text('serverEndpoint');
-  const accessExpiresAt = count('accessExpiresAt');
-  const refreshIssuedAt = count('refreshIssuedAt');
-  const userId = count('userId');
-  if (
-    accessToken === undefined ||
-    refreshToken === undefined ||
-    memberId === undefined ||
-    clientEndpoint === undefined ||
-    serverEndpoint === undefined ||
-    accessExpiresAt === undefined ||
-    refreshIssuedAt === undefined ||
-    userId === undefined
-  ) {
-    return undefined;
-  }
-  return {
-    accessToken,
-    refreshToken,
-    memberId,
-    userId,
-    clientEndpoint,
-    serverEndpoint,
-    accessExpiresAt,
-    refreshIssuedAt,
-    scope: text('scope'),
-    appStatus: text('appStatus'),
-  };
-}
 
 /**
  * Parked pairs as `PORTAL#{memberId}` / `RECOVERY#{userId}` items in the token table: the same
@@ -64,7 +27,6 @@ export class DynamoDbRecoveryStore implements RecoveryStore {
   }
 
   async save(record: RecoveryRecord): Promise<void> {
-    const issued = Object.fromEntries(Object.entries(record.issued).filter(([, value]) => value !== undefined));
     await this.doc.send(
       new PutCommand({
         TableName: this.table,
@@ -74,11 +36,11 @@ export class DynamoDbRecoveryStore implements RecoveryStore {
           memberId: record.memberId,
           userId: record.userId,
           usedRefreshToken: record.usedRefreshToken,
-          issued,
+          issued: definedAttributes({ ...record.issued }),
           refreshExpiresAt: record.refreshExpiresAt,
           owner: record.owner,
           savedAt: record.savedAt,
-          [TABLE_SCHEMA.timeToLiveAttribute]: Math.ceil(record.refreshExpiresAt / 1000),
+          [TABLE_SCHEMA.timeToLiveAttribute]: ttlSeconds(record.refreshExpiresAt),
         },
       }),
     );
@@ -89,30 +51,22 @@ export class DynamoDbRecoveryStore implements RecoveryStore {
       new GetCommand({ TableName: this.table, Key: this.key(key), ConsistentRead: true }),
     );
     if (Item === undefined) return undefined;
-    const issued = issuedOf(Item.issued);
-    if (issued === undefined || typeof Item.usedRefreshToken !== 'string') return undefined;
+    const read = new ItemReader(Item, itemLabel('parked pair', Item));
     return {
       memberId: key.memberId,
       userId: key.userId,
-      usedRefreshToken: Item.usedRefreshToken,
-      issued,
-      refreshExpiresAt: Number(Item.refreshExpiresAt),
-      owner: String(Item.owner),
-      savedAt: Number(Item.savedAt),
+      usedRefreshToken: read.string('usedRefreshToken'),
+      issued: issuedFrom(read.map('issued')),
+      refreshExpiresAt: read.number('refreshExpiresAt'),
+      owner: read.string('owner'),
+      savedAt: read.number('savedAt'),
     };
   }
 
   async remove(key: TokenKey, usedRefreshToken: string): Promise<void> {
+    const condition = new WriteExpression().when(attributeIs('usedRefreshToken', usedRefreshToken));
     try {
-      await this.doc.send(
-        new DeleteCommand({
-          TableName: this.table,
-          Key: this.key(key),
-          ConditionExpression: '#used = :used',
-          ExpressionAttributeNames: { '#used': 'usedRefreshToken' },
-          ExpressionAttributeValues: { ':used': usedRefreshToken },
-        }),
-      );
+      await this.doc.send(new DeleteCommand({ TableName: this.table, Key: this.key(key), ...condition.condition() }));
     } catch (error) {
       // A newer pair was parked meanwhile (or it is gone already): leave it.
       if (error instanceof ConditionalCheckFailedException) return;

@@ -16,7 +16,8 @@ export type AppErrorCode =
   | 'oauth'
   | 'rest'
   | 'state'
-  | 'unavailable';
+  | 'unavailable'
+  | 'corrupt';
 
 /**
  * Error codes this service sets itself where the other side gave none: transport faults, answers it
@@ -301,6 +302,18 @@ export function unavailableReason(status: TokenStatus): TokenUnavailableReason {
       return status;
     default:
       return 'refresh_failed';
+  }
+}
+
+/**
+ * A stored item that does not have the shape the service writes: an attribute missing, of the wrong
+ * type, or with a value no version of the service writes. `item` names the item (its kind and key)
+ * and `attribute` the field; the value itself is never repeated (it may be a token).
+ */
+export class StoredItemError extends AppError {
+  constructor(item: string, attribute: string, problem: string) {
+    super('corrupt', `stored ${item}: ${attribute} ${problem}`, { details: { item, attribute } });
+    this.name = 'StoredItemError';
   }
 }
 

@@ -145,7 +145,9 @@ export function lifecycleEventName(event: string): LifecycleEventName | undefine
 }
 
 /** What started a claim. */
-export type ClaimTrigger = 'ONAPPINSTALL' | 'ONAPPUPDATE' | 'install_page';
+export const CLAIM_TRIGGERS = ['ONAPPINSTALL', 'ONAPPUPDATE', 'install_page'] as const;
+
+export type ClaimTrigger = (typeof CLAIM_TRIGGERS)[number];
 
 /**
  * Tokens a message claims were issued to our app for `memberId`. Nothing in it is trusted until the

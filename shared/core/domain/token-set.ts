@@ -32,10 +32,14 @@ export const REFRESHABLE_STATUSES: ReadonlySet<TokenStatus> = new Set<TokenStatu
   'payment_required',
 ]);
 
-export type InstallationStatus = 'active' | 'uninstalled';
+export const INSTALLATION_STATUSES = ['active', 'uninstalled'] as const;
+
+export type InstallationStatus = (typeof INSTALLATION_STATUSES)[number];
 
 /** Where a chain of tokens came from. Each source starts an independent refresh chain. */
-export type TokenSource = 'oauth_code' | 'install_event' | 'install_page' | 'refresh' | 'import';
+export const TOKEN_SOURCES = ['oauth_code', 'install_event', 'install_page', 'refresh', 'import'] as const;
+
+export type TokenSource = (typeof TOKEN_SOURCES)[number];
 
 /** Bitrix24's application status letter: free, demo, trial, paid, local, subscription. */
 export type AppStatusLetter = string;

@@ -1,5 +1,6 @@
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbPortalListing } from '#shared/adapters/dynamodb/portal-listing.js';
 import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-repository.js';
 import { DAY } from '#shared/core/domain/time.js';
 import { memberId, newChain } from '#test/helpers/builders/fixtures.js';
@@ -7,10 +8,12 @@ import { createTestTable, type TestTable } from '#test/helpers/harnesses/table.j
 
 let table: TestTable;
 let repo: DynamoDbTokenRepository;
+let listing: DynamoDbPortalListing;
 
 beforeAll(async () => {
   table = await createTestTable('listing');
   repo = new DynamoDbTokenRepository({ client: table.client, tableName: table.tableName });
+  listing = new DynamoDbPortalListing({ client: table.client, tableName: table.tableName });
 });
 afterAll(async () => {
   await table.drop();
@@ -20,14 +23,14 @@ async function readAll(limit: number) {
   const pages = [];
   let cursor: string | undefined;
   do {
-    const page = await repo.listPortalSummaries({ cursor, limit });
+    const page = await listing.listPortalSummaries({ cursor, limit });
     pages.push(page);
     cursor = page.cursor;
   } while (cursor !== undefined);
   return pages;
 }
 
-describe('DynamoDbTokenRepository.listPortalSummaries (DynamoDB Local)', () => {
+describe('DynamoDbPortalListing (DynamoDB Local)', () => {
   it('returns installations and token sets page by page, never a token, and skips other items', async () => {
     // Prepare
     const now = Date.now();

@@ -1,7 +1,13 @@
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbRecoveryStore } from '#shared/adapters/dynamodb/recovery-store.js';
 import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-repository.js';
-import { LeaseHeldError, PortalNotFoundError, TokenConflictError } from '#shared/core/domain/errors.js';
+import {
+  LeaseHeldError,
+  PortalNotFoundError,
+  StoredItemError,
+  TokenConflictError,
+} from '#shared/core/domain/errors.js';
 import { DAY, HOUR } from '#shared/core/domain/time.js';
 import { issued, memberId, newChain, token } from '#test/helpers/builders/fixtures.js';
 import { createTestTable, type TestTable } from '#test/helpers/harnesses/table.js';
@@ -296,5 +302,31 @@ describe('DynamoDbTokenRepository (DynamoDB Local)', () => {
     // Assess
     expect(afterSecond?.lastUsedAt).toBe(t0);
     expect((await repo.getTokenSet(key))?.lastUsedAt).toBe(t0 + 61_000);
+  });
+
+  it('refuses a corrupt stored token set with an error naming its key and attribute, not its value', async () => {
+    // Prepare: a token set whose status was written by hand to something no version of the service writes
+    const input = newChain();
+    await repo.storeNewChain(input, null);
+    const doc = DynamoDBDocumentClient.from(table.client);
+    await doc.send(
+      new UpdateCommand({
+        TableName: table.tableName,
+        Key: { pk: `PORTAL#${input.memberId}`, sk: 'TOKEN#1' },
+        UpdateExpression: 'SET #status = :bad',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':bad': input.refreshToken },
+      }),
+    );
+
+    // Act
+    const error = await repo.getTokenSet({ memberId: input.memberId, userId: 1 }).catch((e: unknown) => e);
+
+    // Assess
+    expect(error).toBeInstanceOf(StoredItemError);
+    expect((error as StoredItemError).message).toBe(
+      `stored token set PORTAL#${input.memberId}/TOKEN#1: status has a value the service does not know`,
+    );
+    expect(JSON.stringify(error)).not.toContain(input.refreshToken);
   });
 });
