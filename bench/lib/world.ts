@@ -10,7 +10,8 @@ import { type SweepDeps, type SweepSummary, sweepDueTokens } from '#shared/core/
 import { type Config, loadConfig } from '#shared/runtime/config.js';
 import { refreshSettings } from '#shared/runtime/wiring.js';
 import { MemoryLogger } from '#test/fakes/memory-logger.js';
-import { MemoryMetrics, MemoryNotifications } from '#test/fakes/memory-refresh-ports.js';
+import { MemoryMetrics } from '#test/fakes/memory-metrics.js';
+import { MemoryNotifications } from '#test/fakes/memory-notifications.js';
 import { CountingDynamoDbClient } from './dynamodb.js';
 import { mapConcurrent, seededRandom } from './stats.js';
 

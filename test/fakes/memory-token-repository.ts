@@ -1,19 +1,11 @@
 import { dueShardOf } from '#shared/core/domain/due-shard.js';
-import {
-  BitrixOAuthError,
-  LeaseHeldError,
-  PortalNotFoundError,
-  TokenConflictError,
-} from '#shared/core/domain/errors.js';
-import { HOUR } from '#shared/core/domain/time.js';
+import { LeaseHeldError, PortalNotFoundError, TokenConflictError } from '#shared/core/domain/errors.js';
 import {
   domainFromEndpoint,
-  type IssuedTokens,
   REFRESHABLE_STATUSES,
   type TokenKey,
   type TokenSet,
 } from '#shared/core/domain/token-set.js';
-import type { BitrixOAuthClient } from '#shared/core/ports/oauth-client.js';
 import type {
   DuePage,
   HeldLease,
@@ -22,7 +14,6 @@ import type {
   RefreshResultInput,
 } from '#shared/core/ports/token-repository.js';
 import type { RefreshRepository } from '#shared/core/use-cases/refresh-token-set.js';
-import { token } from '#test/helpers/builders/fixtures.js';
 
 const id = (key: TokenKey) => `${key.memberId}#${key.userId}`;
 
@@ -145,61 +136,4 @@ export class MemoryTokenRepository implements RefreshRepository {
       .sort((a, b) => a.dueAt - b.dueAt);
     return { keys };
   }
-}
-
-/**
- * A tiny authorization server: rotating single-use refresh tokens per chain. `failures` is a queue of
- * errors the next calls throw before looking at the token; `onCall` runs first (to interleave a race).
- */
-export class FakeAuthServer implements Pick<BitrixOAuthClient, 'refresh'> {
-  /** live refresh token → chain's member/user */
-  private readonly live = new Map<string, TokenKey>();
-  readonly failures: BitrixOAuthError[] = [];
-  calls = 0;
-  successes = 0;
-  answerMemberId: string | undefined;
-  onCall: ((refreshToken: string) => Promise<void>) | undefined;
-
-  constructor(private readonly now: () => number) {}
-
-  /** Registers a token set's refresh token as live (as an install would). */
-  register(set: Pick<TokenSet, 'refreshToken' | 'memberId' | 'userId'>): void {
-    this.live.set(set.refreshToken, { memberId: set.memberId, userId: set.userId });
-  }
-
-  /** Rotates the chain of `refreshToken` as if somebody else had refreshed it. */
-  rotate(refreshToken: string): IssuedTokens {
-    const owner = this.live.get(refreshToken);
-    if (owner === undefined) throw new Error('not live');
-    this.live.delete(refreshToken);
-    const now = this.now();
-    const issued: IssuedTokens = {
-      accessToken: token(),
-      refreshToken: token(),
-      accessExpiresAt: now + HOUR,
-      refreshIssuedAt: now,
-      memberId: this.answerMemberId ?? owner.memberId,
-      userId: owner.userId,
-      clientEndpoint: 'https://portal.bitrix24.com/rest/',
-      serverEndpoint: 'https://oauth.bitrix.info/rest/',
-      scope: 'app',
-      appStatus: 'L',
-    };
-    this.live.set(issued.refreshToken, owner);
-    return issued;
-  }
-
-  async refresh(input: { serverEndpoint: string; refreshToken: string }): Promise<IssuedTokens> {
-    this.calls += 1;
-    await this.onCall?.(input.refreshToken);
-    const failure = this.failures.shift();
-    if (failure !== undefined) throw failure;
-    if (!this.live.has(input.refreshToken)) throw oauthError('invalid_grant', 400);
-    this.successes += 1;
-    return this.rotate(input.refreshToken);
-  }
-}
-
-export function oauthError(error: string, status: number): BitrixOAuthError {
-  return new BitrixOAuthError(error, error === 'invalid_grant' ? 'Invalid grant' : 'failure', status);
 }

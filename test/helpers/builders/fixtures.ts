@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { BitrixOAuthError } from '#shared/core/domain/errors.js';
 import { DAY, HOUR } from '#shared/core/domain/time.js';
 import type { IssuedTokens } from '#shared/core/domain/token-set.js';
 import type { NewChainInput } from '#shared/core/ports/token-repository.js';
@@ -40,4 +41,9 @@ export function newChain(overrides: Partial<NewChainInput> = {}): NewChainInput 
     now: base.refreshIssuedAt,
     ...overrides,
   };
+}
+
+/** The error the authorization server's answer turns into (`invalid_grant`, `http_503`, …). */
+export function oauthError(error: string, status: number): BitrixOAuthError {
+  return new BitrixOAuthError(error, error === 'invalid_grant' ? 'Invalid grant' : 'failure', status);
 }

@@ -6,7 +6,9 @@ import { TokenClient, type TokenClientOptions } from '#shared/consumer/token-cli
 import { DAY } from '#shared/core/domain/time.js';
 import type { TokenSet } from '#shared/core/domain/token-set.js';
 import type { RefreshDeps } from '#shared/core/use-cases/refresh-token-set.js';
-import { MemoryMetrics, MemoryNotifications, testRefreshSettings } from '#test/fakes/memory-refresh-ports.js';
+import { MemoryMetrics } from '#test/fakes/memory-metrics.js';
+import { MemoryNotifications } from '#test/fakes/memory-notifications.js';
+import { testRefreshSettings } from '#test/helpers/builders/refresh-settings.js';
 import { emulatorOAuthClient, emulatorRefreshDeps } from './emulator-refresh.js';
 import { createTestTable, type TestTable } from './table.js';
 

@@ -12,11 +12,9 @@ import { DAY, HOUR, MINUTE } from '#shared/core/domain/time.js';
 import { SILENT_LOGGER } from '#shared/core/ports/logger.js';
 import { defaultNextRefreshAt } from '#shared/core/use-cases/complete-authorization.js';
 import type { OpenInstallPageDeps } from '#shared/core/use-cases/open-install-page.js';
-import { MemoryMetrics } from '#test/fakes/memory-refresh-ports.js';
+import { MemoryMetrics } from '#test/fakes/memory-metrics.js';
 import { powertoolsLogger } from '#test/helpers/builders/loggers.js';
-import { readWholeTable } from './lifecycle-table.js';
-import { createTestTable, type TestTable } from './table.js';
-
+import { createTestTable, readWholeTable, type TestTable } from './table.js';
 /** Our app in the emulator, and another registered app whose tokens must never be accepted. */
 export const OUR_APP = {
   clientId: 'local.lifecycle00000001.11111111',

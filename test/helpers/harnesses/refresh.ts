@@ -7,7 +7,9 @@ import type { IssuedTokens, TokenKey, TokenSet } from '#shared/core/domain/token
 import type { RefreshSettings } from '#shared/core/use-cases/refresh-token-set.js';
 import type { SweepDeps, SweepSummary } from '#shared/core/use-cases/sweep-due-tokens.js';
 import { sweepDueTokens } from '#shared/core/use-cases/sweep-due-tokens.js';
-import { MemoryMetrics, MemoryNotifications, testRefreshSettings } from '#test/fakes/memory-refresh-ports.js';
+import { MemoryMetrics } from '#test/fakes/memory-metrics.js';
+import { MemoryNotifications } from '#test/fakes/memory-notifications.js';
+import { testRefreshSettings } from '#test/helpers/builders/refresh-settings.js';
 import { emulatorOAuthClient, emulatorRefreshDeps } from './emulator-refresh.js';
 import { createTestTable, type TestTable } from './table.js';
 

@@ -2,67 +2,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbParkedEventRepository } from '#shared/adapters/dynamodb/parked-event-repository.js';
 import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-repository.js';
 import { hashApplicationToken } from '#shared/core/domain/application-token.js';
-import { BitrixOAuthError } from '#shared/core/domain/errors.js';
 import type { InstallClaim } from '#shared/core/domain/lifecycle-events.js';
 import { PARKED_RETRY_SPREAD } from '#shared/core/domain/parked-event.js';
 import { DAY, HOUR, MINUTE } from '#shared/core/domain/time.js';
-import type { IssuedTokens } from '#shared/core/domain/token-set.js';
 import { SILENT_LOGGER } from '#shared/core/ports/logger.js';
-import type { BitrixOAuthClient } from '#shared/core/ports/oauth-client.js';
 import { finishParkedEvents } from '#shared/core/use-cases/finish-parked-events.js';
 import { type RegisterInstallationDeps, registerInstallation } from '#shared/core/use-cases/register-installation.js';
 import { uninstallPortal } from '#shared/core/use-cases/uninstall-portal.js';
+import { MemoryAuthServer } from '#test/fakes/memory-auth-server.js';
 import { memberId as newMemberId, token } from '#test/helpers/builders/fixtures.js';
-import { readWholeTable } from '#test/helpers/harnesses/lifecycle-table.js';
-import { createTestTable, type TestTable } from '#test/helpers/harnesses/table.js';
-
-/**
- * A stand-in authorization server behind the `BitrixOAuthClient` port: it knows the refresh tokens it
- * issued and rotates them. The end-to-end tests (lifecycle-events, install-page) use the emulator over
- * HTTP; these pin down the use cases' decisions against real DynamoDB.
- */
-class FakeAuthorizationServer implements BitrixOAuthClient {
-  down = false;
-  calls = 0;
-  now = Date.now();
-  private readonly chains = new Map<string, { memberId: string; userId: number }>();
-
-  issue(memberId: string, userId = 1): string {
-    const refreshToken = token();
-    this.chains.set(refreshToken, { memberId, userId });
-    return refreshToken;
-  }
-
-  async exchangeCode(): Promise<IssuedTokens> {
-    throw new Error('not used');
-  }
-
-  async refresh(input: { serverEndpoint: string; refreshToken: string }): Promise<IssuedTokens> {
-    this.calls += 1;
-    if (this.down) throw new BitrixOAuthError('http_503', 'unavailable', 503);
-    const chain = this.chains.get(input.refreshToken);
-    if (chain === undefined) throw new BitrixOAuthError('invalid_grant', 'unknown token', 400);
-    this.chains.delete(input.refreshToken);
-    const refreshToken = this.issue(chain.memberId, chain.userId);
-    return {
-      accessToken: token(),
-      refreshToken,
-      accessExpiresAt: this.now + HOUR,
-      refreshIssuedAt: this.now,
-      memberId: chain.memberId,
-      userId: chain.userId,
-      clientEndpoint: `https://p-${chain.memberId.slice(0, 6)}.bitrix24.com/rest/`,
-      serverEndpoint: 'https://oauth.bitrix.info/rest/',
-      scope: 'app',
-      appStatus: 'L',
-    };
-  }
-}
+import { createTestTable, readWholeTable, type TestTable } from '#test/helpers/harnesses/table.js';
 
 let table: TestTable;
 let tokens: DynamoDbTokenRepository;
 let parked: DynamoDbParkedEventRepository;
-let server: FakeAuthorizationServer;
+let server: MemoryAuthServer;
 let clock: number;
 let deps: RegisterInstallationDeps;
 
@@ -70,8 +24,14 @@ beforeAll(async () => {
   table = await createTestTable('lifecycle-uc');
   tokens = new DynamoDbTokenRepository({ client: table.client, tableName: table.tableName });
   parked = new DynamoDbParkedEventRepository({ client: table.client, tableName: table.tableName, shards: 2 });
-  server = new FakeAuthorizationServer();
   clock = Date.now();
+  // Stands in for the authorization server: it knows the refresh tokens it issued and rotates them. The
+  // end-to-end tests (app-events, install-page) use the emulator over HTTP; these pin down the use
+  // cases' decisions against real DynamoDB.
+  server = new MemoryAuthServer(
+    () => clock,
+    (memberId) => `https://p-${memberId.slice(0, 6)}.bitrix24.com/rest/`,
+  );
   deps = {
     tokens,
     parked,

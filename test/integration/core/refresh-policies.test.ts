@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DAY, HOUR, MINUTE } from '#shared/core/domain/time.js';
 import type { TokenKey } from '#shared/core/domain/token-set.js';
 import { refreshTokenSet } from '#shared/core/use-cases/refresh-token-set.js';
-import { testRefreshSettings } from '#test/fakes/memory-refresh-ports.js';
+import { testRefreshSettings } from '#test/helpers/builders/refresh-settings.js';
 import { type RefreshHarness, startRefreshHarness } from '#test/helpers/harnesses/refresh.js';
 
 let h: RefreshHarness;

@@ -6,32 +6,21 @@ import { seededRandom } from '#local/emulator/faults.js';
 import { type LambdaHttpServer, startLambdaHttpServer } from '#local/lambda-http-server.js';
 import { DynamoDbParkedEventRepository } from '#shared/adapters/dynamodb/parked-event-repository.js';
 import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-repository.js';
-import { BitrixOAuthError } from '#shared/core/domain/errors.js';
 import { PARKED_RETRY_SPREAD } from '#shared/core/domain/parked-event.js';
 import { DAY, HOUR, MINUTE } from '#shared/core/domain/time.js';
 import { SILENT_LOGGER } from '#shared/core/ports/logger.js';
-import type { BitrixOAuthClient } from '#shared/core/ports/oauth-client.js';
 import type { OpenInstallPageDeps } from '#shared/core/use-cases/open-install-page.js';
-import { MemoryMetrics } from '#test/fakes/memory-refresh-ports.js';
+import { MemoryAuthServer } from '#test/fakes/memory-auth-server.js';
+import { MemoryMetrics } from '#test/fakes/memory-metrics.js';
 import { memberId, token } from '#test/helpers/builders/fixtures.js';
 import { powertoolsLogger } from '#test/helpers/builders/loggers.js';
-import { readWholeTable } from '#test/helpers/harnesses/lifecycle-table.js';
-import { createTestTable, type TestTable } from '#test/helpers/harnesses/table.js';
+import { createTestTable, readWholeTable, type TestTable } from '#test/helpers/harnesses/table.js';
 
 const FORM = 'application/x-www-form-urlencoded';
 const MAX_BODY = 16_384;
 
-/** An authorization server that refuses everything and counts how often it was asked. */
-const refusing: BitrixOAuthClient & { calls: number } = {
-  calls: 0,
-  async exchangeCode() {
-    throw new Error('not used');
-  },
-  async refresh() {
-    refusing.calls += 1;
-    throw new BitrixOAuthError('invalid_grant', 'unknown', 400);
-  },
-};
+/** An authorization server that knows no token of anybody's: it refuses every claim, and counts how often it was asked. */
+const refusing = new MemoryAuthServer(Date.now);
 
 let table: TestTable;
 let server: LambdaHttpServer;

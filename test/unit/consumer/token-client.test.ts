@@ -7,14 +7,16 @@ import {
   ValidationError,
 } from '#shared/core/domain/errors.js';
 import { HOUR, MINUTE } from '#shared/core/domain/time.js';
-import { FakeRefresher, installation, MemoryStore, tokenSet } from '#test/fakes/memory-consumer-store.js';
+import { MemoryConsumerStore } from '#test/fakes/memory-consumer-store.js';
+import { MemoryRefresher } from '#test/fakes/memory-refresher.js';
 import { memberId } from '#test/helpers/builders/fixtures.js';
+import { installation, tokenSet } from '#test/helpers/builders/token-sets.js';
 
 function setup(options: { now?: number } = {}) {
   let now = options.now ?? 1_000_000_000_000;
   const clock = { now: () => now, advance: (ms: number) => (now += ms) };
-  const store = new MemoryStore();
-  const refresher = new FakeRefresher(store, clock.now);
+  const store = new MemoryConsumerStore();
+  const refresher = new MemoryRefresher(store, clock.now);
   const client = new TokenClient({
     store,
     refresher,

@@ -9,7 +9,7 @@ import {
 import { DAY, HOUR, MINUTE } from '#shared/core/domain/time.js';
 import { loadConfig } from '#shared/runtime/config.js';
 import { refreshSettings } from '#shared/runtime/wiring.js';
-import { testRefreshSettings } from '#test/fakes/memory-refresh-ports.js';
+import { testRefreshSettings } from '#test/helpers/builders/refresh-settings.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const policy = (mode: RefreshPolicy['mode']): RefreshPolicy => ({ ...testRefreshSettings().policy, mode });

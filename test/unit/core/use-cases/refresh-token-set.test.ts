@@ -5,21 +5,20 @@ import type { TokenSet } from '#shared/core/domain/token-set.js';
 import { SILENT_LOGGER } from '#shared/core/ports/logger.js';
 import { type RefreshDeps, refreshTokenSet } from '#shared/core/use-cases/refresh-token-set.js';
 import { sweepDueTokens } from '#shared/core/use-cases/sweep-due-tokens.js';
-import { tokenSet } from '#test/fakes/memory-consumer-store.js';
-import {
-  MemoryMetrics,
-  MemoryNotifications,
-  MemoryRecoveryStore,
-  testRefreshSettings,
-} from '#test/fakes/memory-refresh-ports.js';
-import { FakeAuthServer, MemoryTokenRepository, oauthError } from '#test/fakes/memory-token-repository.js';
-import { memberId } from '#test/helpers/builders/fixtures.js';
+import { MemoryAuthServer } from '#test/fakes/memory-auth-server.js';
+import { MemoryMetrics } from '#test/fakes/memory-metrics.js';
+import { MemoryNotifications } from '#test/fakes/memory-notifications.js';
+import { MemoryRecoveryStore } from '#test/fakes/memory-recovery-store.js';
+import { MemoryTokenRepository } from '#test/fakes/memory-token-repository.js';
+import { memberId, oauthError } from '#test/helpers/builders/fixtures.js';
+import { testRefreshSettings } from '#test/helpers/builders/refresh-settings.js';
+import { tokenSet } from '#test/helpers/builders/token-sets.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 
 let now: number;
 let repository: MemoryTokenRepository;
-let server: FakeAuthServer;
+let server: MemoryAuthServer;
 let recovery: MemoryRecoveryStore;
 let notifications: MemoryNotifications;
 let metrics: MemoryMetrics;
@@ -28,7 +27,7 @@ let deps: RefreshDeps;
 beforeEach(() => {
   now = T0;
   repository = new MemoryTokenRepository();
-  server = new FakeAuthServer(() => now);
+  server = new MemoryAuthServer(() => now);
   recovery = new MemoryRecoveryStore();
   notifications = new MemoryNotifications();
   metrics = new MemoryMetrics();
