@@ -123,7 +123,12 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(results.figures, null, 1)}\n(quick run: results not written)\n`);
     return;
   }
-  writeBenchmarkReport(results, { timingsSeconds: timings, totalSeconds, benchmarks: [...only] });
+  writeBenchmarkReport(results, {
+    timingsSeconds: timings,
+    totalSeconds,
+    benchmarks: [...only],
+    partial: only.size < BENCHMARKS.length,
+  });
   process.stdout.write(`bench finished in ${totalSeconds} s: bench/results.json, docs/BENCHMARKS.md\n`);
 }
 

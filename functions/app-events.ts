@@ -19,10 +19,12 @@ export interface AppEventsDeps {
  * acknowledged and ignored). The body is credentials: it is never logged.
  */
 export function makeAppEvents(deps: AppEventsDeps) {
-  return httpHandler(async (event) => appEventResponse(await handleAppEvent(parsedBody(event), deps.lifecycle), deps), {
-    logger: deps.logger,
-    metrics: deps.metrics,
-  }).use(formBody({ maxBytes: deps.config.LIFECYCLE_BODY_MAX_BYTES }));
+  // Read once, here: in Lambda the adapters are built during init, not on the first event.
+  const { lifecycle, logger, metrics, config } = deps;
+  return httpHandler(
+    async (event) => appEventResponse(await handleAppEvent(parsedBody(event), lifecycle), { logger, metrics }),
+    { logger, metrics },
+  ).use(formBody({ maxBytes: config.LIFECYCLE_BODY_MAX_BYTES }));
 }
 
 export const handler = makeAppEvents(wire(loadConfig()));

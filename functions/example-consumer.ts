@@ -1,7 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { type BitrixRestClient, ValidationError } from '#shared/index.js';
 import { loadConfig } from '#shared/runtime/config.js';
 import { createTokenConsumer } from '#shared/runtime/consumer.js';
@@ -19,8 +19,8 @@ export interface ExampleConsumerResult {
 }
 
 const eventSchema = z.object({
-  memberId: z.string().min(1),
-  userId: z.number().int().nonnegative().optional(),
+  memberId: z.string().check(z.minLength(1)),
+  userId: z.optional(z.int().check(z.gte(0))),
 });
 
 export interface ExampleConsumerDeps {

@@ -17,20 +17,21 @@ export interface InstallPageDeps {
  * is never logged.
  */
 export function makeInstallPage(deps: InstallPageDeps) {
+  const { lifecycle, logger, config } = deps;
   return httpHandler(
     async (event) => {
       const outcome = await openInstallPage(
         { method: event.requestContext.http.method, query: event.queryStringParameters, body: parsedBody(event) },
-        deps.lifecycle,
+        lifecycle,
       );
-      deps.logger.info('install page', {
+      logger.info('install page', {
         outcome: outcome.kind,
         ...('reason' in outcome ? { reason: outcome.reason } : {}),
       });
       return installPage(outcome);
     },
-    { logger: deps.logger },
-  ).use(formBody({ maxBytes: deps.config.LIFECYCLE_BODY_MAX_BYTES }));
+    { logger },
+  ).use(formBody({ maxBytes: config.LIFECYCLE_BODY_MAX_BYTES }));
 }
 
 export const handler = makeInstallPage(wire(loadConfig()));

@@ -16,6 +16,7 @@ export interface OAuthCallbackDeps {
 
 /** GET /oauth/callback?code&state&domain&member_id&scope&server_domain — the portal's redirect back. */
 export function makeOAuthCallback(deps: OAuthCallbackDeps) {
+  const { completeAuthorization: authorization, logger } = deps;
   return httpHandler(
     async (event) => {
       // The query carries the code and the state: it is never logged.
@@ -30,13 +31,13 @@ export function makeOAuthCallback(deps: OAuthCallbackDeps) {
       const browserBinding = readBindingCookie(event.cookies);
       const outcome = await completeAuthorization(
         { code, state, domain, memberId, scope, serverDomain, browserBinding },
-        deps.completeAuthorization,
+        authorization,
       );
-      if (outcome.kind === 'connected') deps.logger.info('authorization completed', outcomeLogKeys(outcome));
-      else deps.logger.warn('authorization refused', outcomeLogKeys(outcome));
+      if (outcome.kind === 'connected') logger.info('authorization completed', outcomeLogKeys(outcome));
+      else logger.warn('authorization refused', outcomeLogKeys(outcome));
       return authorizationPage(outcome);
     },
-    { logger: deps.logger },
+    { logger },
   );
 }
 

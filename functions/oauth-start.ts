@@ -14,24 +14,25 @@ export interface OAuthStartDeps {
 
 /** GET /oauth/start?portal=… — sends the browser to the portal's consent page (no portal: a form). */
 export function makeOAuthStart(deps: OAuthStartDeps) {
+  const { startAuthorization: authorization, logger, config } = deps;
   return httpHandler(
     async (event) => {
       const portal = event.queryStringParameters?.portal;
       if (portal === undefined) return startFormPage();
       const started = await startAuthorization(
         { portal, browserBinding: readBindingCookie(event.cookies) },
-        deps.startAuthorization,
+        authorization,
       );
       if (started.kind === 'invalid_portal') return startFormPage({ error: started.message, portal });
-      deps.logger.info('authorization started', { portal: started.portal });
-      const secure = cookieSecure(deps.config.OAUTH_COOKIE_SECURE, event.headers);
+      logger.info('authorization started', { portal: started.portal });
+      const secure = cookieSecure(config.OAUTH_COOKIE_SECURE, event.headers);
       const cookie = bindingCookie(started.browserBinding, {
         secure,
-        maxAgeSeconds: deps.config.OAUTH_STATE_TTL_SECONDS,
+        maxAgeSeconds: config.OAUTH_STATE_TTL_SECONDS,
       });
       return redirect(started.authorizeUrl, [cookie]);
     },
-    { logger: deps.logger },
+    { logger },
   );
 }
 

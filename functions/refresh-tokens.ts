@@ -20,7 +20,7 @@ export interface RefreshTokensDeps {
  * carries nothing the sweep needs; the summary is logged, published as metrics and returned.
  */
 export function makeRefreshTokens(deps: RefreshTokensDeps) {
-  const { config } = deps;
+  const { refresh, logger, metrics, config } = deps;
   // No refresh starts in the last seconds of the invocation: a refresh cut off by the timeout would be
   // an interrupted one (lease left behind, maybe a spent token).
   const marginMs = config.REFRESH_SWEEP_MARGIN_SECONDS * 1000;
@@ -32,9 +32,9 @@ export function makeRefreshTokens(deps: RefreshTokensDeps) {
           concurrency: config.REFRESH_SWEEP_CONCURRENCY,
           maxKeys: config.REFRESH_SWEEP_MAX_KEYS,
         },
-        deps.refresh,
+        refresh,
       ),
-    { logger: deps.logger, metrics: deps.metrics },
+    { logger, metrics },
   );
 }
 

@@ -16,7 +16,6 @@ import { join, resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
 import { makeAppEvents } from '#functions/app-events.js';
 import { makeInstallPage } from '#functions/install-page.js';
 import { makeOAuthCallback } from '#functions/oauth-callback.js';
@@ -28,6 +27,7 @@ import { collectPortalStatus } from '#shared/core/use-cases/portal-status.js';
 import { statusPageHandlers } from '#shared/edge/status-page.js';
 import { awsClientSettingsFromEnv, createAwsClients } from '#shared/runtime/clients.js';
 import { loadConfig } from '#shared/runtime/config.js';
+import { int, optionalText, optionalUrl, parseSettings, type SettingsOf, text } from '#shared/runtime/env-settings.js';
 import { SERVICE_NAME } from '#shared/runtime/logger.js';
 import { DISCARDED_METRICS } from '#shared/runtime/metrics.js';
 import { wire } from '#shared/runtime/wiring.js';
@@ -38,14 +38,12 @@ import { localContext, type RouteTable, startLambdaHttpServer } from './lambda-h
 import { startSecretsManagerServer } from './secrets-manager-server.js';
 import { removeServiceDescriptor, writeServiceDescriptor } from './service-descriptor.js';
 
-const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
-
 /** The run command's own settings (the handlers' settings are `shared/runtime/config.ts`). */
-const settingsSchema = z.object({
+const settingsSchema = {
   /** Port of the API routes; when taken, a free one is used (and printed). */
   PORT: int(3000),
   /** Where DynamoDB Local keeps its data and the CLI finds the running service. */
-  LOCAL_DATA_DIR: z.string().min(1).default('.local-data'),
+  LOCAL_DATA_DIR: text('.local-data'),
   /** How often the refresh sweep runs (EventBridge runs it every few minutes in AWS). */
   SWEEP_INTERVAL_SECONDS: int(60, 1),
   /** How often parked install claims are retried. */
@@ -53,12 +51,12 @@ const settingsSchema = z.object({
   /** Port of the Bitrix24 emulator (0: a free one). */
   EMULATOR_PORT: int(0),
   /** Real Bitrix24 app: all three set → no emulator. */
-  BITRIX_CLIENT_ID: z.string().min(1).optional(),
-  BITRIX_CLIENT_SECRET: z.string().min(1).optional(),
+  BITRIX_CLIENT_ID: optionalText(),
+  BITRIX_CLIENT_SECRET: optionalText(),
   /** Public https URL of a tunnel to this port (Bitrix24 must reach the install and event handlers). */
-  PUBLIC_BASE_URL: z.string().url().optional(),
-});
-type Settings = z.infer<typeof settingsSchema>;
+  PUBLIC_BASE_URL: optionalUrl(),
+} as const;
+type Settings = SettingsOf<typeof settingsSchema>;
 
 /** The token table's name locally. */
 const TABLE_NAME = 'bitrix24-tokens';
@@ -119,15 +117,9 @@ function schedule(name: string, everyMs: number, run: (context: Context) => Prom
 }
 
 async function main(): Promise<void> {
-  const parsed = settingsSchema.safeParse(
-    Object.fromEntries(Object.entries(process.env).filter(([, value]) => value !== undefined && value !== '')),
-  );
-  if (!parsed.success) {
-    throw new Error(
-      `invalid settings: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-    );
-  }
-  const settings: Settings = parsed.data;
+  const parsed = parseSettings(settingsSchema, process.env);
+  if (!parsed.ok) throw new Error(`invalid settings: ${parsed.problems}`);
+  const settings: Settings = parsed.value;
   const { BITRIX_CLIENT_ID: clientId, BITRIX_CLIENT_SECRET: clientSecret, PUBLIC_BASE_URL: publicBaseUrl } = settings;
   const realSettings = [clientId, clientSecret, publicBaseUrl].filter((value) => value !== undefined).length;
   if (realSettings !== 0 && realSettings !== 3) {

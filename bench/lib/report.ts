@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Figure, machineInfo, type Results } from './results.js';
+import { type Figure, machineInfo, Results } from './results.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 export const RESULTS_FILE = join(ROOT, 'bench', 'results.json');
@@ -167,20 +167,33 @@ function sections(results: Results): string[] {
     );
   }
   if (f.has('bundles.')) {
-    const names = [...new Set(f.ids('bundles.').flatMap((id) => id.split('.')[1] ?? []))].filter(
-      (n) => n !== 'synth' && n !== 'nodeBaseline',
+    const names = [...new Set(f.ids('bundles.').map((id) => id.split('.')[1] ?? ''))].filter(
+      (n) => n !== 'synth' && n !== 'baseline' && n !== '',
     );
+    const revision = String(f.figure(f.ids('bundles.baseline.')[0] ?? '')?.params.revision ?? '–');
     out.push(
       "### 4. Function bundles (the CDK synth's own esbuild output) and cold init",
-      `Cold import = median time of \`await import(bundle)\` in a fresh \`node --enable-source-maps\` process; process = median wall time of that whole process. Baseline \`node -e 0\`: ${f.value('bundles.nodeBaseline')} ms. Synth with bundling: ${f.value('bundles.synth')} s.`,
+      `Each function as deployed, side by side with the same function built at \`${revision}\` (before the lean bundles), in the same run: cold import = median time of \`await import(bundle)\` in a fresh \`node\` with the function's own \`NODE_OPTIONS\`, old and new imported alternately. Synth with bundling: ${f.value('bundles.synth')} s.`,
       table(
-        ['function', 'bundle', 'gzipped', 'cold import (median)', 'process incl. import (median)'],
+        [
+          'function',
+          'bundle',
+          'gzipped',
+          `bundle at ${revision}`,
+          'size ratio',
+          'cold import',
+          `cold import at ${revision}`,
+          'import ratio',
+        ],
         names.map((name) => [
           name,
           `${f.value(`bundles.${name}.size`)} KiB`,
           `${f.value(`bundles.${name}.gzip`)} KiB`,
+          `${f.value(`bundles.baseline.${name}.size`)} KiB`,
+          f.value(`bundles.${name}.sizeRatio`),
           `${f.value(`bundles.${name}.import`)} ms`,
-          `${f.value(`bundles.${name}.process`)} ms`,
+          `${f.value(`bundles.baseline.${name}.import`)} ms`,
+          f.value(`bundles.${name}.importRatio`),
         ]),
       ),
     );
@@ -225,29 +238,78 @@ function sections(results: Results): string[] {
   return out;
 }
 
+/** `bench/results.json`. */
+interface ResultsDocument {
+  readonly generatedAt: string;
+  readonly command: string;
+  readonly machine: Record<string, unknown>;
+  readonly node: string;
+  readonly benchmarks: readonly string[];
+  readonly durationSeconds: number;
+  readonly timingsSeconds: Record<string, number>;
+  /** Which run measured each benchmark group's figures. */
+  readonly runs: Record<string, { generatedAt: string; commit: unknown; benchmarks: readonly string[] }>;
+  readonly figures: Figure[];
+  readonly details: Record<string, unknown>;
+}
+
 /** Writes `bench/results.json` and the generated part of `docs/BENCHMARKS.md`. */
 export function writeBenchmarkReport(
   results: Results,
-  run: { timingsSeconds: Record<string, number>; totalSeconds: number; benchmarks: readonly string[] },
+  run: {
+    timingsSeconds: Record<string, number>;
+    totalSeconds: number;
+    benchmarks: readonly string[];
+    /** Only some benchmarks ran: merge into the figures on file. */
+    partial: boolean;
+  },
 ): void {
   const machine = machineInfo();
   const generatedAt = new Date().toISOString();
-  const document = {
+  // A partial run (`--only=…`) replaces the figures of the benchmarks it ran and keeps the others,
+  // each with the run that measured it.
+  const earlier =
+    run.partial && existsSync(RESULTS_FILE)
+      ? (JSON.parse(readFileSync(RESULTS_FILE, 'utf8')) as Partial<ResultsDocument>)
+      : {};
+  const groups = new Set(results.figures.map((figure) => figure.bench));
+  const measuredBy = { generatedAt, commit: machine.commit, benchmarks: run.benchmarks };
+  const document: ResultsDocument = {
     generatedAt,
-    command: 'npm run bench',
+    command: run.partial ? `npm run bench -- --only=${run.benchmarks.join(',')}` : 'npm run bench',
     machine,
     node: process.version,
-    benchmarks: run.benchmarks,
+    benchmarks: [...new Set([...(earlier.benchmarks ?? []), ...run.benchmarks])],
     durationSeconds: run.totalSeconds,
-    timingsSeconds: run.timingsSeconds,
-    figures: results.figures,
-    details: results.details,
+    timingsSeconds: { ...earlier.timingsSeconds, ...run.timingsSeconds },
+    runs: {
+      // Figures on file from before runs were tracked per benchmark belong to that file's run.
+      ...Object.fromEntries(
+        [...new Set((earlier.figures ?? []).map((figure) => figure.bench))].map((group) => [
+          group,
+          {
+            generatedAt: earlier.generatedAt ?? 'unknown',
+            commit: earlier.machine?.commit,
+            benchmarks: earlier.benchmarks ?? [],
+          },
+        ]),
+      ),
+      ...Object.fromEntries(Object.entries(earlier.runs ?? {}).filter(([group]) => !groups.has(group))),
+      ...Object.fromEntries([...groups].map((group) => [group, measuredBy])),
+    },
+    figures: [...(earlier.figures ?? []).filter((figure) => !groups.has(figure.bench)), ...results.figures],
+    details: { ...earlier.details, ...results.details },
   };
   writeFileSync(RESULTS_FILE, `${JSON.stringify(document, null, 2)}\n`);
-  const header = `Run of ${generatedAt.slice(0, 10)} on ${String(machine.cpuCount)} × ${String(machine.cpuModel)}, ${String(machine.memoryGiB)} GiB, Node ${process.version}, commit ${String(machine.commit)}; \`npm run bench\` took ${run.totalSeconds} s (${Object.entries(
+  const merged = new Results();
+  merged.figures.push(...document.figures);
+  const groupRuns = Object.entries(document.runs)
+    .map(([group, by]) => `${group}: ${by.generatedAt.slice(0, 10)}, commit ${String(by.commit)}`)
+    .join('; ');
+  const header = `Measured on ${String(machine.cpuCount)} × ${String(machine.cpuModel)}, ${String(machine.memoryGiB)} GiB, Node ${process.version}. Runs per benchmark (${groupRuns}); the last one, \`${document.command}\`, took ${run.totalSeconds} s (${Object.entries(
     run.timingsSeconds,
   )
-    .map(([name, s]) => `${name} ${s} s`)
+    .map(([name, seconds]) => `${name} ${seconds} s`)
     .join(', ')}). Every figure, with its parameters: \`bench/results.json\`.`;
-  replaceBetweenMarkers(BENCHMARKS_DOC, START, END, [header, ...sections(results)].join('\n\n'), 'Benchmarks');
+  replaceBetweenMarkers(BENCHMARKS_DOC, START, END, [header, ...sections(merged)].join('\n\n'), 'Benchmarks');
 }

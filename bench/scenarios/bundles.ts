@@ -1,7 +1,7 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -11,29 +11,32 @@ import type { Results } from '#bench/lib/results.js';
 import { distribution } from '#bench/lib/stats.js';
 import { BitrixTokenStack } from '#infra/bitrix-token-stack.js';
 
+/**
+ * The build the bundles are compared with: the last commit before the layout by role and the lean
+ * bundles (docs/adr/0005). Both builds are synthesized and measured in the same run, interleaved, so a
+ * noisy machine skews both alike and the ratio stands.
+ */
+export const BASELINE_REVISION = '1119957';
+
 export interface BundleOptions {
-  /** Fresh `node` processes per bundle. */
+  /** Fresh `node` processes per bundle and build. */
   readonly runs: number;
+  /** Git revision of the build to compare with. @default BASELINE_REVISION */
+  readonly baseline?: string;
 }
 
 interface Bundle {
   readonly name: string;
   readonly file: string;
+  /** The function's environment as deployed (`NODE_OPTIONS` included: it changes how the bundle loads). */
   readonly environment: Record<string, string>;
 }
 
-/**
- * Synthesizes the real stack with bundling on: esbuild runs inside `AppFunction` (NodejsFunction) with
- * exactly the options the deployment uses, and the bundles are read from the cloud assembly. Nothing
- * is rebuilt here with copied options.
- */
-function synthesizeBundles(outdir: string): { bundles: Bundle[]; synthMs: number } {
-  const started = performance.now();
-  const app = new App({ outdir });
-  const stack = new BitrixTokenStack(app, 'Bitrix24TokenService');
-  const assembly = app.synth();
-  const synthMs = performance.now() - started;
-  const bundles = Object.entries(stack.functions).map(([name, fn]) => {
+const ROOT = resolve(import.meta.dirname, '..', '..');
+
+/** The bundles of a synthesized stack, read from its cloud assembly: exactly what would be deployed. */
+function bundlesOf(stack: BitrixTokenStack, assemblyDirectory: string): Bundle[] {
+  return Object.entries(stack.functions).map(([name, fn]) => {
     const cfn = fn.node.defaultChild as CfnFunction;
     const code = Stack.of(fn).resolve(cfn.code) as { s3Key?: unknown };
     const key = String(code.s3Key ?? '').replace(/\.zip$/, '');
@@ -46,20 +49,60 @@ function synthesizeBundles(outdir: string): { bundles: Bundle[]; synthMs: number
         typeof value === 'string' ? value : `bench-${variable.toLowerCase()}`,
       ]),
     );
-    return { name, file: join(assembly.directory, `asset.${key}`, 'index.mjs'), environment };
+    return { name, file: join(assemblyDirectory, `asset.${key}`, 'index.mjs'), environment };
   });
-  return { bundles, synthMs };
 }
 
-/** Imports the bundle in a fresh Node process; returns the import time and the process's own uptime at the end. */
-function coldImport(
-  file: string,
-  environment: Record<string, string>,
-): { importMs: number; processMs: number; wallMs: number } {
-  const script = `const t0 = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); const t1 = performance.now();
-process.stdout.write('\\n' + JSON.stringify({ importMs: t1 - t0, processMs: t1 }) + '\\n');`;
+/**
+ * Synthesizes this checkout's stack with bundling on: esbuild runs inside `AppFunction` with exactly
+ * the options the deployment uses. Nothing is rebuilt here with copied options.
+ */
+function synthesizeCurrent(outdir: string): { bundles: Bundle[]; synthMs: number } {
   const started = performance.now();
-  const child = spawnSync(process.execPath, ['--enable-source-maps', '--input-type=module', '-e', script], {
+  const app = new App({ outdir });
+  const stack = new BitrixTokenStack(app, 'Bitrix24TokenService');
+  const assembly = app.synth();
+  return { bundles: bundlesOf(stack, assembly.directory), synthMs: performance.now() - started };
+}
+
+/**
+ * Synthesizes `revision`'s stack the same way, from a git worktree of that commit sharing this
+ * checkout's `node_modules`, in its own process (its modules are another version of ours).
+ */
+function synthesizeRevision(revision: string, workdir: string): Bundle[] {
+  const tree = join(workdir, 'tree');
+  execFileSync('git', ['worktree', 'add', '--detach', '--force', tree, revision], { cwd: ROOT, stdio: 'ignore' });
+  symlinkSync(join(ROOT, 'node_modules'), join(tree, 'node_modules'));
+  // Inside the worktree, so `aws-cdk-lib` resolves from its node_modules.
+  const script = join(tree, 'bench-synth.ts');
+  writeFileSync(
+    script,
+    `import { App, Stack } from 'aws-cdk-lib';
+import { BitrixTokenStack } from ${JSON.stringify(pathToFileURL(join(tree, 'infra', 'bitrix-token-stack.ts')).href)};
+const app = new App({ outdir: ${JSON.stringify(join(workdir, 'cdk.out'))} });
+const stack = new BitrixTokenStack(app, 'Bitrix24TokenService');
+const assembly = app.synth();
+const out = Object.entries(stack.functions).map(([name, fn]) => {
+  const cfn = fn.node.defaultChild;
+  const key = String(Stack.of(fn).resolve(cfn.code).s3Key ?? '').replace(/\\.zip$/, '');
+  const variables = Stack.of(fn).resolve(cfn.environment)?.variables ?? {};
+  const environment = Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, typeof v === 'string' ? v : 'bench-' + k.toLowerCase()]));
+  return { name, file: assembly.directory + '/asset.' + key + '/index.mjs', environment };
+});
+process.stdout.write('\\n' + JSON.stringify(out) + '\\n');
+`,
+  );
+  const child = spawnSync(process.execPath, ['--import', 'tsx', script], { cwd: tree, encoding: 'utf8' });
+  if (child.status !== 0) throw new Error(`synthesizing ${revision} failed: ${child.stderr}`);
+  return JSON.parse(child.stdout.trim().split('\n').pop() ?? '[]') as Bundle[];
+}
+
+/** Imports the bundle in a fresh Node process; returns the import time and the whole process's wall time. */
+function coldImport(bundle: Bundle): { importMs: number; wallMs: number } {
+  const script = `const t0 = performance.now(); await import(${JSON.stringify(pathToFileURL(bundle.file).href)}); const t1 = performance.now();
+process.stdout.write('\\n' + JSON.stringify({ importMs: t1 - t0 }) + '\\n');`;
+  const started = performance.now();
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
     env: {
       PATH: process.env.PATH ?? '',
       AWS_REGION: 'us-east-1',
@@ -67,29 +110,38 @@ process.stdout.write('\\n' + JSON.stringify({ importMs: t1 - t0, processMs: t1 }
       AWS_SECRET_ACCESS_KEY: 'local',
       // Never reached (nothing is called at init), but never AWS either.
       AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
-      ...environment,
+      ...bundle.environment,
       POWERTOOLS_LOG_LEVEL: 'SILENT',
       POWERTOOLS_METRICS_DISABLED: 'true',
     },
     encoding: 'utf8',
   });
   const wallMs = performance.now() - started;
-  if (child.status !== 0) throw new Error(`importing ${file} failed: ${child.stderr}`);
+  if (child.status !== 0) throw new Error(`importing ${bundle.file} failed: ${child.stderr}`);
   const last = child.stdout.trim().split('\n').pop() ?? '';
-  const parsed = JSON.parse(last) as { importMs: number; processMs: number };
-  return { ...parsed, wallMs };
+  return { importMs: (JSON.parse(last) as { importMs: number }).importMs, wallMs };
+}
+
+function sizes(file: string): { sizeKiB: number; gzipKiB: number; mapKiB: number } {
+  const code = readFileSync(file);
+  return {
+    sizeKiB: statSync(file).size / 1024,
+    gzipKiB: gzipSync(code).length / 1024,
+    mapKiB: existsSync(`${file}.map`) ? statSync(`${file}.map`).size / 1024 : 0,
+  };
 }
 
 /**
- * Benchmark 4: size of each function's bundle as deployed, and its cold init: the median time to
- * import the bundle (module scope: config, SDK clients, adapters) in a fresh `node` process, over
- * `runs` processes, with `--enable-source-maps` as the functions run. A bare `node -e 0` gives the
- * process baseline.
+ * Benchmark 4: each function's bundle as deployed, and its cold init (the median time to import the
+ * bundle, module scope included, in a fresh `node` with the function's own `NODE_OPTIONS`), side by
+ * side with the same function of the baseline build. Old and new are imported alternately, `runs`
+ * times each, so both see the same machine.
  */
 export async function benchBundles(options: BundleOptions, results: Results): Promise<void> {
-  const outdir = mkdtempSync(join(tmpdir(), 'bench-cdk-'));
+  const revision = options.baseline ?? BASELINE_REVISION;
+  const workdir = mkdtempSync(join(tmpdir(), 'bench-bundles-'));
   try {
-    const { bundles, synthMs } = synthesizeBundles(outdir);
+    const { bundles, synthMs } = synthesizeCurrent(join(workdir, 'current'));
     process.stdout.write(`  bundles: synth with bundling took ${(synthMs / 1000).toFixed(1)} s\n`);
     results.add(
       'bundles',
@@ -97,54 +149,45 @@ export async function benchBundles(options: BundleOptions, results: Results): Pr
       'cdk synth of the stack with esbuild bundling (in process)',
       synthMs / 1000,
       's',
-      { functions: bundles.length },
+      {
+        functions: bundles.length,
+      },
     );
+    const baseline = new Map(synthesizeRevision(revision, workdir).map((bundle) => [bundle.name, bundle]));
 
-    const baseline: number[] = [];
-    for (let i = 0; i < options.runs; i += 1) {
-      const started = performance.now();
-      spawnSync(process.execPath, ['-e', '0']);
-      baseline.push(performance.now() - started);
-    }
-    const base = distribution(baseline, 1);
-    results.add('bundles', 'bundles.nodeBaseline', '`node -e 0` process wall time, median', base.median, 'ms', {
-      runs: options.runs,
-    });
-
-    const details: Record<string, unknown> = { synthMs: Math.round(synthMs), nodeBaselineMs: base };
+    const details: Record<string, unknown> = { synthMs: Math.round(synthMs), baselineRevision: revision };
     for (const bundle of bundles) {
-      const code = readFileSync(bundle.file);
-      const sizeKiB = statSync(bundle.file).size / 1024;
-      const gzipKiB = gzipSync(code).length / 1024;
-      const mapKiB = statSync(`${bundle.file}.map`).size / 1024;
-      coldImport(bundle.file, bundle.environment); // first run: file cache
-      const samples = Array.from({ length: options.runs }, () => coldImport(bundle.file, bundle.environment));
+      const old = baseline.get(bundle.name);
+      coldImport(bundle); // first runs: file cache
+      if (old !== undefined) coldImport(old);
+      const now: { importMs: number; wallMs: number }[] = [];
+      const before: { importMs: number; wallMs: number }[] = [];
+      for (let run = 0; run < options.runs; run += 1) {
+        now.push(coldImport(bundle));
+        if (old !== undefined) before.push(coldImport(old));
+      }
       const importMs = distribution(
-        samples.map((s) => s.importMs),
-        1,
-      );
-      const processMs = distribution(
-        samples.map((s) => s.processMs),
+        now.map((s) => s.importMs),
         1,
       );
       const wallMs = distribution(
-        samples.map((s) => s.wallMs),
+        now.map((s) => s.wallMs),
         1,
       );
-      const params = { runs: options.runs, node: process.version, sourceMaps: true };
+      const size = sizes(bundle.file);
+      const params = { runs: options.runs, node: process.version };
       results.add(
         'bundles',
         `bundles.${bundle.name}.size`,
         `${bundle.name}: bundle size (index.mjs, minified)`,
-        sizeKiB,
+        size.sizeKiB,
         'KiB',
-        {},
       );
-      results.add('bundles', `bundles.${bundle.name}.gzip`, `${bundle.name}: bundle size gzipped`, gzipKiB, 'KiB', {});
+      results.add('bundles', `bundles.${bundle.name}.gzip`, `${bundle.name}: bundle size gzipped`, size.gzipKiB, 'KiB');
       results.add(
         'bundles',
         `bundles.${bundle.name}.import`,
-        `${bundle.name}: cold import of the bundle, median`,
+        `${bundle.name}: cold import, median`,
         importMs.median,
         'ms',
         params,
@@ -157,18 +200,72 @@ export async function benchBundles(options: BundleOptions, results: Results): Pr
         'ms',
         params,
       );
-      details[bundle.name] = {
-        sizeKiB,
-        gzipKiB,
-        sourceMapKiB: mapKiB,
+      const detail: Record<string, unknown> = {
+        ...size,
         importMs,
-        processUptimeMs: processMs,
         processWallMs: wallMs,
+        environment: bundle.environment.NODE_OPTIONS ?? '',
       };
-      process.stdout.write(`  ${bundle.name}: ${sizeKiB.toFixed(0)} KiB, import median ${importMs.median} ms\n`);
+      if (old !== undefined) {
+        const oldImport = distribution(
+          before.map((s) => s.importMs),
+          1,
+        );
+        const oldSize = sizes(old.file);
+        const baselineParams = { ...params, revision, nodeOptions: old.environment.NODE_OPTIONS ?? '' };
+        results.add(
+          'bundles',
+          `bundles.baseline.${bundle.name}.size`,
+          `${bundle.name} at ${revision}: bundle size`,
+          oldSize.sizeKiB,
+          'KiB',
+          baselineParams,
+        );
+        results.add(
+          'bundles',
+          `bundles.baseline.${bundle.name}.import`,
+          `${bundle.name} at ${revision}: cold import, median`,
+          oldImport.median,
+          'ms',
+          baselineParams,
+        );
+        results.add(
+          'bundles',
+          `bundles.${bundle.name}.sizeRatio`,
+          `${bundle.name}: size / size at ${revision}`,
+          size.sizeKiB / oldSize.sizeKiB,
+          'ratio',
+          baselineParams,
+        );
+        results.add(
+          'bundles',
+          `bundles.${bundle.name}.importRatio`,
+          `${bundle.name}: cold import / cold import at ${revision} (same run, interleaved)`,
+          importMs.median / oldImport.median,
+          'ratio',
+          baselineParams,
+        );
+        detail.baseline = { ...oldSize, importMs: oldImport, nodeOptions: old.environment.NODE_OPTIONS ?? '' };
+      }
+      details[bundle.name] = detail;
+      process.stdout.write(
+        `  ${bundle.name}: ${size.sizeKiB.toFixed(0)} KiB, import median ${importMs.median} ms${
+          old === undefined
+            ? ''
+            : ` (baseline ${sizes(old.file).sizeKiB.toFixed(0)} KiB, ${
+                distribution(
+                  before.map((s) => s.importMs),
+                  1,
+                ).median
+              } ms)`
+        }\n`,
+      );
     }
     results.detail('bundles', details);
   } finally {
-    rmSync(outdir, { recursive: true, force: true });
+    if (existsSync(join(workdir, 'tree'))) {
+      execFileSync('git', ['worktree', 'remove', '--force', join(workdir, 'tree')], { cwd: ROOT, stdio: 'ignore' });
+    }
+    rmSync(workdir, { recursive: true, force: true });
   }
 }

@@ -85,7 +85,6 @@ export class AppFunction extends NodejsFunction {
       // Only for AWS SDK v2; v3 keeps connections alive by default.
       awsSdkConnectionReuse: false,
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: props.serviceName ?? 'bitrix24-token-service',
         POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
         ...(props.metricsNamespace === undefined ? {} : { POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace }),
@@ -99,12 +98,19 @@ export class AppFunction extends NodejsFunction {
         mainFields: ['module', 'main'],
         banner: ESM_REQUIRE_BANNER,
         minify: true,
+        // Emitted for reading stack traces, not applied at run time: `--enable-source-maps` costs a
+        // fifth of the cold start (docs/BENCHMARKS.md).
         sourceMap: true,
         sourceMapMode: SourceMapMode.DEFAULT,
         sourcesContent: false,
         keepNames: true,
         // Bundle the AWS SDK we tested instead of the runtime's copy (default would be ['@aws-sdk/*']).
         externalModules: [],
+        // A function's credentials are in its environment: the SDK's whole default chain stays out of
+        // the bundle (shared/runtime/lambda-credentials.ts says why).
+        esbuildArgs: {
+          '--alias:@aws-sdk/credential-provider-node': join(projectRoot, 'shared', 'runtime', 'lambda-credentials.ts'),
+        },
       },
     });
   }

@@ -1,10 +1,13 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { ConfigError } from '#shared/core/domain/errors.js';
 import type { ClientCredentials, ClientCredentialsProvider } from '#shared/core/ports/oauth-client.js';
 
-const secretSchema = z.object({ clientId: z.string().min(1), clientSecret: z.string().min(1) });
+const secretSchema = z.object({
+  clientId: z.string().check(z.minLength(1)),
+  clientSecret: z.string().check(z.minLength(1)),
+});
 
 /**
  * The app's client id and secret from Secrets Manager (a JSON secret

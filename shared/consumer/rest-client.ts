@@ -1,5 +1,5 @@
-import qs from 'qs';
 import { BitrixRestError, httpStatusCode, OWN_ERROR_CODES, ValidationError } from '#shared/core/domain/errors.js';
+import { stringifyPhpForm } from '#shared/core/domain/php-form.js';
 import { rewriteUrl } from '#shared/core/domain/url-rewrites.js';
 import type { Logger } from '#shared/core/ports/logger.js';
 import type { AccessToken, GetAccessTokenInput } from './access-token.js';
@@ -149,7 +149,7 @@ export class BitrixRestClient {
     const cmd: Record<string, string> = {};
     for (const [name, command] of entries) {
       assertMethod(command.method);
-      const query = qs.stringify(command.params ?? {}, { arrayFormat: 'indices' });
+      const query = stringifyPhpForm(command.params ?? {});
       cmd[name] = query === '' ? command.method : `${command.method}?${query}`;
     }
     const body = await this.send(memberId, 'batch', { halt: options.halt === true ? 1 : 0, cmd }, options.userId);
@@ -242,7 +242,7 @@ export class BitrixRestClient {
   /** One POST, following renames (re-POSTing the same body) without ever letting fetch turn it into a GET. */
   private async post(token: AccessToken, method: string, params: RestParams): Promise<PostAnswer> {
     // `auth` goes last so a caller's parameter of that name cannot replace it.
-    const body = qs.stringify({ ...params, auth: token.accessToken }, { arrayFormat: 'indices' });
+    const body = stringifyPhpForm({ ...params, auth: token.accessToken });
     let endpoint = token.clientEndpoint;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop += 1) {
       const url = rewriteUrl(`${endpoint}${method}`, this.rewrites);

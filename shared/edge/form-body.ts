@@ -1,13 +1,13 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import qs from 'qs';
 import { ValidationError } from '#shared/core/domain/errors.js';
+import { type FormLimits, PROTOTYPE_KEYS, parsePhpForm } from '#shared/core/domain/php-form.js';
 import { httpError } from './to-http-error.js';
 
 /**
  * Bitrix24 posts events and the install frame as `application/x-www-form-urlencoded` with PHP bracket
  * keys (`auth[access_token]=…`, PROTOCOL.md §4.1), which `node:querystring` (and so
- * `@middy/http-urlencode-body-parser`) leaves flat. `qs` nests them; this module wraps it with the
+ * `@middy/http-urlencode-body-parser`) leaves flat. `parsePhpForm` nests them; this module wraps it with the
  * limits an unauthenticated endpoint needs and refuses keys that could reach an object prototype.
  */
 
@@ -22,7 +22,6 @@ export interface BodyLimits {
   readonly arrayLimit?: number;
 }
 
-const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 const FORM = 'application/x-www-form-urlencoded';
 const JSON_TYPE = 'application/json';
 
@@ -72,30 +71,8 @@ function parseMediaType(header: string | undefined): string | undefined {
   return type;
 }
 
-function parseForm(text: string, limits: { depth: number; parameterLimit: number; arrayLimit: number }): unknown {
-  for (const pair of text.split('&')) {
-    const rawKey = pair.split('=', 1)[0] ?? '';
-    if (keySegments(decodeComponent(rawKey)).some((segment) => FORBIDDEN_KEYS.has(segment))) throw forbiddenKey();
-  }
-  let parsed: unknown;
-  try {
-    parsed = qs.parse(text, {
-      depth: limits.depth,
-      strictDepth: true,
-      parameterLimit: limits.parameterLimit,
-      arrayLimit: limits.arrayLimit,
-      throwOnLimitExceeded: true,
-      allowPrototypes: false,
-      allowDots: false,
-      charset: 'utf-8',
-      ignoreQueryPrefix: false,
-    });
-  } catch {
-    // qs throws RangeError for depth and limits; the message is ours to write.
-    throw new ValidationError('the form body is nested too deep or has too many parameters');
-  }
-  checkTree(parsed, { depth: limits.depth + 1, keys: Number.POSITIVE_INFINITY });
-  return parsed;
+function parseForm(text: string, limits: FormLimits): unknown {
+  return parsePhpForm(text, limits);
 }
 
 function parseJson(text: string, limits: { depth: number; parameterLimit: number }): unknown {
@@ -118,35 +95,13 @@ function checkTree(root: unknown, limits: { depth: number; keys: number }): void
     if (entry === undefined || typeof entry.value !== 'object' || entry.value === null) continue;
     if (entry.level > limits.depth) throw new ValidationError('the body is nested too deep');
     for (const [key, child] of Object.entries(entry.value)) {
-      if (FORBIDDEN_KEYS.has(key)) throw forbiddenKey();
+      if (PROTOTYPE_KEYS.has(key)) throw new ValidationError('the body uses a reserved key name');
       keys += 1;
       if (keys > limits.keys) throw new ValidationError('the body has too many fields');
       stack.push({ value: child, level: entry.level + 1 });
     }
     // JSON.parse keeps `__proto__` as an own key, which Object.entries lists; nothing else hides one.
   }
-}
-
-/** `auth[access_token]` → `['auth', 'access_token']`; `a[]` → `['a', '']`. */
-function keySegments(key: string): string[] {
-  const segments: string[] = [];
-  const head = /^[^[]*/.exec(key)?.[0] ?? '';
-  segments.push(head);
-  for (const match of key.slice(head.length).matchAll(/\[([^\]]*)\]?/g)) segments.push(match[1] ?? '');
-  return segments;
-}
-
-function decodeComponent(value: string): string {
-  const spaced = value.replaceAll('+', ' ');
-  try {
-    return decodeURIComponent(spaced);
-  } catch {
-    return spaced;
-  }
-}
-
-function forbiddenKey(): ValidationError {
-  return new ValidationError('the body uses a reserved key name');
 }
 
 function tooLarge(maxBytes: number): Error {
@@ -165,7 +120,7 @@ export function parsedBody(event: APIGatewayProxyEventV2): unknown {
 }
 
 /**
- * middy middleware: parses a form (PHP bracket keys, via `qs`) or JSON body into `event.parsedBody`,
+ * middy middleware: parses a form (PHP bracket keys) or JSON body into `event.parsedBody`,
  * decoding base64 bodies first. Add it after `httpHandler`'s header normalisation (`.use()` on the
  * wrapped handler) so `content-type` is lower-case.
  *

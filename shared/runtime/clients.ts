@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { once } from './once.js';
+import { once } from '#shared/core/domain/once.js';
 
 /** Where the SDK clients go and as whom. Everything omitted comes from the SDK's own defaults. */
 export interface AwsClientSettings {

@@ -1,47 +1,38 @@
-import { z } from 'zod';
 import { ConfigError } from '#shared/core/domain/errors.js';
 import { REFRESH_POLICY_MODES } from '#shared/core/domain/refresh-policy.js';
-
-const csv = z.string().transform((value) =>
-  value
-    .split(',')
-    .map((part) => part.trim().toLowerCase())
-    .filter((part) => part.length > 0),
-);
-
-const jsonRecord = z.string().transform((value, ctx) => {
-  try {
-    const parsed: unknown = JSON.parse(value);
-    const result = z.record(z.string(), z.string().url()).safeParse(parsed);
-    if (result.success) return result.data;
-    ctx.addIssue({ code: 'custom', message: 'must be a JSON object of origin → base URL' });
-  } catch {
-    ctx.addIssue({ code: 'custom', message: 'must be valid JSON' });
-  }
-  return z.NEVER;
-});
-
-const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
+import {
+  int,
+  lowerCaseList,
+  nonNegative,
+  oneOf,
+  optionalText,
+  parseSettings,
+  positive,
+  type SettingsOf,
+  text,
+  url,
+  urlMap,
+} from './env-settings.js';
 
 /**
  * Every setting, read from the environment once at cold start. A function's deployment sets only the
  * variables it uses; the others keep their defaults.
  */
-const schema = z.object({
+const schema = {
   /** The token table. */
-  TABLE_NAME: z.string().min(1).default('bitrix24-tokens'),
+  TABLE_NAME: text('bitrix24-tokens'),
   /** Shards of the due index the sweep reads. Changing it needs every token set re-written. */
   DUE_SHARDS: int(4, 1),
   /** Authorization servers we send our client secret to (host names as Bitrix24 names them). */
-  BITRIX_AUTH_SERVERS: csv.default(['oauth.bitrix.info', 'oauth.bitrix24.tech']),
+  BITRIX_AUTH_SERVERS: lowerCaseList(['oauth.bitrix.info', 'oauth.bitrix24.tech']),
   /**
    * Transport-level redirection of outbound Bitrix24 URLs, for an emulator or a proxy:
    * `{"https://oauth.bitrix.info": "http://127.0.0.1:8080/h/oauth.bitrix.info"}` or
    * `{"*": "http://127.0.0.1:8080/h/{host}"}`. Data keeps the real host names.
    */
-  BITRIX_URL_REWRITES: jsonRecord.default({}),
+  BITRIX_URL_REWRITES: urlMap({}),
   /** Secrets Manager id (name or ARN) of `{"clientId": "...", "clientSecret": "..."}`. */
-  CLIENT_CREDENTIALS_SECRET_ID: z.string().min(1).optional(),
+  CLIENT_CREDENTIALS_SECRET_ID: optionalText(),
   /** How long the client credentials stay cached, so a rotation takes effect. */
   CLIENT_CREDENTIALS_MAX_AGE_SECONDS: int(300),
   /** Timeout of one call to the authorization server or a portal. Must stay below the lease. */
@@ -66,7 +57,7 @@ const schema = z.object({
   BITRIX_REST_BACKOFF_BASE_MS: int(1000),
   BITRIX_REST_BACKOFF_MAX_MS: int(15_000),
   /** Assumed refresh-token lifetime (Bitrix24 documents 180 days; real tokens carry 30). */
-  REFRESH_TOKEN_LIFETIME_DAYS: z.coerce.number().positive().default(30),
+  REFRESH_TOKEN_LIFETIME_DAYS: positive(30),
   /** Refresh lease: longer than the HTTP timeout plus the write retries. */
   REFRESH_LEASE_SECONDS: int(30, 1),
   /**
@@ -74,39 +65,39 @@ const schema = z.object({
    * hour ends; `warm_while_used` only while consumers used the token set within
    * REFRESH_WARM_WINDOW_HOURS; `keep_alive` only keeps the refresh-token window open.
    */
-  REFRESH_POLICY: z.enum(REFRESH_POLICY_MODES).default('always_warm'),
+  REFRESH_POLICY: oneOf(REFRESH_POLICY_MODES, 'always_warm'),
   /** Access tokens are renewed this long before expiry; must exceed the sweep interval (5 min). */
-  REFRESH_ACCESS_LEAD_MINUTES: z.coerce.number().nonnegative().default(15),
+  REFRESH_ACCESS_LEAD_MINUTES: nonNegative(15),
   /** Up to this much earlier again, at random, so portals installed together spread out. */
-  REFRESH_ACCESS_JITTER_MINUTES: z.coerce.number().nonnegative().default(5),
+  REFRESH_ACCESS_JITTER_MINUTES: nonNegative(5),
   /** Every chain is renewed this long before its refresh-token window (REFRESH_TOKEN_LIFETIME_DAYS) ends. */
-  REFRESH_TOKEN_LEAD_DAYS: z.coerce.number().nonnegative().default(7),
+  REFRESH_TOKEN_LEAD_DAYS: nonNegative(7),
   /** Up to this much earlier again, at random. */
-  REFRESH_TOKEN_JITTER_HOURS: z.coerce.number().nonnegative().default(24),
+  REFRESH_TOKEN_JITTER_HOURS: nonNegative(24),
   /** `warm_while_used`: a token set counts as used this long after a consumer read it. */
-  REFRESH_WARM_WINDOW_HOURS: z.coerce.number().positive().default(24),
+  REFRESH_WARM_WINDOW_HOURS: positive(24),
   /** Transient refresh failures in a row after which a token set is marked `degraded`. */
   REFRESH_DEGRADED_AFTER: int(3, 1),
   /** Back-off after a transient failure: base·2ⁿ⁻¹ (half of it random), capped at the max. */
-  REFRESH_RETRY_BASE_SECONDS: z.coerce.number().positive().default(60),
-  REFRESH_RETRY_MAX_SECONDS: z.coerce.number().positive().default(1800),
+  REFRESH_RETRY_BASE_SECONDS: positive(60),
+  REFRESH_RETRY_MAX_SECONDS: positive(1800),
   /** `payment_required` token sets stay in the due index and are retried this rarely. */
-  REFRESH_PAYMENT_RETRY_HOURS: z.coerce.number().positive().default(24),
+  REFRESH_PAYMENT_RETRY_HOURS: positive(24),
   /**
    * After `invalid_grant` on a taken-over lease, wait this long before concluding `reauth_required`
    * (the interrupted worker may still write). Longer than the lease plus the write retries.
    */
-  REFRESH_TAKEOVER_GRACE_SECONDS: z.coerce.number().positive().default(120),
+  REFRESH_TAKEOVER_GRACE_SECONDS: positive(120),
   /** Attempts to store a refreshed pair (the old refresh token is already spent) before parking it. */
   REFRESH_WRITE_ATTEMPTS: int(4, 1),
   /** Token sets the sweep refreshes at the same time. */
   REFRESH_SWEEP_CONCURRENCY: int(8, 1),
   /** The sweep starts no refresh when less than this is left of the invocation; longer than one refresh. */
-  REFRESH_SWEEP_MARGIN_SECONDS: z.coerce.number().positive().default(15),
+  REFRESH_SWEEP_MARGIN_SECONDS: positive(15),
   /** Most due token sets one sweep reads (the rest stay due for the next run and count as backlog). */
   REFRESH_SWEEP_MAX_KEYS: int(5000, 1),
   /** EventBridge bus for token-status notifications; unset = notifications go to the log only. */
-  EVENT_BUS_NAME: z.string().min(1).optional(),
+  EVENT_BUS_NAME: optionalText(),
   /**
    * Timeout of the authorization-server call that verifies an install event or install-frame POST.
    * Short on purpose: Bitrix24 deprioritises slow event handlers, and a timed-out claim is parked and
@@ -116,9 +107,9 @@ const schema = z.object({
   /** Largest event / install-frame body accepted (bytes, after base64 decoding); larger ones get 413. */
   LIFECYCLE_BODY_MAX_BYTES: int(65_536, 1024),
   /** Authorization server of an install frame that names none (`SERVER_ENDPOINT` absent). */
-  DEFAULT_SERVER_ENDPOINT: z.string().url().default('https://oauth.bitrix.info/rest/'),
+  DEFAULT_SERVER_ENDPOINT: url('https://oauth.bitrix.info/rest/'),
   /** How long a parked (not yet verified) install claim is retried before it is dropped; also its TTL. */
-  PARKED_EVENT_MAX_AGE_DAYS: z.coerce.number().positive().default(7),
+  PARKED_EVENT_MAX_AGE_DAYS: positive(7),
   /** Due-index shards of parked claims (`PARKED#{n}`). */
   PARKED_EVENT_SHARDS: int(2, 1),
   /** First retry delay of a parked claim; doubles per attempt up to `PARKED_RETRY_MAX_SECONDS`. */
@@ -133,10 +124,10 @@ const schema = z.object({
    * plain http (`x-forwarded-proto: http`); `false` only for local http runs (browsers drop Secure cookies
    * on plain http except for localhost).
    */
-  OAUTH_COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
-});
+  OAUTH_COOKIE_SECURE: oneOf(['auto', 'true', 'false'], 'auto'),
+} as const;
 
-export type Config = Readonly<z.infer<typeof schema>>;
+export type Config = SettingsOf<typeof schema>;
 
 /**
  * Parses the environment into a frozen `Config`; a bad value fails the cold start with its name.
@@ -145,25 +136,21 @@ export type Config = Readonly<z.infer<typeof schema>>;
  * const config = loadConfig(); // module scope of a handler
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  // Empty strings mean "not set" (CDK and shells produce them).
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
-  const result = schema.safeParse(cleaned);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
-    throw new ConfigError(`invalid configuration: ${problems}`);
-  }
-  if (result.data.BITRIX_HTTP_TIMEOUT_MS >= result.data.REFRESH_LEASE_SECONDS * 1000) {
+  const result = parseSettings(schema, env);
+  if (!result.ok) throw new ConfigError(`invalid configuration: ${result.problems}`);
+  const config = result.value;
+  if (config.BITRIX_HTTP_TIMEOUT_MS >= config.REFRESH_LEASE_SECONDS * 1000) {
     throw new ConfigError('invalid configuration: BITRIX_HTTP_TIMEOUT_MS must be shorter than REFRESH_LEASE_SECONDS');
   }
-  for (const problem of refreshConfigProblems(result.data)) throw new ConfigError(`invalid configuration: ${problem}`);
-  return Object.freeze(result.data);
+  for (const problem of refreshConfigProblems(config)) throw new ConfigError(`invalid configuration: ${problem}`);
+  return Object.freeze(config);
 }
 
 /**
  * Cross-field rules of the refresh settings: each one, broken, would make a token set due again the
  * moment it is refreshed, or let the refresh path conclude while another worker may still write.
  */
-function refreshConfigProblems(c: z.infer<typeof schema>): string[] {
+function refreshConfigProblems(c: Config): string[] {
   const problems: string[] = [];
   if (c.REFRESH_ACCESS_LEAD_MINUTES + c.REFRESH_ACCESS_JITTER_MINUTES >= 60) {
     problems.push(

@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { once } from './once.js';
+import { once } from '#shared/core/domain/once.js';
 
 /** `POWERTOOLS_SERVICE_NAME` when the deployment sets none. */
 export const SERVICE_NAME = 'bitrix24-token-service';

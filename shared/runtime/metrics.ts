@@ -1,8 +1,8 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { PowertoolsMetricsRecorder } from '#shared/adapters/powertools-metrics-recorder.js';
+import { once } from '#shared/core/domain/once.js';
 import { METRICS_NAMESPACE, type MetricsRecorder } from '#shared/core/ports/metrics.js';
 import { SERVICE_NAME } from './logger.js';
-import { once } from './once.js';
 
 /**
  * The function's metrics (CloudWatch EMF through Powertools), built on first use. CDK sets

@@ -8,6 +8,7 @@ import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-reposit
 import { EventBridgeNotificationPublisher } from '#shared/adapters/eventbridge-notification-publisher.js';
 import { LoggingNotificationPublisher } from '#shared/adapters/logging-notification-publisher.js';
 import { SecretsManagerCredentials } from '#shared/adapters/secrets-manager-credentials.js';
+import { once } from '#shared/core/domain/once.js';
 import { PARKED_RETRY_SPREAD } from '#shared/core/domain/parked-event.js';
 import { DAY, HOUR, MINUTE, SECOND } from '#shared/core/domain/time.js';
 import type { MetricsRecorder } from '#shared/core/ports/metrics.js';
@@ -28,7 +29,6 @@ import { type AwsClients, defaultAwsClients } from './clients.js';
 import type { Config } from './config.js';
 import { defaultLogger } from './logger.js';
 import { defaultMetrics } from './metrics.js';
-import { once } from './once.js';
 
 /** What a caller may put in place of the runtime's defaults (local host, CLI, tests, benchmarks). */
 export interface WireOptions {

@@ -118,8 +118,9 @@ describe('AppFunction', () => {
       Timeout: FUNCTIONS[name].timeout.toSeconds(),
       LoggingConfig: { LogGroup: { Ref: logGroupId } },
     });
+    // Source maps ship for reading stack traces; applying them at run time would slow every cold start.
+    expect(environmentOf(name).NODE_OPTIONS).toBeUndefined();
     expect(environmentOf(name)).toMatchObject({
-      NODE_OPTIONS: '--enable-source-maps',
       POWERTOOLS_SERVICE_NAME: 'bitrix24-token-service',
       POWERTOOLS_LOG_LEVEL: 'INFO',
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,

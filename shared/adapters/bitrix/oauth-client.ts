@@ -1,27 +1,31 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { BitrixOAuthError, httpStatusCode, OWN_ERROR_CODES, ValidationError } from '#shared/core/domain/errors.js';
 import type { IssuedTokens } from '#shared/core/domain/token-set.js';
 import { rewriteUrl } from '#shared/core/domain/url-rewrites.js';
 import type { BitrixOAuthClient, ClientCredentialsProvider } from '#shared/core/ports/oauth-client.js';
 
 /** What `/oauth/token/` answers on success (wire type, snake_case). Only the two tokens are required. */
-export const bitrixTokenResponseSchema = z.object({
-  access_token: z.string().min(1),
-  refresh_token: z.string().min(1),
-  expires: z.coerce.number().int().positive().optional(),
-  expires_in: z.coerce.number().int().positive().optional(),
-  client_endpoint: z.string().url(),
-  server_endpoint: z.string().url(),
-  member_id: z.string().min(1),
-  user_id: z.coerce.number().int().nonnegative().optional(),
-  scope: z.string().optional(),
-  status: z.string().optional(),
-  /** The authorization server's domain in current answers, not the portal: never stored. */
-  domain: z.string().optional(),
-});
-export type BitrixTokenResponse = z.infer<typeof bitrixTokenResponseSchema>;
+const nonEmpty = () => z.string().check(z.minLength(1));
+/** A whole number sent as a number or as text (both occur). */
+const wholeNumber = (min: number) => z.pipe(z.coerce.number(), z.int().check(z.gte(min)));
 
-const errorBodySchema = z.object({ error: z.string().min(1), error_description: z.string().optional() });
+export const bitrixTokenResponseSchema = z.object({
+  access_token: nonEmpty(),
+  refresh_token: nonEmpty(),
+  expires: z.optional(wholeNumber(1)),
+  expires_in: z.optional(wholeNumber(1)),
+  client_endpoint: z.url(),
+  server_endpoint: z.url(),
+  member_id: nonEmpty(),
+  user_id: z.optional(wholeNumber(0)),
+  scope: z.optional(z.string()),
+  status: z.optional(z.string()),
+  /** The authorization server's domain in current answers, not the portal: never stored. */
+  domain: z.optional(z.string()),
+});
+export type BitrixTokenResponse = z.output<typeof bitrixTokenResponseSchema>;
+
+const errorBodySchema = z.object({ error: nonEmpty(), error_description: z.optional(z.string()) });
 
 export interface BitrixOAuthClientOptions {
   readonly credentials: ClientCredentialsProvider;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import { once } from '#shared/core/domain/once.js';
 import type { EpochMs } from '#shared/core/domain/time.js';
 import { hashApplicationToken } from './application-token.js';
 
@@ -14,126 +15,152 @@ import { hashApplicationToken } from './application-token.js';
  * accepts a string or a finite number and becomes a string. Keys stay snake_case / UPPER as sent.
  */
 
-/** A leaf as it arrives: a string (form bodies) or a number (JSON), bounded, read as trimmed text. */
-const leaf = (max: number) =>
-  z.union([z.string().max(max), z.number().finite()]).transform((value) => String(value).trim());
+/**
+ * The wire schemas, built on first use: schema construction costs milliseconds, and only the functions
+ * that parse lifecycle messages should pay them (the others import this module for its types and
+ * claim helpers).
+ *
+ * @example
+ * const parsed = lifecycleSchemas().installFrameBody.safeParse(body);
+ */
+export const lifecycleSchemas = once(() => {
+  /** A leaf as it arrives: a string (form bodies) or a number (JSON), bounded, read as trimmed text. */
+  const leaf = (max: number) =>
+    z.pipe(
+      z.union([z.string().check(z.maxLength(max)), z.number().check(z.refine(Number.isFinite))]),
+      z.transform((value: string | number) => String(value).trim()),
+    );
 
-const requiredLeaf = (max: number) => leaf(max).pipe(z.string().min(1));
+  const requiredLeaf = (max: number) => z.pipe(leaf(max), z.string().check(z.minLength(1)));
 
-/** Tokens, ids and hashes Bitrix24 issues: printable ASCII without separators. */
-const opaque = (max: number) => requiredLeaf(max).pipe(z.string().regex(/^[\x21-\x7e]+$/, 'must be printable ASCII'));
+  /** Tokens, ids and hashes Bitrix24 issues: printable ASCII without separators. */
+  const opaque = (max: number) =>
+    z.pipe(requiredLeaf(max), z.string().check(z.regex(/^[\x21-\x7e]+$/, 'must be printable ASCII')));
 
-/** `member_id`: 32 hex in practice; documentation samples redact it with dots. */
-export const memberIdSchema = requiredLeaf(64).pipe(z.string().regex(/^[A-Za-z0-9._-]+$/, 'is not a member id'));
+  /** `member_id`: 32 hex in practice; documentation samples redact it with dots. */
+  const memberIdSchema = z.pipe(requiredLeaf(64), z.string().check(z.regex(/^[A-Za-z0-9._-]+$/, 'is not a member id')));
 
-/** An absolute http(s) URL (endpoints). */
-const endpoint = requiredLeaf(512).pipe(
-  z.string().refine((value) => {
-    try {
-      const url = new URL(value);
-      return (url.protocol === 'https:' || url.protocol === 'http:') && url.username === '' && url.password === '';
-    } catch {
-      return false;
-    }
-  }, 'is not an http(s) URL'),
-);
+  /** An absolute http(s) URL (endpoints). */
+  const endpoint = z.pipe(
+    requiredLeaf(512),
+    z.string().check(
+      z.refine((value: string) => {
+        try {
+          const url = new URL(value);
+          return (url.protocol === 'https:' || url.protocol === 'http:') && url.username === '' && url.password === '';
+        } catch {
+          return false;
+        }
+      }, 'is not an http(s) URL'),
+    ),
+  );
 
-/** Non-negative integer sent as text (`user_id`, `expires`). */
-const integerText = leaf(20)
-  .pipe(z.string().regex(/^\d{1,15}$/, 'is not a non-negative integer'))
-  .transform(Number);
+  /** Non-negative integer sent as text (`user_id`, `expires`). */
+  const integerText = z.pipe(
+    z.pipe(leaf(20), z.string().check(z.regex(/^\d{1,15}$/, 'is not a non-negative integer'))),
+    z.transform(Number),
+  );
 
-const optionalLeaf = (max: number) => leaf(max).optional();
+  const optionalLeaf = (max: number) => z.optional(leaf(max));
 
-/** `auth` of ONAPPINSTALL / ONAPPUPDATE: both tokens, the application token and the endpoints. */
-export const installAuthSchema = z.object({
-  access_token: opaque(512),
-  refresh_token: opaque(512),
-  application_token: opaque(256),
-  member_id: memberIdSchema,
-  domain: requiredLeaf(253),
-  client_endpoint: endpoint,
-  server_endpoint: endpoint,
-  expires: integerText.optional(),
-  expires_in: integerText.optional(),
-  scope: optionalLeaf(2048),
-  status: optionalLeaf(8),
-  user_id: integerText.optional(),
-});
-
-/** `data` of ONAPPINSTALL / ONAPPUPDATE (all optional; informational). */
-const installDataSchema = z.object({
-  VERSION: optionalLeaf(32),
-  PREVIOUS_VERSION: optionalLeaf(32),
-  ACTIVE: optionalLeaf(8),
-  INSTALLED: optionalLeaf(8),
-  LANGUAGE_ID: optionalLeaf(16),
-});
-
-export const installEventSchema = z.object({
-  event: requiredLeaf(64),
-  ts: optionalLeaf(20),
-  event_handler_id: optionalLeaf(32),
-  data: installDataSchema.optional(),
-  auth: installAuthSchema,
-});
-export type InstallEventWire = z.infer<typeof installEventSchema>;
-
-/** ONAPPUNINSTALL: no tokens, only the application token to prove it comes from Bitrix24. */
-export const uninstallEventSchema = z.object({
-  event: requiredLeaf(64),
-  ts: optionalLeaf(20),
-  data: z.object({ CLEAN: optionalLeaf(8), LANGUAGE_ID: optionalLeaf(16) }).optional(),
-  auth: z.object({
+  /** `auth` of ONAPPINSTALL / ONAPPUPDATE: both tokens, the application token and the endpoints. */
+  const installAuthSchema = z.object({
+    access_token: opaque(512),
+    refresh_token: opaque(512),
     application_token: opaque(256),
     member_id: memberIdSchema,
-    domain: optionalLeaf(253),
-    client_endpoint: endpoint.optional(),
-    server_endpoint: endpoint.optional(),
-  }),
-});
-export type UninstallEventWire = z.infer<typeof uninstallEventSchema>;
+    domain: requiredLeaf(253),
+    client_endpoint: endpoint,
+    server_endpoint: endpoint,
+    expires: z.optional(integerText),
+    expires_in: z.optional(integerText),
+    scope: optionalLeaf(2048),
+    status: optionalLeaf(8),
+    user_id: z.optional(integerText),
+  });
 
-/**
- * What every event shares; enough to dispatch on and to acknowledge events we do not handle. `data`
- * and `auth` vary per event (ONOFFLINEEVENT sends `data` as an empty list) and are checked per event.
- */
-export const eventEnvelopeSchema = z.object({
-  // A name, never a number or a list: both encodings send it as a string.
-  event: z
-    .string()
-    .max(64)
-    .regex(/^[A-Za-z0-9_.:-]+$/, 'is not an event name'),
-  ts: optionalLeaf(20),
-  event_handler_id: optionalLeaf(32),
-  data: z.unknown().optional(),
-  auth: z.record(z.string(), z.unknown()).optional(),
-});
-export type EventEnvelopeWire = z.infer<typeof eventEnvelopeSchema>;
+  /** `data` of ONAPPINSTALL / ONAPPUPDATE (all optional; informational). */
+  const installDataSchema = z.object({
+    VERSION: optionalLeaf(32),
+    PREVIOUS_VERSION: optionalLeaf(32),
+    ACTIVE: optionalLeaf(8),
+    INSTALLED: optionalLeaf(8),
+    LANGUAGE_ID: optionalLeaf(16),
+  });
 
-/** The install frame's POST body (PROTOCOL.md §5). `SERVER_ENDPOINT`, `APPLICATION_TOKEN`, `APPLICATION_SCOPE` are newer and optional. */
-export const installFrameBodySchema = z.object({
-  AUTH_ID: opaque(512),
-  AUTH_EXPIRES: integerText.optional(),
-  REFRESH_ID: opaque(512),
-  member_id: memberIdSchema,
-  status: optionalLeaf(8),
-  PLACEMENT: optionalLeaf(128),
-  PLACEMENT_OPTIONS: optionalLeaf(8192),
-  SERVER_ENDPOINT: endpoint.optional(),
-  APPLICATION_TOKEN: opaque(256).optional(),
-  APPLICATION_SCOPE: optionalLeaf(2048),
-});
-export type InstallFrameBodyWire = z.infer<typeof installFrameBodySchema>;
+  const installEventSchema = z.object({
+    event: requiredLeaf(64),
+    ts: optionalLeaf(20),
+    event_handler_id: optionalLeaf(32),
+    data: z.optional(installDataSchema),
+    auth: installAuthSchema,
+  });
 
-/** The install frame's query string. `APP_SID` is a per-render session id, never the application token. */
-export const installFrameQuerySchema = z.object({
-  DOMAIN: optionalLeaf(261),
-  PROTOCOL: optionalLeaf(1),
-  LANG: optionalLeaf(16),
-  APP_SID: optionalLeaf(128),
+  /** ONAPPUNINSTALL: no tokens, only the application token to prove it comes from Bitrix24. */
+  const uninstallEventSchema = z.object({
+    event: requiredLeaf(64),
+    ts: optionalLeaf(20),
+    data: z.optional(z.object({ CLEAN: optionalLeaf(8), LANGUAGE_ID: optionalLeaf(16) })),
+    auth: z.object({
+      application_token: opaque(256),
+      member_id: memberIdSchema,
+      domain: optionalLeaf(253),
+      client_endpoint: z.optional(endpoint),
+      server_endpoint: z.optional(endpoint),
+    }),
+  });
+
+  /**
+   * What every event shares; enough to dispatch on and to acknowledge events we do not handle. `data`
+   * and `auth` vary per event (ONOFFLINEEVENT sends `data` as an empty list) and are checked per event.
+   */
+  const eventEnvelopeSchema = z.object({
+    // A name, never a number or a list: both encodings send it as a string.
+    event: z.string().check(z.maxLength(64), z.regex(/^[A-Za-z0-9_.:-]+$/, 'is not an event name')),
+    ts: optionalLeaf(20),
+    event_handler_id: optionalLeaf(32),
+    data: z.optional(z.unknown()),
+    auth: z.optional(z.record(z.string(), z.unknown())),
+  });
+
+  /** The install frame's POST body (PROTOCOL.md §5). `SERVER_ENDPOINT`, `APPLICATION_TOKEN`, `APPLICATION_SCOPE` are newer and optional. */
+  const installFrameBodySchema = z.object({
+    AUTH_ID: opaque(512),
+    AUTH_EXPIRES: z.optional(integerText),
+    REFRESH_ID: opaque(512),
+    member_id: memberIdSchema,
+    status: optionalLeaf(8),
+    PLACEMENT: optionalLeaf(128),
+    PLACEMENT_OPTIONS: optionalLeaf(8192),
+    SERVER_ENDPOINT: z.optional(endpoint),
+    APPLICATION_TOKEN: z.optional(opaque(256)),
+    APPLICATION_SCOPE: optionalLeaf(2048),
+  });
+
+  /** The install frame's query string. `APP_SID` is a per-render session id, never the application token. */
+  const installFrameQuerySchema = z.object({
+    DOMAIN: optionalLeaf(261),
+    PROTOCOL: optionalLeaf(1),
+    LANG: optionalLeaf(16),
+    APP_SID: optionalLeaf(128),
+  });
+
+  return {
+    memberId: memberIdSchema,
+    installEvent: installEventSchema,
+    uninstallEvent: uninstallEventSchema,
+    eventEnvelope: eventEnvelopeSchema,
+    installFrameBody: installFrameBodySchema,
+    installFrameQuery: installFrameQuerySchema,
+  };
 });
-export type InstallFrameQueryWire = z.infer<typeof installFrameQuerySchema>;
+
+type Schemas = ReturnType<typeof lifecycleSchemas>;
+export type InstallEventWire = z.output<Schemas['installEvent']>;
+export type UninstallEventWire = z.output<Schemas['uninstallEvent']>;
+export type EventEnvelopeWire = z.output<Schemas['eventEnvelope']>;
+export type InstallFrameBodyWire = z.output<Schemas['installFrameBody']>;
+export type InstallFrameQueryWire = z.output<Schemas['installFrameQuery']>;
 
 /** The lifecycle events we act on; every other event is acknowledged and ignored. */
 export type LifecycleEventName = 'ONAPPINSTALL' | 'ONAPPUPDATE' | 'ONAPPUNINSTALL';

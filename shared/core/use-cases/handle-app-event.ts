@@ -1,12 +1,10 @@
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { ValidationError } from '#shared/core/domain/errors.js';
 import {
   claimFromInstallEvent,
-  eventEnvelopeSchema,
-  installEventSchema,
   lifecycleEventName,
+  lifecycleSchemas,
   uninstallClaimFromEvent,
-  uninstallEventSchema,
 } from '#shared/core/domain/lifecycle-events.js';
 import {
   type RegisterInstallationDeps,
@@ -31,17 +29,17 @@ export type AppEventOutcome =
  * const outcome = await handleAppEvent(parsedBody(event), deps);
  */
 export async function handleAppEvent(body: unknown, deps: HandleAppEventDeps): Promise<AppEventOutcome> {
-  const envelope = parse(eventEnvelopeSchema, body, 'event');
+  const envelope = parse(lifecycleSchemas().eventEnvelope, body, 'event');
   const receivedAt = deps.now();
   const name = lifecycleEventName(envelope.event);
   switch (name) {
     case 'ONAPPINSTALL':
     case 'ONAPPUPDATE': {
-      const wire = parse(installEventSchema, body, name);
+      const wire = parse(lifecycleSchemas().installEvent, body, name);
       return { event: name, result: await registerInstallation(claimFromInstallEvent(wire, name, receivedAt), deps) };
     }
     case 'ONAPPUNINSTALL': {
-      const wire = parse(uninstallEventSchema, body, name);
+      const wire = parse(lifecycleSchemas().uninstallEvent, body, name);
       return { event: name, result: await uninstallPortal(uninstallClaimFromEvent(wire, receivedAt), deps) };
     }
     case undefined:
@@ -53,7 +51,7 @@ export async function handleAppEvent(body: unknown, deps: HandleAppEventDeps): P
  * Parses with a schema; the error names the fields and what is wrong with them, never their values
  * (they may be tokens).
  */
-export function parse<T extends z.ZodType>(schema: T, body: unknown, what: string): z.output<T> {
+export function parse<T extends z.ZodMiniType>(schema: T, body: unknown, what: string): z.output<T> {
   const result = schema.safeParse(body);
   if (result.success) return result.data;
   const problems = result.error.issues

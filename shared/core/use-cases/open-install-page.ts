@@ -1,8 +1,7 @@
 import {
   claimFromInstallFrame,
   type InstallFrameQueryWire,
-  installFrameBodySchema,
-  installFrameQuerySchema,
+  lifecycleSchemas,
 } from '#shared/core/domain/lifecycle-events.js';
 import { parsePortalAddress } from '#shared/core/domain/portal-address.js';
 import { type RefusalReason, type RegisterInstallationDeps, registerInstallation } from './register-installation.js';
@@ -62,7 +61,7 @@ export async function openInstallPage(
   if (request.method.toUpperCase() !== 'POST' || !isFramePost(request.body)) {
     return { kind: 'not_in_frame', frameOrigin: queryOrigin };
   }
-  const parsed = installFrameBodySchema.safeParse(request.body);
+  const parsed = lifecycleSchemas().installFrameBody.safeParse(request.body);
   if (!parsed.success) {
     const fields = [...new Set(parsed.error.issues.map((issue) => String(issue.path[0] ?? 'body').slice(0, 40)))];
     return {
@@ -109,7 +108,7 @@ function isFramePost(body: unknown): boolean {
 }
 
 function queryOf(query: unknown): InstallFrameQueryWire {
-  const parsed = installFrameQuerySchema.safeParse(query ?? {});
+  const parsed = lifecycleSchemas().installFrameQuery.safeParse(query ?? {});
   return parsed.success ? parsed.data : {};
 }
 

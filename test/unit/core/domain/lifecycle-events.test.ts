@@ -4,13 +4,9 @@ import { describe, expect, it } from 'vitest';
 import {
   claimFromInstallEvent,
   claimFromInstallFrame,
-  eventEnvelopeSchema,
-  installEventSchema,
-  installFrameBodySchema,
-  installFrameQuerySchema,
   lifecycleEventName,
+  lifecycleSchemas,
   uninstallClaimFromEvent,
-  uninstallEventSchema,
 } from '#shared/core/domain/lifecycle-events.js';
 import { parseRequestBody } from '#shared/edge/form-body.js';
 import { SAMPLES_DIR, sampleText } from '#test/helpers/builders/bitrix24-samples.js';
@@ -38,15 +34,15 @@ const samples = readdirSync(SAMPLES_DIR)
   .map((sample) => ({ ...sample, kind: classify(sample.name, sample.text) }));
 
 function checkEvent(body: unknown): void {
-  const envelope = eventEnvelopeSchema.parse(body);
+  const envelope = lifecycleSchemas().eventEnvelope.parse(body);
   const name = lifecycleEventName(envelope.event);
   if (name === 'ONAPPINSTALL' || name === 'ONAPPUPDATE') {
-    const claim = claimFromInstallEvent(installEventSchema.parse(body), name, 0);
+    const claim = claimFromInstallEvent(lifecycleSchemas().installEvent.parse(body), name, 0);
     expect(claim.refreshToken.length).toBeGreaterThan(0);
     expect(claim.applicationTokenHash).toMatch(/^[0-9a-f]{64}$/);
   }
   if (name === 'ONAPPUNINSTALL') {
-    const request = uninstallClaimFromEvent(uninstallEventSchema.parse(body), 0);
+    const request = uninstallClaimFromEvent(lifecycleSchemas().uninstallEvent.parse(body), 0);
     expect(request.clean).toBe(true);
   }
 }
@@ -82,7 +78,9 @@ describe('lifecycle samples', () => {
     const sample = samples.find((s) => s.name === 'frame-open.body.form-urlencoded.sdk-fixture-2024.txt');
 
     // Act
-    const body = installFrameBodySchema.parse(parseRequestBody({ body: sample?.text.trim(), contentType: FORM }));
+    const body = lifecycleSchemas().installFrameBody.parse(
+      parseRequestBody({ body: sample?.text.trim(), contentType: FORM }),
+    );
     const claim = claimFromInstallFrame(body, 0, {
       defaultServerEndpoint: 'https://oauth.bitrix.info/rest/',
       allowedAuthServers: ['oauth.bitrix.info', 'oauth.bitrix24.tech'],
@@ -101,10 +99,10 @@ describe('lifecycle samples', () => {
     const doc = JSON.parse(sample?.text ?? '{}') as { _post_body: unknown; _query_string: Record<string, string> };
 
     // Act
-    const body = installFrameBodySchema.parse(
+    const body = lifecycleSchemas().installFrameBody.parse(
       parseRequestBody({ body: qs.stringify(doc._post_body), contentType: FORM }),
     );
-    const query = installFrameQuerySchema.parse(doc._query_string);
+    const query = lifecycleSchemas().installFrameQuery.parse(doc._query_string);
     const claim = claimFromInstallFrame(body, 0, {
       defaultServerEndpoint: 'https://oauth.bitrix.info/rest/',
       allowedAuthServers: [],

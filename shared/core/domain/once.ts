@@ -1,6 +1,6 @@
 /**
- * A value built on first use and kept: the runtime's defaults (SDK clients, logger, metrics) are made
- * when a handler is wired, never when a module is imported, so importing code reads no environment.
+ * A value built on first use and kept. The runtime builds its defaults (SDK clients, logger, metrics)
+ * this way, when a handler is wired, never when a module is imported; schemas are built on first parse.
  *
  * @example
  * const defaultLogger = once(() => new Logger());
