@@ -1,3 +1,5 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { StoredItemError } from '#shared/core/domain/errors.js';
 
 /** A DynamoDB item as the document client returns it. */
@@ -79,4 +81,12 @@ export class ItemReader {
 /** Drops undefined values: DynamoDB refuses them, and `removeUndefinedValues` would hide mistakes elsewhere. */
 export function definedAttributes(record: Item): Item {
   return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined));
+}
+
+/** What every repository is constructed with: a document client, or a plain client to wrap in one. */
+export type AnyDynamoDbClient = DynamoDBClient | DynamoDBDocumentClient;
+
+/** The document client every repository works through (plain objects in, plain objects out). */
+export function documentClientOf(client: AnyDynamoDbClient): DynamoDBDocumentClient {
+  return client instanceof DynamoDBDocumentClient ? client : DynamoDBDocumentClient.from(client);
 }

@@ -1,9 +1,9 @@
-import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { ttlSeconds } from '#shared/core/domain/time.js';
 import type { OAuthStateRecord, OAuthStateRepository } from '#shared/core/ports/oauth-state-repository.js';
 import { itemAbsent, itemExists, WriteExpression } from './expression.js';
-import { definedAttributes, ItemReader } from './item-reader.js';
+import { type AnyDynamoDbClient, definedAttributes, documentClientOf, ItemReader } from './item-reader.js';
 import { keys, TABLE_SCHEMA } from './table-schema.js';
 
 /** OAuth `state` records in the token table, removed by TTL when abandoned. */
@@ -11,10 +11,10 @@ export class DynamoDbOAuthStateRepository implements OAuthStateRepository {
   private readonly doc: DynamoDBDocumentClient;
 
   constructor(
-    client: DynamoDBClient | DynamoDBDocumentClient,
+    client: AnyDynamoDbClient,
     private readonly tableName: string,
   ) {
-    this.doc = client instanceof DynamoDBDocumentClient ? client : DynamoDBDocumentClient.from(client);
+    this.doc = documentClientOf(client);
   }
 
   async put(record: OAuthStateRecord): Promise<void> {

@@ -1,7 +1,7 @@
-import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
-  DynamoDBDocumentClient,
+  type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -15,12 +15,12 @@ import type { ParkedEventKey, ParkedEventRepository } from '#shared/core/ports/p
 import { deleteItems } from './batch.js';
 import { itemLabel } from './codec.js';
 import { attributeIs, itemAbsent, itemExists, WriteExpression } from './expression.js';
-import { definedAttributes, type Item, ItemReader } from './item-reader.js';
+import { type AnyDynamoDbClient, definedAttributes, documentClientOf, type Item, ItemReader } from './item-reader.js';
 import { queryAll } from './paging.js';
 import { keys, TABLE_SCHEMA } from './table-schema.js';
 
 export interface DynamoDbParkedEventRepositoryOptions {
-  readonly client: DynamoDBClient | DynamoDBDocumentClient;
+  readonly client: AnyDynamoDbClient;
   readonly tableName: string;
   /** Due-index shards of parked claims. @default 2 */
   readonly shards?: number;
@@ -66,8 +66,7 @@ export class DynamoDbParkedEventRepository implements ParkedEventRepository {
   private readonly table: string;
 
   constructor(options: DynamoDbParkedEventRepositoryOptions) {
-    this.doc =
-      options.client instanceof DynamoDBDocumentClient ? options.client : DynamoDBDocumentClient.from(options.client);
+    this.doc = documentClientOf(options.client);
     this.table = options.tableName;
     this.shards = options.shards ?? 2;
   }

@@ -1,8 +1,8 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Installation } from '#shared/core/domain/token-set.js';
 import type { PortalListing, PortalSummaryPage, TokenSummary } from '#shared/core/ports/portal-listing.js';
 import { installationFromItem, SUMMARY_ATTRIBUTES, tokenSummaryFromItem } from './codec.js';
+import { type AnyDynamoDbClient, documentClientOf } from './item-reader.js';
 import { decodeCursor, encodeCursor } from './paging.js';
 import { keys } from './table-schema.js';
 
@@ -20,9 +20,8 @@ export class DynamoDbPortalListing implements PortalListing {
   private readonly doc: DynamoDBDocumentClient;
   private readonly table: string;
 
-  constructor(options: { readonly client: DynamoDBClient | DynamoDBDocumentClient; readonly tableName: string }) {
-    this.doc =
-      options.client instanceof DynamoDBDocumentClient ? options.client : DynamoDBDocumentClient.from(options.client);
+  constructor(options: { readonly client: AnyDynamoDbClient; readonly tableName: string }) {
+    this.doc = documentClientOf(options.client);
     this.table = options.tableName;
   }
 

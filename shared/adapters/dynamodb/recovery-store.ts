@@ -1,11 +1,11 @@
-import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { ttlSeconds } from '#shared/core/domain/time.js';
 import type { TokenKey } from '#shared/core/domain/token-set.js';
 import type { RecoveryRecord, RecoveryStore } from '#shared/core/ports/recovery-store.js';
 import { issuedFrom, itemLabel } from './codec.js';
 import { attributeIs, WriteExpression } from './expression.js';
-import { definedAttributes, ItemReader } from './item-reader.js';
+import { type AnyDynamoDbClient, definedAttributes, documentClientOf, ItemReader } from './item-reader.js';
 import { keys, TABLE_SCHEMA } from './table-schema.js';
 
 /**
@@ -20,9 +20,8 @@ export class DynamoDbRecoveryStore implements RecoveryStore {
   private readonly doc: DynamoDBDocumentClient;
   private readonly table: string;
 
-  constructor(options: { readonly client: DynamoDBClient | DynamoDBDocumentClient; readonly tableName: string }) {
-    this.doc =
-      options.client instanceof DynamoDBDocumentClient ? options.client : DynamoDBDocumentClient.from(options.client);
+  constructor(options: { readonly client: AnyDynamoDbClient; readonly tableName: string }) {
+    this.doc = documentClientOf(options.client);
     this.table = options.tableName;
   }
 

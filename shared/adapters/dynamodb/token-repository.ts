@@ -1,5 +1,11 @@
-import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { dueShardOf } from '#shared/core/domain/due-shard.js';
 import { LeaseHeldError, PortalNotFoundError, TokenConflictError } from '#shared/core/domain/errors.js';
 import {
@@ -35,12 +41,12 @@ import {
   versionIs,
   WriteExpression,
 } from './expression.js';
-import { definedAttributes, type Item, ItemReader } from './item-reader.js';
+import { type AnyDynamoDbClient, definedAttributes, documentClientOf, type Item, ItemReader } from './item-reader.js';
 import { decodeCursor, encodeCursor, queryAll } from './paging.js';
 import { keys, TABLE_SCHEMA } from './table-schema.js';
 
 export interface DynamoDbTokenRepositoryOptions {
-  readonly client: DynamoDBClient | DynamoDBDocumentClient;
+  readonly client: AnyDynamoDbClient;
   readonly tableName: string;
   /** Shards of the due index. @default 4 */
   readonly dueShards?: number;
@@ -60,8 +66,7 @@ export class DynamoDbTokenRepository implements TokenRepository, PortalAddressSt
   private readonly table: string;
 
   constructor(options: DynamoDbTokenRepositoryOptions) {
-    this.doc =
-      options.client instanceof DynamoDBDocumentClient ? options.client : DynamoDBDocumentClient.from(options.client);
+    this.doc = documentClientOf(options.client);
     this.table = options.tableName;
     this.dueShards = options.dueShards ?? 4;
   }
