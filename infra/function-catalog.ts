@@ -17,8 +17,8 @@ export const RESOURCE_SETTINGS = [
 
 /** Settings by area. A function gets the areas it reads; an operator's value reaches only those functions. */
 export const SETTING_AREAS = {
-  /** Writers of token sets must agree on the due-index layout. */
-  tokenStore: ['DUE_SHARDS'],
+  /** Writers of token sets must agree on the due-index layout; every table user has the same time limits. */
+  tokenStore: ['DUE_SHARDS', 'DYNAMODB_REQUEST_TIMEOUT_MS', 'DYNAMODB_CONNECT_TIMEOUT_MS', 'DYNAMODB_MAX_ATTEMPTS'],
   /** Everything that calls the authorization server with our client credentials. */
   authorizationServer: [
     'BITRIX_AUTH_SERVERS',

@@ -25,7 +25,7 @@ import { makeRefreshTokens } from '#functions/refresh-tokens.js';
 import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-repository.js';
 import { collectPortalStatus } from '#shared/core/use-cases/portal-status.js';
 import { statusPageHandlers } from '#shared/edge/status-page.js';
-import { awsClientSettingsFromEnv, createAwsClients } from '#shared/runtime/clients.js';
+import { awsClientSettingsFromEnv } from '#shared/runtime/clients.js';
 import { loadConfig } from '#shared/runtime/config.js';
 import { int, optionalText, optionalUrl, parseSettings, type SettingsOf, text } from '#shared/runtime/env-settings.js';
 import { SERVICE_NAME } from '#shared/runtime/logger.js';
@@ -207,7 +207,7 @@ async function main(): Promise<void> {
       ...(demo === undefined ? {} : { BITRIX_URL_REWRITES: JSON.stringify(demo.urlRewrites) }),
     };
     const wiring = wire(loadConfig({ ...process.env, ...handlerEnv }), {
-      clients: createAwsClients(awsClientSettingsFromEnv(handlerEnv)),
+      aws: awsClientSettingsFromEnv(handlerEnv),
       logger: new Logger({
         serviceName: SERVICE_NAME,
         logLevel: process.env.POWERTOOLS_LOG_LEVEL === undefined ? 'WARN' : undefined,

@@ -30,7 +30,7 @@ import { refreshTokenSet } from '#shared/core/use-cases/refresh-token-set.js';
 import { sweepDueTokens } from '#shared/core/use-cases/sweep-due-tokens.js';
 import { revokePortal } from '#shared/core/use-cases/uninstall-portal.js';
 import { statusPageHandlers } from '#shared/edge/status-page.js';
-import { awsClientSettingsFromEnv, createAwsClients } from '#shared/runtime/clients.js';
+import { awsClientSettingsFromEnv } from '#shared/runtime/clients.js';
 import { loadConfig } from '#shared/runtime/config.js';
 import { SERVICE_NAME } from '#shared/runtime/logger.js';
 import { DISCARDED_METRICS } from '#shared/runtime/metrics.js';
@@ -149,7 +149,7 @@ function target(flags: Flags): Target {
   return {
     wiring: wire(loadConfig(descriptor.env), {
       ...options,
-      clients: createAwsClients(awsClientSettingsFromEnv(descriptor.env)),
+      aws: awsClientSettingsFromEnv(descriptor.env),
     }),
     description: `local service ${descriptor.serviceUrl} (${dataDir})`,
   };

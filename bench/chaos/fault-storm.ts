@@ -318,9 +318,9 @@ export async function runFaultStorm(options: FaultStormOptions): Promise<ChaosRe
     // harmless; one that still fits the stored refresh token would be a chain waiting to be repaired.
     const parkedLeft = { stale: 0, staleAfterALandedWrite: 0, applicable: 0 };
     for (const key of keys) {
-      const parked = await world.deps.recovery.get(key);
-      if (parked === undefined) continue;
       const stored = await world.repository.getTokenSet(key);
+      const parked = stored === undefined ? undefined : await world.deps.recovery.get(key, stored.refreshToken);
+      if (parked === undefined) continue;
       if (parked.usedRefreshToken === stored?.refreshToken) parkedLeft.applicable += 1;
       else {
         parkedLeft.stale += 1;

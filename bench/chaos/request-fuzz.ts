@@ -12,7 +12,7 @@ import { ensureTable } from '#local/create-table.js';
 import { type BitrixEmulator, startBitrixEmulator } from '#local/emulator/index.js';
 import { type LambdaHttpServer, startLambdaHttpServer } from '#local/lambda-http-server.js';
 import { type SecretsManagerServer, startSecretsManagerServer } from '#local/secrets-manager-server.js';
-import { awsClientSettingsFromEnv, createAwsClients } from '#shared/runtime/clients.js';
+import { awsClientSettingsFromEnv } from '#shared/runtime/clients.js';
 import { loadConfig } from '#shared/runtime/config.js';
 import { DISCARDED_METRICS } from '#shared/runtime/metrics.js';
 import { wire } from '#shared/runtime/wiring.js';
@@ -451,7 +451,7 @@ export async function runRequestFuzz(options: RequestFuzzOptions): Promise<Chaos
       LIFECYCLE_VERIFY_TIMEOUT_MS: '10000',
     };
     const wiring = wire(loadConfig(env), {
-      clients: createAwsClients(awsClientSettingsFromEnv(env)),
+      aws: awsClientSettingsFromEnv(env),
       logger: powertoolsLogger('SILENT'),
       metrics: DISCARDED_METRICS,
     });

@@ -21,8 +21,17 @@ export type TokenAccess = 'read' | 'readWrite' | 'consumer' | 'oauthStates';
 
 /** What the code calls (no batch-get, no transactions: the grants follow the adapters). */
 const READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query'];
-/** BatchWriteItem: deleting a portal's items on a clean uninstall. */
-const WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+/**
+ * BatchWriteItem: deleting a portal's items on a clean uninstall. ConditionCheckItem: parking a
+ * refreshed pair checks, in the same transaction, that its token set still holds the spent token.
+ */
+const WRITE_ACTIONS = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:ConditionCheckItem',
+];
 /** Reads, conditional updates, and put/delete for the refresh path's recovery record. No batch writes. */
 const CONSUMER_ACTIONS = [
   'dynamodb:GetItem',
@@ -30,6 +39,7 @@ const CONSUMER_ACTIONS = [
   'dynamodb:UpdateItem',
   'dynamodb:PutItem',
   'dynamodb:DeleteItem',
+  'dynamodb:ConditionCheckItem',
 ];
 /** DynamoDB decrypts the table key with the caller's credentials; writes also need to encrypt. */
 const KEY_READ_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey'];

@@ -15,6 +15,21 @@ export interface AwsClientSettings {
     readonly secretsManager?: string | undefined;
     readonly eventBridge?: string | undefined;
   };
+  /**
+   * DynamoDB's time limits. A call must end well inside the refresh lease: a write that hangs longer
+   * than the lease could land after another worker took over. @default the SDK's (no request timeout)
+   */
+  readonly dynamoDb?: DynamoDbClientLimits | undefined;
+}
+
+/** How long one DynamoDB call may take, and how often the SDK tries it. */
+export interface DynamoDbClientLimits {
+  /** Whole request, from sending to the last byte of the answer. */
+  readonly requestTimeoutMs: number;
+  /** Establishing the connection. */
+  readonly connectionTimeoutMs: number;
+  /** Attempts per call, the first included (the SDK retries throttling, 5xx and network errors). */
+  readonly maxAttempts: number;
 }
 
 /** The SDK clients the service uses, each created on first use. */
@@ -40,7 +55,25 @@ export function createAwsClients(settings: AwsClientSettings = {}): AwsClients {
     ...(settings.credentials === undefined ? {} : { credentials: { ...settings.credentials } }),
   };
   const endpoint = (url: string | undefined) => (url === undefined ? {} : { endpoint: url });
-  const dynamoDb = once(() => new DynamoDBClient({ ...base, ...endpoint(settings.endpoints?.dynamodb) }));
+  const limits = settings.dynamoDb;
+  const dynamoDb = once(
+    () =>
+      new DynamoDBClient({
+        ...base,
+        ...endpoint(settings.endpoints?.dynamodb),
+        ...(limits === undefined
+          ? {}
+          : {
+              maxAttempts: limits.maxAttempts,
+              requestHandler: {
+                requestTimeout: limits.requestTimeoutMs,
+                connectionTimeout: limits.connectionTimeoutMs,
+                // Without it the SDK only logs a warning when the request timeout passes and keeps waiting.
+                throwOnRequestTimeout: true,
+              },
+            }),
+      }),
+  );
   const documents = once(() => DynamoDBDocumentClient.from(dynamoDb()));
   const eventBridge = once(() => new EventBridgeClient({ ...base, ...endpoint(settings.endpoints?.eventBridge) }));
   const secretsManager = once(
@@ -81,6 +114,3 @@ export function awsClientSettingsFromEnv(env: Readonly<Record<string, string | u
     },
   };
 }
-
-/** The clients of a Lambda function: region, credentials and endpoints from its own environment, via the SDK. */
-export const defaultAwsClients = once(() => createAwsClients());

@@ -1,5 +1,6 @@
 import { ConfigError } from '#shared/core/domain/errors.js';
 import { REFRESH_POLICY_MODES } from '#shared/core/domain/refresh-policy.js';
+import type { DynamoDbClientLimits } from './clients.js';
 import {
   int,
   lowerCaseList,
@@ -35,6 +36,14 @@ const schema = {
   CLIENT_CREDENTIALS_SECRET_ID: optionalText(),
   /** How long the client credentials stay cached, so a rotation takes effect. */
   CLIENT_CREDENTIALS_MAX_AGE_SECONDS: int(300),
+  /**
+   * Time limits of one DynamoDB call (request and connection) and the SDK's attempts per call. Every
+   * call, retries included, ends well inside the refresh lease: a write that could hang past the lease
+   * might land after another worker took over.
+   */
+  DYNAMODB_REQUEST_TIMEOUT_MS: int(2000, 100),
+  DYNAMODB_CONNECT_TIMEOUT_MS: int(1000, 100),
+  DYNAMODB_MAX_ATTEMPTS: int(3, 1),
   /** Timeout of one call to the authorization server or a portal. Must stay below the lease. */
   BITRIX_HTTP_TIMEOUT_MS: int(8000, 100),
   /**
@@ -146,6 +155,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return Object.freeze(config);
 }
 
+/** The longest one DynamoDB call can take: every SDK attempt timing out (back-off between them is short). */
+export function dynamoDbCallMs(
+  c: Pick<Config, 'DYNAMODB_MAX_ATTEMPTS' | 'DYNAMODB_REQUEST_TIMEOUT_MS' | 'DYNAMODB_CONNECT_TIMEOUT_MS'>,
+): number {
+  return c.DYNAMODB_MAX_ATTEMPTS * (c.DYNAMODB_REQUEST_TIMEOUT_MS + c.DYNAMODB_CONNECT_TIMEOUT_MS);
+}
+
+/** The DynamoDB client limits the configuration asks for. */
+export function dynamoDbLimits(c: Config): DynamoDbClientLimits {
+  return {
+    requestTimeoutMs: c.DYNAMODB_REQUEST_TIMEOUT_MS,
+    connectionTimeoutMs: c.DYNAMODB_CONNECT_TIMEOUT_MS,
+    maxAttempts: c.DYNAMODB_MAX_ATTEMPTS,
+  };
+}
+
 /**
  * Cross-field rules of the refresh settings: each one, broken, would make a token set due again the
  * moment it is refreshed, or let the refresh path conclude while another worker may still write.
@@ -160,9 +185,16 @@ function refreshConfigProblems(c: Config): string[] {
   if (c.REFRESH_TOKEN_LEAD_DAYS + c.REFRESH_TOKEN_JITTER_HOURS / 24 >= c.REFRESH_TOKEN_LIFETIME_DAYS) {
     problems.push('REFRESH_TOKEN_LEAD_DAYS + REFRESH_TOKEN_JITTER_HOURS must be under REFRESH_TOKEN_LIFETIME_DAYS');
   }
-  // One second per write attempt (DynamoDB call plus back-off) is the write-retry budget.
-  if (c.REFRESH_TAKEOVER_GRACE_SECONDS <= c.REFRESH_LEASE_SECONDS + c.REFRESH_WRITE_ATTEMPTS) {
-    problems.push('REFRESH_TAKEOVER_GRACE_SECONDS must exceed REFRESH_LEASE_SECONDS + REFRESH_WRITE_ATTEMPTS');
+  // The longest a pair can take to land after its lease ended: every write attempt and every park
+  // attempt, each one DynamoDB call with all of the SDK's own attempts.
+  const writeBudgetSeconds = (2 * c.REFRESH_WRITE_ATTEMPTS * dynamoDbCallMs(c)) / 1000;
+  if (c.REFRESH_TAKEOVER_GRACE_SECONDS <= c.REFRESH_LEASE_SECONDS + writeBudgetSeconds) {
+    problems.push(
+      `REFRESH_TAKEOVER_GRACE_SECONDS must exceed REFRESH_LEASE_SECONDS + the write budget (${Math.ceil(writeBudgetSeconds)} s: REFRESH_WRITE_ATTEMPTS writes and parks of up to DYNAMODB_MAX_ATTEMPTS × (DYNAMODB_REQUEST_TIMEOUT_MS + DYNAMODB_CONNECT_TIMEOUT_MS) each)`,
+    );
+  }
+  if (dynamoDbCallMs(c) >= c.REFRESH_LEASE_SECONDS * 1000) {
+    problems.push('one DynamoDB call (DYNAMODB_MAX_ATTEMPTS × its timeouts) must end inside REFRESH_LEASE_SECONDS');
   }
   if (c.REFRESH_SWEEP_MARGIN_SECONDS * 1000 <= c.BITRIX_HTTP_TIMEOUT_MS) {
     problems.push('REFRESH_SWEEP_MARGIN_SECONDS must exceed BITRIX_HTTP_TIMEOUT_MS');

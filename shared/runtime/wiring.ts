@@ -25,15 +25,20 @@ import type { OpenInstallPageDeps } from '#shared/core/use-cases/open-install-pa
 import type { RefreshSettings } from '#shared/core/use-cases/refresh-token-set.js';
 import type { StartAuthorizationDeps } from '#shared/core/use-cases/start-authorization.js';
 import type { SweepDeps } from '#shared/core/use-cases/sweep-due-tokens.js';
-import { type AwsClients, defaultAwsClients } from './clients.js';
-import type { Config } from './config.js';
+import { type AwsClientSettings, type AwsClients, createAwsClients } from './clients.js';
+import { type Config, dynamoDbLimits } from './config.js';
 import { defaultLogger } from './logger.js';
 import { defaultMetrics } from './metrics.js';
 
 /** What a caller may put in place of the runtime's defaults (local host, CLI, tests, benchmarks). */
 export interface WireOptions {
-  /** @default the function's own SDK clients (`defaultAwsClients()`) */
+  /** Ready-made SDK clients, used as they are. @default clients built from `aws` */
   readonly clients?: AwsClients;
+  /**
+   * Where the SDK clients go (endpoints of local servers, static credentials); the configured DynamoDB
+   * time limits are added. @default the SDK's own defaults (in Lambda: the function's environment)
+   */
+  readonly aws?: AwsClientSettings;
   /** @default the Powertools logger from `POWERTOOLS_*` (`defaultLogger()`) */
   readonly logger?: PowertoolsLogger;
   /** @default Powertools metrics (`defaultMetrics()`) */
@@ -82,7 +87,7 @@ export interface Wiring {
  * const deps = wire(loadConfig({ TABLE_NAME: table }), { clients, clock: () => emulator.clock.now() });
  */
 export function wire(config: Config, options: WireOptions = {}): Wiring {
-  const clients = once(() => options.clients ?? defaultAwsClients());
+  const clients = once(() => options.clients ?? createAwsClients({ ...options.aws, dynamoDb: dynamoDbLimits(config) }));
   const logger = once(() => options.logger ?? defaultLogger());
   const metrics = once(() => options.metrics ?? defaultMetrics());
   const clock = options.clock ?? Date.now;

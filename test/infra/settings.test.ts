@@ -84,6 +84,7 @@ describe('grantConsumer', () => {
     const statements = statementsOfRole(template, logicalId(fn.role));
     expect(statements.flatMap(actionsOf).sort()).toEqual(
       [
+        'dynamodb:ConditionCheckItem',
         'dynamodb:DeleteItem',
         'dynamodb:GetItem',
         'dynamodb:PutItem',

@@ -185,6 +185,7 @@ describe('least privilege', () => {
     'dynamodb:UpdateItem',
     'dynamodb:DeleteItem',
     'dynamodb:BatchWriteItem',
+    'dynamodb:ConditionCheckItem',
   ];
   const serviceFunctions = NAMES.filter((name) => FUNCTIONS[name].tokens === 'readWrite');
 
@@ -227,6 +228,7 @@ describe('least privilege', () => {
           'dynamodb:UpdateItem',
           'dynamodb:PutItem',
           'dynamodb:DeleteItem',
+          'dynamodb:ConditionCheckItem',
         ],
         Effect: 'Allow',
         Resource: arnOf(tableId()),

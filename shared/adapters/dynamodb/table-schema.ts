@@ -6,7 +6,7 @@
  * - installation  pk `PORTAL#{memberId}`  sk `INSTALLATION`
  * - token set     pk `PORTAL#{memberId}`  sk `TOKEN#{userId}`   (in the due index while refreshable)
  * - OAuth state   pk `STATE#{state}`      sk `STATE`            (TTL)
- * - recovery pair pk `PORTAL#{memberId}`  sk `RECOVERY#{userId}` (TTL)
+ * - recovery pair pk `PORTAL#{memberId}`  sk `RECOVERY#{userId}#{hash of the spent refresh token}` (TTL)
  * - parked claim  pk `LIFECYCLE#{memberId}` sk `PARKED#{id}`   (TTL; in the due index under `PARKED#{n}`)
  * - receipt       pk `LIFECYCLE#{memberId}` sk `RECEIPT#{id}`  (TTL)
  */
@@ -29,8 +29,11 @@ export const keys = {
   installationSk: 'INSTALLATION',
   tokenSk: (userId: number): string => `TOKEN#${userId}`,
   tokenSkPrefix: 'TOKEN#',
-  /** A refreshed pair whose write failed, kept for the refresh path to apply (docs/REFRESH.md). */
-  recoverySk: (userId: number): string => `RECOVERY#${userId}`,
+  /**
+   * A refreshed pair whose write failed, kept for the refresh path to apply (docs/REFRESH.md), keyed by
+   * a hash of the refresh token it was obtained with: one slot per spent token, never shared.
+   */
+  recoverySk: (userId: number, usedRefreshTokenHash: string): string => `RECOVERY#${userId}#${usedRefreshTokenHash}`,
   recoverySkPrefix: 'RECOVERY#',
   statePk: (state: string): string => `STATE#${state}`,
   stateSk: 'STATE',

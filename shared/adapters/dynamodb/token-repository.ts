@@ -174,7 +174,14 @@ export class DynamoDbTokenRepository implements TokenRepository, PortalAddressSt
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       if (error.Item === undefined) throw new PortalNotFoundError(key.memberId, key.userId);
-      // The exception carries the item as raw AttributeValues; the lease time is all we need of it.
+      // The exception carries the item as raw AttributeValues; the lease is all we need of it.
+      if (error.Item.leaseOwner?.S === input.owner) {
+        // Our own lease: an earlier attempt of this very write landed and its answer was lost (the
+        // SDK retried). We hold it; whether it took over somebody else's is unknown now.
+        const tokenSet = await this.getTokenSet(key);
+        if (tokenSet === undefined) throw new PortalNotFoundError(key.memberId, key.userId);
+        return { tokenSet, tookOver: undefined, uncertain: true };
+      }
       const leaseUntil = Number(error.Item.leaseUntil?.N ?? Number.NaN);
       if (leaseUntil > input.now) throw new LeaseHeldError(key.memberId, key.userId, leaseUntil);
       throw new TokenConflictError('token set changed since it was read', {

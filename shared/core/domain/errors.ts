@@ -47,6 +47,12 @@ export const OWN_ERROR_CODES = {
   expiredAfterRefresh: 'expired_after_refresh',
   /** Something of ours failed (credentials unreadable, a bug): not the other side's fault. */
   internalError: 'internal_error',
+  /** After an `invalid_grant`, the token set or its parked pair could not be read: nothing concluded. */
+  recoveryUnreadable: 'recovery_unreadable',
+  /** A parked pair could not be written to its token set: it stays parked for the next attempt. */
+  recoveryUnapplied: 'recovery_unapplied',
+  /** A refreshed pair's writes failed and no read could tell whether one landed: tried again later. */
+  writeUnconfirmed: 'write_unconfirmed',
 } as const;
 
 export type OwnErrorCode = (typeof OWN_ERROR_CODES)[keyof typeof OWN_ERROR_CODES];

@@ -33,6 +33,8 @@ export const METRIC_NAMES = {
   refreshFailed: 'RefreshFailed',
   /** A refreshed pair that could not be stored (count), with an extra `parked` dimension. */
   lostWrite: 'LostWrite',
+  /** A refreshed pair parked after its writes failed, with no read able to tell whether one landed (count). */
+  writeUnconfirmed: 'WriteUnconfirmed',
   /** A parked pair applied to its token set (count). */
   recoveryApplied: 'RecoveryApplied',
   /** A refresh found an expired lease left behind: an interrupted refresh (count). */

@@ -30,6 +30,11 @@ export const NOTIFICATION_REASONS = {
   parkedForRecovery: 'parked_for_recovery',
   /** The refreshed pair could be neither stored nor parked: the chain is lost. */
   pairLost: 'pair_lost',
+  /**
+   * The refreshed pair could be neither stored nor parked, and no read could tell whether a write of it
+   * landed: the chain is probably lost (reported rather than left unsaid).
+   */
+  pairLostUnconfirmed: 'pair_lost_unconfirmed',
   /** A refresh died holding its lease (process killed, timed out). */
   leaseExpiredUnreleased: 'lease_expired_unreleased',
   /** `invalid_grant` after the grace period of a taken-over lease: the interrupted refresh spent the token. */

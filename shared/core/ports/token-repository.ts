@@ -54,6 +54,11 @@ export interface HeldLease {
   readonly tokenSet: TokenSet;
   /** Set when we took over a lease that expired without being released: a refresh was interrupted. */
   readonly tookOver?: { readonly owner: string; readonly leaseUntil: number } | undefined;
+  /**
+   * The lease was found already ours (our write landed, its answer was lost): whether it took over an
+   * interrupted refresh is unknown, so an `invalid_grant` under it must wait the grace period.
+   */
+  readonly uncertain?: boolean | undefined;
 }
 
 /** An installation as a use case writes it; the repository adds `version` and `updatedAt`. */

@@ -36,7 +36,7 @@ import {
   type TokenStatusEvent,
 } from '#shared/core/ports/notification-publisher.js';
 import type { BitrixOAuthClient } from '#shared/core/ports/oauth-client.js';
-import type { RecoveryRecord, RecoveryStore } from '#shared/core/ports/recovery-store.js';
+import type { ParkOutcome, RecoveryRecord, RecoveryStore } from '#shared/core/ports/recovery-store.js';
 import type { HeldLease, TokenRepository } from '#shared/core/ports/token-repository.js';
 
 /**
@@ -178,7 +178,9 @@ class RefreshRun {
       const now = this.deps.clock();
       const stored = await this.deps.repository.getTokenSet(this.key);
       if (stored === undefined) throw new PortalNotFoundError(this.key.memberId, this.key.userId);
-      if (this.decide(stored, now) === 'current') {
+      // A dead chain may have a continuation parked for its token (a park that landed late): revive it.
+      const parked = stored.status === 'reauth_required' ? await this.parkedPairFor(stored) : undefined;
+      if (parked === undefined && this.decide(stored, now) === 'current') {
         return { kind: this.recovered ? 'recovered' : this.raced ? 'superseded' : 'current', tokenSet: stored };
       }
       let lease: HeldLease;
@@ -201,9 +203,12 @@ class RefreshRun {
           this.raced = true;
           continue;
         }
-        throw error;
+        lease = await this.ownLeaseAfter(error);
       }
-      const result = await this.refreshUnderLease(lease);
+      const result =
+        parked === undefined
+          ? await this.refreshUnderLease(lease)
+          : await this.reviveUnderLease(lease.tokenSet, parked);
       if (result !== undefined) return result;
       this.raced = true;
       round += 1;
@@ -211,6 +216,51 @@ class RefreshRun {
     throw new TokenConflictError('the token set kept changing while refreshing', {
       details: { memberId: this.key.memberId, userId: this.key.userId },
     });
+  }
+
+  /**
+   * The lease write failed without an answer we can read (timeout, 5xx, reset): it may have landed. A
+   * consistent re-read tells: our lease is held (go on under it, `uncertain`), or it is not (nothing
+   * was taken; the caller sees the error). Never leaves a lease of ours behind unknowingly.
+   */
+  private async ownLeaseAfter(error: unknown): Promise<HeldLease> {
+    const current = await this.readOrFail(error);
+    if (current?.leaseOwner === this.owner) return { tokenSet: current, uncertain: true };
+    throw error;
+  }
+
+  /** A consistent read of the token set; a read that fails too is reported as the original failure. */
+  private async readOrFail(original: unknown): Promise<TokenSet | undefined> {
+    try {
+      return await this.deps.repository.getTokenSet(this.key);
+    } catch {
+      throw original;
+    }
+  }
+
+  /**
+   * The pair parked for the token set's stored refresh token, if any. A failed read is transient:
+   * nothing is concluded from it.
+   */
+  private async parkedPairFor(stored: TokenSet): Promise<RecoveryRecord | undefined> {
+    try {
+      return await this.deps.recovery.get(this.key, stored.refreshToken);
+    } catch (error) {
+      throw new TokenRefreshError(this.key, 'transient', stored.status, undefined, {
+        cause: error instanceof Error ? error : undefined,
+        details: { code: OWN_ERROR_CODES.recoveryUnreadable },
+      });
+    }
+  }
+
+  /** Applies a parked pair to a `reauth_required` token set under our lease. */
+  private async reviveUnderLease(held: TokenSet, parked: RecoveryRecord): Promise<RefreshOutcome | undefined> {
+    if (held.refreshToken !== parked.usedRefreshToken) {
+      await this.releaseQuietly();
+      return undefined;
+    }
+    await this.applyParkedPair(held, parked);
+    return undefined;
   }
 
   /** Whether the stored token set needs a refresh now, or can be returned as it is. */
@@ -249,7 +299,8 @@ class RefreshRun {
   /** Calls the server under our lease. `undefined` = the token set changed under us: decide again. */
   private async refreshUnderLease(lease: HeldLease): Promise<RefreshOutcome | undefined> {
     const held = lease.tokenSet;
-    const tookOver = lease.tookOver !== undefined;
+    // A lease found already ours may have taken over an interrupted refresh: wait before concluding.
+    const tookOver = lease.tookOver !== undefined || lease.uncertain === true;
     if (lease.tookOver !== undefined) await this.surfaceInterrupted(held, lease.tookOver);
     let issued: IssuedTokens;
     try {
@@ -272,10 +323,18 @@ class RefreshRun {
     return this.store(held, { ...issued, userId: this.key.userId });
   }
 
-  /** Writes a received pair on its own retry budget; parks it when every attempt fails. */
+  /**
+   * Writes a received pair on its own retry budget. A write that fails in any way is followed by a
+   * consistent re-read before anything is concluded: the pair may have landed (its answer lost), a
+   * newer chain may have replaced the one we advanced, the token set may be gone (an uninstall). Only a
+   * read that still shows the spent token proves the pair is not stored. When every attempt fails, the
+   * pair is parked.
+   */
   private async store(held: TokenSet, issued: IssuedTokens): Promise<RefreshOutcome | undefined> {
     const refreshExpiresAt = issued.refreshIssuedAt + this.deps.settings.refreshTokenLifetimeMs;
     let lastError: unknown;
+    /** Whether a read has shown the spent token still stored after a failed write. */
+    let confirmedNotStored = false;
     for (let attempt = 1; attempt <= this.deps.settings.writeAttempts; attempt += 1) {
       if (attempt > 1) await this.sleep(backoffDelayMs(attempt - 1, WRITE_RETRY, this.random));
       const now = this.deps.clock();
@@ -288,57 +347,82 @@ class RefreshRun {
           nextRefreshAt: this.nextDue(issued.accessExpiresAt, refreshExpiresAt, held.lastUsedAt, now),
           now,
         });
-        this.deps.metrics.count(METRIC_NAMES.tokensRefreshed);
-        this.deps.logger.info('tokens refreshed', {
-          memberId: this.key.memberId,
-          userId: this.key.userId,
-          version: saved.version,
-        });
-        await this.transition(
-          held,
-          saved.status,
-          held.status === 'active' ? NOTIFICATION_REASONS.refreshed : NOTIFICATION_REASONS.refreshedAfterFailure,
-        );
-        return { kind: 'refreshed', tokenSet: saved };
+        return this.stored(held, saved);
       } catch (error) {
         if (error instanceof PortalNotFoundError) throw error;
-        if (!(error instanceof TokenConflictError)) {
-          lastError = error;
-          continue;
-        }
-        // The fence held: the stored refresh token is no longer the one we spent.
-        const current = await this.deps.repository.getTokenSet(this.key).catch((readError: unknown) => {
-          lastError = readError;
-          return null;
-        });
-        if (current === null) continue;
-        if (current === undefined) throw new PortalNotFoundError(this.key.memberId, this.key.userId);
-        if (current.refreshToken === issued.refreshToken) {
-          // An earlier attempt did land (its answer was lost).
-          this.deps.metrics.count(METRIC_NAMES.tokensRefreshed);
-          return { kind: 'refreshed', tokenSet: current };
-        }
-        // A newer chain (an install, an authorization) replaced the one we advanced: it wins.
-        this.deps.logger.warn('refreshed pair superseded by a newer chain', {
-          memberId: this.key.memberId,
-          userId: this.key.userId,
-        });
-        return undefined;
+        lastError = error;
       }
+      const seen = await this.whereIsThePair(held, issued);
+      if (seen.kind === 'stored') return this.stored(held, seen.tokenSet, { confirmedByRead: true });
+      if (seen.kind === 'superseded') return undefined;
+      if (seen.kind === 'not_stored') confirmedNotStored = true;
     }
-    return this.lostWrite(held, issued, refreshExpiresAt, lastError);
+    return this.lostWrite(held, issued, refreshExpiresAt, lastError, confirmedNotStored);
+  }
+
+  /** What a consistent re-read says about a pair whose write failed. */
+  private async whereIsThePair(
+    held: TokenSet,
+    issued: IssuedTokens,
+  ): Promise<
+    | { readonly kind: 'stored'; readonly tokenSet: TokenSet }
+    | { readonly kind: 'not_stored' | 'unknown' | 'superseded' }
+  > {
+    let current: TokenSet | undefined;
+    try {
+      current = await this.deps.repository.getTokenSet(this.key);
+    } catch {
+      // A failed read proves nothing either way.
+      return { kind: 'unknown' };
+    }
+    // Deleted meanwhile: an uninstall removes every token set of the portal, and the pair with it.
+    if (current === undefined) throw new PortalNotFoundError(this.key.memberId, this.key.userId);
+    if (current.refreshToken === issued.refreshToken) return { kind: 'stored', tokenSet: current };
+    if (current.refreshToken === held.refreshToken) return { kind: 'not_stored' };
+    // A newer chain (an install, an authorization) replaced the one we advanced: it wins.
+    this.deps.logger.warn('refreshed pair superseded by a newer chain', {
+      memberId: this.key.memberId,
+      userId: this.key.userId,
+    });
+    return { kind: 'superseded' };
+  }
+
+  /** The pair is in the table: count it, say it, return it. */
+  private async stored(
+    held: TokenSet,
+    saved: TokenSet,
+    options: { readonly confirmedByRead?: boolean } = {},
+  ): Promise<RefreshOutcome> {
+    this.deps.metrics.count(METRIC_NAMES.tokensRefreshed);
+    this.deps.logger.info('tokens refreshed', {
+      memberId: this.key.memberId,
+      userId: this.key.userId,
+      version: saved.version,
+      ...(options.confirmedByRead === true ? { confirmedByRead: true } : {}),
+    });
+    // A write whose answer was lost landed but did not release the lease in its own answer: it did
+    // release it (completeRefresh removes the lease), so nothing is left to free.
+    await this.transition(
+      held,
+      saved.status,
+      held.status === 'active' ? NOTIFICATION_REASONS.refreshed : NOTIFICATION_REASONS.refreshedAfterFailure,
+    );
+    return { kind: 'refreshed', tokenSet: saved };
   }
 
   /**
-   * The server has spent the old refresh token and every write of the new pair failed: park the pair
-   * (a separate item, separate attempts), tell everyone, and fail this attempt.
+   * The server has spent the old refresh token and no write of the new pair succeeded: park the pair (a
+   * separate item, its own attempts), then tell what happened — only what a read confirmed. Ends in
+   * exactly one of: the pair found stored after all; parked (a lost write, reported once confirmed);
+   * neither, reported as a lost pair.
    */
   private async lostWrite(
     held: TokenSet,
     issued: IssuedTokens,
     refreshExpiresAt: number,
     cause: unknown,
-  ): Promise<never> {
+    confirmedNotStored: boolean,
+  ): Promise<RefreshOutcome | undefined> {
     const record: RecoveryRecord = {
       memberId: this.key.memberId,
       userId: this.key.userId,
@@ -351,9 +435,9 @@ class RefreshRun {
     let parked = false;
     for (let attempt = 1; attempt <= this.deps.settings.writeAttempts && !parked; attempt += 1) {
       if (attempt > 1) await this.sleep(backoffDelayMs(attempt - 1, WRITE_RETRY, this.random));
+      let outcome: ParkOutcome;
       try {
-        await this.deps.recovery.save(record);
-        parked = true;
+        outcome = await this.deps.recovery.save(record);
       } catch (error) {
         this.deps.logger.warn('parking the refreshed pair failed', {
           memberId: this.key.memberId,
@@ -361,31 +445,95 @@ class RefreshRun {
           attempt,
           error,
         });
+        continue;
       }
+      if (outcome !== 'not_needed') {
+        parked = true;
+        break;
+      }
+      // The token set no longer holds the spent token: the pair landed, a newer chain won, or the
+      // portal is gone. A read tells which; none of them is a loss.
+      const seen = await this.whereIsThePair(held, issued);
+      if (seen.kind === 'stored') return this.stored(held, seen.tokenSet, { confirmedByRead: true });
+      if (seen.kind === 'superseded') return undefined;
+      if (seen.kind === 'not_stored') continue;
+      await this.releaseQuietly();
+      throw new TokenRefreshError(this.key, 'transient', held.status, undefined, {
+        cause: cause instanceof Error ? cause : undefined,
+        details: { code: OWN_ERROR_CODES.writeUnconfirmed },
+      });
     }
-    this.deps.logger.error(
-      parked
-        ? 'refreshed pair not stored: parked for recovery'
-        : 'refreshed pair not stored and not parked: chain lost',
-      {
-        memberId: this.key.memberId,
-        userId: this.key.userId,
-        parked,
-        error: cause,
-      },
-    );
-    this.deps.metrics.count(METRIC_NAMES.lostWrite, 1, { parked: String(parked) });
-    await this.notify(
-      'lost_write',
+
+    if (parked) {
+      // Read once more: the write may have landed after all (then the park is stale), or the token set
+      // may have been concluded dead meanwhile (a takeover's grace ran out first): revive it now.
+      const seen = await this.whereIsThePair(held, issued);
+      if (seen.kind === 'stored') {
+        await this.deps.recovery.remove(this.key, held.refreshToken).catch(() => undefined);
+        return this.stored(held, seen.tokenSet, { confirmedByRead: true });
+      }
+      if (seen.kind === 'not_stored' || confirmedNotStored) {
+        await this.report(held, 'lost_write', NOTIFICATION_REASONS.parkedForRecovery, cause, { parked: true });
+        const current = await this.deps.repository.getTokenSet(this.key).catch(() => undefined);
+        if (current?.status === 'reauth_required' && current.refreshToken === held.refreshToken) {
+          await this.applyParkedPair(current, record);
+          if (this.recovered)
+            return { kind: 'recovered', tokenSet: (await this.deps.repository.getTokenSet(this.key)) ?? current };
+        }
+      } else {
+        // Parked, but no read said whether the write landed: the next attempt finds out (it applies the
+        // pair, or finds it stored). Nothing is reported that might not be true.
+        this.deps.metrics.count(METRIC_NAMES.writeUnconfirmed);
+        this.deps.logger.warn('refreshed pair parked; whether its write landed is unknown', {
+          memberId: this.key.memberId,
+          userId: this.key.userId,
+          error: cause,
+        });
+      }
+      await this.releaseQuietly();
+      throw new TokenRefreshError(this.key, 'write_failed', held.status, undefined, {
+        cause: cause instanceof Error ? cause : undefined,
+        details: { parked: true },
+      });
+    }
+
+    // Neither stored nor parked. Unless a read finds the pair stored, the chain is lost: say so, whether
+    // or not a read could confirm it (silence would be worse than a false alarm here).
+    const seen = await this.whereIsThePair(held, issued);
+    if (seen.kind === 'stored') return this.stored(held, seen.tokenSet, { confirmedByRead: true });
+    if (seen.kind === 'superseded') return undefined;
+    await this.report(
       held,
-      held.status,
-      parked ? NOTIFICATION_REASONS.parkedForRecovery : NOTIFICATION_REASONS.pairLost,
+      'lost_write',
+      seen.kind === 'not_stored' || confirmedNotStored
+        ? NOTIFICATION_REASONS.pairLost
+        : NOTIFICATION_REASONS.pairLostUnconfirmed,
+      cause,
+      { parked: false },
     );
     await this.releaseQuietly();
     throw new TokenRefreshError(this.key, 'write_failed', held.status, undefined, {
       cause: cause instanceof Error ? cause : undefined,
-      details: { parked },
+      details: { parked: false },
     });
+  }
+
+  /** Logs, counts and notifies a lost write. */
+  private async report(
+    held: TokenSet,
+    event: 'lost_write',
+    reason: string,
+    cause: unknown,
+    details: { readonly parked: boolean },
+  ): Promise<void> {
+    this.deps.logger.error(
+      details.parked
+        ? 'refreshed pair not stored: parked for recovery'
+        : 'refreshed pair not stored and not parked: chain lost',
+      { memberId: this.key.memberId, userId: this.key.userId, parked: details.parked, reason, error: cause },
+    );
+    this.deps.metrics.count(METRIC_NAMES.lostWrite, 1, { parked: String(details.parked) });
+    await this.notify(event, held, held.status, reason);
   }
 
   /**
@@ -398,17 +546,31 @@ class RefreshRun {
     category: RefreshFailureCategory,
     code: string,
     error: BitrixOAuthError | undefined,
+    cause: unknown = error,
   ): Promise<RefreshOutcome | undefined> {
     if (category === 'invalid_grant') {
-      const current = await this.deps.repository.getTokenSet(this.key);
+      let current: TokenSet | undefined;
+      let parked: RecoveryRecord | undefined;
+      try {
+        current = await this.deps.repository.getTokenSet(this.key);
+        if (current !== undefined && current.refreshToken === held.refreshToken) {
+          parked = await this.deps.recovery.get(this.key, held.refreshToken);
+        }
+      } catch (readError) {
+        // Without these reads nothing can be concluded about the chain: a transient failure, tried again.
+        return this.failed(held, tookOver, 'transient', OWN_ERROR_CODES.recoveryUnreadable, undefined, readError);
+      }
       if (current === undefined) throw new PortalNotFoundError(this.key.memberId, this.key.userId);
       if (current.refreshToken !== held.refreshToken) {
         // Another worker won the race; its tokens are stored. Not a failure.
         await this.releaseQuietly();
         return undefined;
       }
-      // A parked pair stored now: decide again on it (its access token may be too old for the caller).
-      if (await this.applyParkedPair(held)) return undefined;
+      if (parked !== undefined) {
+        // A parked pair stored now: decide again on it (its access token may be too old for the caller).
+        await this.applyParkedPair(held, parked);
+        return undefined;
+      }
     }
     const now = this.deps.clock();
     const decision = decideFailure(
@@ -419,7 +581,7 @@ class RefreshRun {
     const failure: FailureRecord = {
       category,
       code: decision.verdict === 'grace' ? OWN_ERROR_CODES.invalidGrantAfterTakeover : code,
-      message: (error?.errorDescription ?? 'refresh answer for another portal').slice(0, 200),
+      message: (error?.errorDescription ?? failureMessage(code)).slice(0, 200),
       at: now,
     };
     try {
@@ -459,31 +621,17 @@ class RefreshRun {
         log,
       );
     await this.transition(held, decision.status, failureReason(held, category, code));
-    throw new TokenRefreshError(this.key, category, decision.status, decision.nextRefreshAt, { cause: error });
+    throw new TokenRefreshError(this.key, category, decision.status, decision.nextRefreshAt, {
+      cause: cause instanceof Error ? cause : undefined,
+    });
   }
 
   /**
-   * Stores a parked pair obtained with the refresh token that is still stored, if there is one.
-   * Returns whether the token set changed (applied, or replaced meanwhile by somebody else).
+   * Stores a parked pair obtained with the refresh token the token set still holds, under our lease.
+   * A conflict means somebody else changed the token set (decide again); any other failure frees the
+   * lease and fails this attempt as transient (the pair stays parked for the next one).
    */
-  private async applyParkedPair(held: TokenSet): Promise<boolean> {
-    let parked: RecoveryRecord | undefined;
-    try {
-      parked = await this.deps.recovery.get(this.key);
-    } catch (error) {
-      this.deps.logger.warn('reading the recovery store failed', {
-        memberId: this.key.memberId,
-        userId: this.key.userId,
-        error,
-      });
-      return false;
-    }
-    if (parked === undefined) return false;
-    if (parked.usedRefreshToken !== held.refreshToken) {
-      // Parked for an older state of the chain; nothing to apply any more.
-      await this.deps.recovery.remove(this.key, parked.usedRefreshToken).catch(() => undefined);
-      return false;
-    }
+  private async applyParkedPair(held: TokenSet, parked: RecoveryRecord): Promise<void> {
     const now = this.deps.clock();
     let saved: TokenSet;
     try {
@@ -496,8 +644,12 @@ class RefreshRun {
         now,
       });
     } catch (error) {
-      if (error instanceof TokenConflictError) return true;
-      throw error;
+      if (error instanceof TokenConflictError) return;
+      await this.releaseQuietly();
+      throw new TokenRefreshError(this.key, 'transient', held.status, undefined, {
+        cause: error instanceof Error ? error : undefined,
+        details: { code: OWN_ERROR_CODES.recoveryUnapplied },
+      });
     }
     await this.deps.recovery.remove(this.key, parked.usedRefreshToken).catch(() => undefined);
     this.recovered = true;
@@ -508,7 +660,6 @@ class RefreshRun {
       parkedAt: parked.savedAt,
     });
     await this.notify('recovered', held, saved.status, NOTIFICATION_REASONS.parkedPairApplied);
-    return true;
   }
 
   private async surfaceInterrupted(
@@ -600,4 +751,16 @@ function failureReason(held: TokenSet, category: RefreshFailureCategory, code: s
     return NOTIFICATION_REASONS.invalidGrantAfterTransientFailure;
   }
   return code;
+}
+
+/** The stored message of a failure that came with no answer from the server. */
+function failureMessage(code: string): string {
+  switch (code) {
+    case OWN_ERROR_CODES.memberMismatch:
+      return 'refresh answer for another portal';
+    case OWN_ERROR_CODES.recoveryUnreadable:
+      return 'the token set or its parked pair could not be read';
+    default:
+      return code;
+  }
 }

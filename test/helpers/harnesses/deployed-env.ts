@@ -3,7 +3,7 @@ import { makeOAuthStart } from '#functions/oauth-start.js';
 import { type BitrixEmulator, startBitrixEmulator } from '#local/emulator/index.js';
 import { type LambdaHttpServer, startLambdaHttpServer } from '#local/lambda-http-server.js';
 import { type SecretsManagerServer, startSecretsManagerServer } from '#local/secrets-manager-server.js';
-import { awsClientSettingsFromEnv, createAwsClients } from '#shared/runtime/clients.js';
+import { awsClientSettingsFromEnv } from '#shared/runtime/clients.js';
 import { loadConfig } from '#shared/runtime/config.js';
 import { type WireOptions, type Wiring, wire } from '#shared/runtime/wiring.js';
 import { powertoolsLogger } from '#test/helpers/builders/loggers.js';
@@ -53,7 +53,7 @@ export async function startDeployedEnv(options: {
     env,
     wiring: (wireOptions = {}) =>
       wire(loadConfig(env), {
-        clients: createAwsClients(awsClientSettingsFromEnv({ ...process.env, ...env })),
+        aws: awsClientSettingsFromEnv({ ...process.env, ...env }),
         logger: powertoolsLogger(
           logLevel === 'DEBUG' || logLevel === 'INFO' || logLevel === 'WARN' || logLevel === 'ERROR'
             ? logLevel

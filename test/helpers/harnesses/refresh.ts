@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type BitrixEmulator, type EmulatorPortal, startBitrixEmulator } from '#local/emulator/index.js';
 import type { HttpBitrixOAuthClient } from '#shared/adapters/bitrix/oauth-client.js';
+import { DynamoDbRecoveryStore } from '#shared/adapters/dynamodb/recovery-store.js';
 import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-repository.js';
 import { nextRefreshAt } from '#shared/core/domain/refresh-policy.js';
 import type { IssuedTokens, TokenKey, TokenSet } from '#shared/core/domain/token-set.js';
@@ -11,6 +12,7 @@ import { MemoryMetrics } from '#test/fakes/memory-metrics.js';
 import { MemoryNotifications } from '#test/fakes/memory-notifications.js';
 import { testRefreshSettings } from '#test/helpers/builders/refresh-settings.js';
 import { emulatorOAuthClient, emulatorRefreshDeps } from './emulator-refresh.js';
+import type { FaultyDynamoDb } from './faulty-dynamodb.js';
 import { createTestTable, type TestTable } from './table.js';
 
 /** 2026-03-01T00:00:00Z: every test starts from the same emulator instant. */
@@ -24,7 +26,10 @@ export const START = Date.UTC(2026, 2, 1);
 export interface RefreshHarness {
   readonly emulator: BitrixEmulator;
   readonly table: TestTable;
+  /** Reads and seeds the table directly (never through the fault proxy). */
   readonly repository: DynamoDbTokenRepository;
+  /** Parked pairs, read directly. */
+  readonly recovery: DynamoDbRecoveryStore;
   readonly notifications: MemoryNotifications;
   readonly metrics: MemoryMetrics;
   readonly settings: RefreshSettings;
@@ -72,7 +77,14 @@ export function issuedFromEmulator(
 }
 
 export async function startRefreshHarness(
-  options: { settings?: Partial<RefreshSettings>; timeoutMs?: number; dueShards?: number; startAt?: number } = {},
+  options: {
+    settings?: Partial<RefreshSettings>;
+    timeoutMs?: number;
+    dueShards?: number;
+    startAt?: number;
+    /** DynamoDB behind a fault proxy for the code under test (`deps`); the harness itself reads and seeds directly. */
+    faults?: FaultyDynamoDb;
+  } = {},
 ): Promise<RefreshHarness> {
   const emulator = await startBitrixEmulator({ clock: { frozen: true, startAt: options.startAt ?? START } });
   const table = await createTestTable('refresh');
@@ -95,11 +107,19 @@ export async function startRefreshHarness(
       ...(o.urlRewrites === undefined ? {} : { urlRewrites: o.urlRewrites }),
     });
 
+  const underTest =
+    options.faults === undefined
+      ? repository
+      : new DynamoDbTokenRepository({
+          client: options.faults.client,
+          tableName: table.tableName,
+          dueShards: options.dueShards ?? 3,
+        });
   const deps = emulatorRefreshDeps({
     emulator,
-    client,
+    client: options.faults?.client ?? client,
     tableName: table.tableName,
-    repository,
+    repository: underTest,
     oauth: oauthClient(),
     notifications,
     metrics,
@@ -110,6 +130,7 @@ export async function startRefreshHarness(
     emulator,
     table,
     repository,
+    recovery: new DynamoDbRecoveryStore({ client, tableName: table.tableName }),
     notifications,
     metrics,
     settings,

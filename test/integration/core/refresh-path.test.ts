@@ -146,7 +146,8 @@ describe('refresh path against the emulator and DynamoDB Local', () => {
     const lost = await refreshTokenSet(key, { reason: 'sweep' }, { ...h.deps, repository: failing }).catch(
       (e: unknown) => e,
     );
-    const parked = await h.deps.recovery.get(key);
+    const spent = (await h.get(key)).refreshToken;
+    const parked = await h.recovery.get(key, spent);
     h.emulator.clock.advance(h.settings.leaseMs + 1);
     const next = await h.sweep();
     const after = await h.get(key);
@@ -158,7 +159,7 @@ describe('refresh path against the emulator and DynamoDB Local', () => {
     expect(after.refreshToken).toBe(parked?.issued.refreshToken);
     expect(after.status).toBe('active');
     expect(h.emulator.tokenState(after.refreshToken).state).toBe('live');
-    expect(await h.deps.recovery.get(key)).toBeUndefined();
+    expect(await h.recovery.get(key, spent)).toBeUndefined();
     expect(h.emulator.refreshCount(portal)).toBe(1);
     expect(h.notifications.events(key.memberId)).toEqual(['lost_write', 'refresh_interrupted', 'recovered']);
     expect(h.metrics.get('LostWrite{parked=true}')).toBeGreaterThanOrEqual(1);
@@ -323,7 +324,7 @@ describe('refresh path logging', () => {
     const remember = async () => {
       const current = await h.get(key);
       seen.push(current.accessToken, current.refreshToken);
-      const parked = await h.deps.recovery.get(key);
+      const parked = await h.recovery.get(key, current.refreshToken);
       if (parked !== undefined) seen.push(parked.issued.accessToken, parked.issued.refreshToken);
     };
     const unwritable = unwritableTokens({ releaseFails: false });

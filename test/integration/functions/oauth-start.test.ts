@@ -5,7 +5,7 @@ import { type LambdaHttpServer, startLambdaHttpServer } from '#local/lambda-http
 import { type SecretsManagerServer, startSecretsManagerServer } from '#local/secrets-manager-server.js';
 import { hashBrowserBinding } from '#shared/core/domain/authorization-state.js';
 import { PLAIN_BINDING_COOKIE, SECURE_BINDING_COOKIE } from '#shared/edge/oauth-pages.js';
-import { awsClientSettingsFromEnv, createAwsClients } from '#shared/runtime/clients.js';
+import { awsClientSettingsFromEnv } from '#shared/runtime/clients.js';
 import { loadConfig } from '#shared/runtime/config.js';
 import { wire } from '#shared/runtime/wiring.js';
 import { powertoolsLogger } from '#test/helpers/builders/loggers.js';
@@ -30,7 +30,7 @@ beforeAll(async () => {
     OAUTH_COOKIE_SECURE: 'auto',
   };
   const wiring = wire(loadConfig(env), {
-    clients: createAwsClients(awsClientSettingsFromEnv({ ...process.env, ...env })),
+    aws: awsClientSettingsFromEnv({ ...process.env, ...env }),
     logger: powertoolsLogger(),
   });
   api = await startLambdaHttpServer({ 'GET /oauth/start': makeOAuthStart(wiring) });

@@ -14,7 +14,7 @@ import {
 import { DAY, HOUR } from '#shared/core/domain/time.js';
 import type { TokenStatusChange } from '#shared/core/ports/notification-publisher.js';
 import type { SweepSummary } from '#shared/core/use-cases/sweep-due-tokens.js';
-import { awsClientSettingsFromEnv, createAwsClients } from '#shared/runtime/clients.js';
+import { awsClientSettingsFromEnv } from '#shared/runtime/clients.js';
 import { loadConfig } from '#shared/runtime/config.js';
 import { wire } from '#shared/runtime/wiring.js';
 import { powertoolsLogger } from '#test/helpers/builders/loggers.js';
@@ -76,7 +76,7 @@ describe('refresh-tokens function (EventBridge Scheduler target)', () => {
     emulator.setPayment(unpaid.portal, 'expired');
     const handler = makeRefreshTokens(
       wire(loadConfig(env), {
-        clients: createAwsClients(awsClientSettingsFromEnv({ ...process.env, ...env })),
+        aws: awsClientSettingsFromEnv({ ...process.env, ...env }),
         logger: powertoolsLogger(),
       }),
     );

@@ -268,7 +268,7 @@ describe('DynamoDbTokenRepository (DynamoDB Local)', () => {
     const stored = await repo.storeNewChain(input, null);
     const recovery = new DynamoDbRecoveryStore({ client: table.client, tableName: table.tableName });
     const key = { memberId: input.memberId, userId: 1 };
-    await recovery.save({
+    const parked = await recovery.save({
       ...key,
       usedRefreshToken: stored.refreshToken,
       issued: issued({ memberId: input.memberId }),
@@ -281,9 +281,10 @@ describe('DynamoDbTokenRepository (DynamoDB Local)', () => {
     const deleted = await repo.deleteTokenSets(input.memberId);
 
     // Assess
+    expect(parked).toBe('parked');
     expect(deleted).toBe(1);
     expect(await repo.getTokenSet(key)).toBeUndefined();
-    expect(await recovery.get(key)).toBeUndefined();
+    expect(await recovery.get(key, stored.refreshToken)).toBeUndefined();
   });
 
   it('records a consumer read at most once per throttle window', async () => {

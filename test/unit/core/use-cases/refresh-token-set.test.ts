@@ -28,7 +28,7 @@ beforeEach(() => {
   now = T0;
   repository = new MemoryTokenRepository();
   server = new MemoryAuthServer(() => now);
-  recovery = new MemoryRecoveryStore();
+  recovery = new MemoryRecoveryStore(repository);
   notifications = new MemoryNotifications();
   metrics = new MemoryMetrics();
   deps = {
@@ -316,7 +316,7 @@ describe('refreshTokenSet', () => {
 
     // Act
     const lost = await sweep(set).catch((e: unknown) => e);
-    const parked = await recovery.get(set);
+    const parked = await recovery.get(set, set.refreshToken);
     const next = await sweep(set);
     now = (next.tokenSet.nextRefreshAt ?? 0) + 1;
     const after = await sweep(set);
