@@ -49,7 +49,6 @@ export const SETTING_AREAS = {
   oauthFlow: ['OAUTH_STATE_TTL_SECONDS', 'OAUTH_COOKIE_SECURE'],
   /** Install events, the install frame and parked claims. */
   lifecycle: [
-    'LIFECYCLE_VERIFY_TIMEOUT_MS',
     'LIFECYCLE_BODY_MAX_BYTES',
     'LIFECYCLE_RECEIPT_TTL_HOURS',
     'DEFAULT_SERVER_ENDPOINT',

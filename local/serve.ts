@@ -22,6 +22,7 @@ import { makeOAuthCallback } from '#functions/oauth-callback.js';
 import { makeOAuthStart } from '#functions/oauth-start.js';
 import { makeProcessParkedEvents } from '#functions/process-parked-events.js';
 import { makeRefreshTokens } from '#functions/refresh-tokens.js';
+import { PARKED_CLAIM_STREAM_FILTER } from '#shared/adapters/dynamodb/table-schema.js';
 import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-repository.js';
 import { collectPortalStatus } from '#shared/core/use-cases/portal-status.js';
 import { statusPageHandlers } from '#shared/edge/status-page.js';
@@ -37,6 +38,7 @@ import { freePort, portIsFree } from './free-port.js';
 import { localContext, type RouteTable, startLambdaHttpServer } from './lambda-http-server.js';
 import { startSecretsManagerServer } from './secrets-manager-server.js';
 import { removeServiceDescriptor, writeServiceDescriptor } from './service-descriptor.js';
+import { startTableStream } from './table-stream.js';
 
 /** The run command's own settings (the handlers' settings are `shared/runtime/config.ts`). */
 const settingsSchema = {
@@ -231,14 +233,25 @@ async function main(): Promise<void> {
     const server = await startLambdaHttpServer(routes, { port });
     stops.push(server.stop);
 
+    const processParkedEvents = makeProcessParkedEvents(wiring);
     const scheduled: [string, number, ScheduledHandler][] = [
       ['refresh-tokens', settings.SWEEP_INTERVAL_SECONDS, makeRefreshTokens(wiring)],
-      ['process-parked-events', settings.PARKED_INTERVAL_SECONDS, makeProcessParkedEvents(wiring)],
+      ['process-parked-events', settings.PARKED_INTERVAL_SECONDS, processParkedEvents],
     ];
     for (const [name, everySeconds, handler] of scheduled) {
       const timer = schedule(name, everySeconds * 1000, (context) => handler(scheduledEvent(), context));
       stops.push(timer.stop);
     }
+    // As the deployed event source mapping does: newly parked install claims reach the function from
+    // the table's stream within a moment.
+    const stream = await startTableStream({
+      endpoint: ddb.endpoint,
+      tableName: TABLE_NAME,
+      filter: PARKED_CLAIM_STREAM_FILTER,
+      handle: (event) => processParkedEvents(event, localContext('process-parked-events', 60_000)),
+      onError: (error) => log(`table stream: ${error instanceof Error ? error.message : String(error)}`),
+    });
+    stops.push(stream.stop);
 
     writeServiceDescriptor(dataDir, {
       pid: process.pid,

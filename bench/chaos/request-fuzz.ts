@@ -8,10 +8,13 @@ import { makeAppEvents } from '#functions/app-events.js';
 import { makeInstallPage } from '#functions/install-page.js';
 import { makeOAuthCallback } from '#functions/oauth-callback.js';
 import { makeOAuthStart } from '#functions/oauth-start.js';
+import { makeProcessParkedEvents } from '#functions/process-parked-events.js';
 import { ensureTable } from '#local/create-table.js';
 import { type BitrixEmulator, startBitrixEmulator } from '#local/emulator/index.js';
-import { type LambdaHttpServer, startLambdaHttpServer } from '#local/lambda-http-server.js';
+import { type LambdaHttpServer, localContext, startLambdaHttpServer } from '#local/lambda-http-server.js';
 import { type SecretsManagerServer, startSecretsManagerServer } from '#local/secrets-manager-server.js';
+import { noParkedClaimDue, startTableStream, type TableStream } from '#local/table-stream.js';
+import { PARKED_CLAIM_STREAM_FILTER } from '#shared/adapters/dynamodb/table-schema.js';
 import { awsClientSettingsFromEnv } from '#shared/runtime/clients.js';
 import { loadConfig } from '#shared/runtime/config.js';
 import { DISCARDED_METRICS } from '#shared/runtime/metrics.js';
@@ -426,6 +429,7 @@ export async function runRequestFuzz(options: RequestFuzzOptions): Promise<Chaos
   let emulator: BitrixEmulator | undefined;
   let secrets: SecretsManagerServer | undefined;
   let server: LambdaHttpServer | undefined;
+  let stream: TableStream | undefined;
   const unhandled: string[] = [];
   const onUnhandled = (error: unknown) => unhandled.push(`unhandledRejection: ${String(error)}`);
   process.on('unhandledRejection', onUnhandled);
@@ -448,7 +452,6 @@ export async function runRequestFuzz(options: RequestFuzzOptions): Promise<Chaos
       OAUTH_COOKIE_SECURE: 'false',
       // A verification that times out parks the claim (a write, by design); on a loaded machine that
       // would blur the figure, so the authorization server gets all the time it needs here.
-      LIFECYCLE_VERIFY_TIMEOUT_MS: '10000',
     };
     const wiring = wire(loadConfig(env), {
       aws: awsClientSettingsFromEnv(env),
@@ -463,6 +466,17 @@ export async function runRequestFuzz(options: RequestFuzzOptions): Promise<Chaos
       'GET /bitrix/install': installPage,
       'POST /bitrix/install': installPage,
     });
+    // Install events are parked on receipt and finished from the table stream, as deployed: a forged
+    // one is refused and removed there, so the table is compared once that has happened.
+    const processParked = makeProcessParkedEvents(wiring);
+    stream = await startTableStream({
+      endpoint: options.endpoint,
+      tableName,
+      filter: PARKED_CLAIM_STREAM_FILTER,
+      handle: (event) => processParked(event, localContext('process-parked-events', 60_000)),
+    });
+    const streamed = stream;
+    const settle = () => streamed.drain(() => noParkedClaimDue(wiring.lifecycle.parked, Date.now()));
     emulator.updateApp({
       eventHandlerUrl: `${server.url}/bitrix/events`,
       installUrl: `${server.url}/bitrix/install`,
@@ -476,7 +490,8 @@ export async function runRequestFuzz(options: RequestFuzzOptions): Promise<Chaos
     for (const domain of ['alpha', 'beta', 'gamma']) {
       const portal = emulator.addPortal({ domain: `${domain}-${hex(3)}.bitrix24.com`, region: 'west' });
       const installed = await emulator.install(portal);
-      if (installed.status !== 200) throw new Error(`setup install answered ${installed.status}`);
+      if (installed.status !== 202) throw new Error(`setup install answered ${installed.status}`);
+      await settle();
       memberIds.push(portal.memberId);
       installBody ??= qs.parse(installed.requestBody) as Record<string, unknown>;
       if (liveAccessToken === '') liveAccessToken = installed.tokens?.accessToken ?? '';
@@ -523,6 +538,7 @@ export async function runRequestFuzz(options: RequestFuzzOptions): Promise<Chaos
       }
       statuses[String(status)] = (statuses[String(status)] ?? 0) + 1;
       if (status >= 500) fivexx.push(`${request.kind} → ${status}`);
+      if (status === 202) await settle();
       const after = await snapshot();
       if (after !== before) writers.push(`${request.kind} → ${status}`);
       before = after;
@@ -557,6 +573,7 @@ export async function runRequestFuzz(options: RequestFuzzOptions): Promise<Chaos
     };
   } finally {
     process.off('unhandledRejection', onUnhandled);
+    await stream?.stop();
     await server?.stop();
     await secrets?.stop();
     await emulator?.stop();

@@ -7,8 +7,9 @@ import type { AppEventOutcome } from '#shared/core/use-cases/handle-app-event.js
 import { json } from './responses.js';
 
 /**
- * The answer to an event webhook, and its log line. Bitrix24 reads only the status: 2xx is delivered
- * (202 = parked, finished later), 4xx refused. Refusals become `ForbiddenError` (403) so the one error
+ * The answer to an event webhook, and its log line. Bitrix24 reads only the status: 2xx is delivered,
+ * 4xx refused. An install or update is parked and answered 202 at once (verified and stored by
+ * process-parked-events); refused uninstalls become `ForbiddenError` (403) so the one error
  * translation renders them. Ignored events, parked claims and refusals are also counted.
  */
 export function appEventResponse(
@@ -24,26 +25,17 @@ export function appEventResponse(
   const { event, result } = outcome;
   const base = { event, memberId: result.memberId, outcome: result.kind };
   switch (result.kind) {
-    case 'registered':
-      logger.info('installation registered', {
-        ...base,
-        userId: result.userId,
-        newInstallation: result.newInstallation,
-        keptNewerChain: result.keptNewerChain,
-      });
-      metrics.count(METRIC_NAMES.installRegistered);
-      return json(200, { status: event === 'ONAPPUPDATE' ? 'updated' : 'installed' });
+    case 'accepted':
+      logger.info('install claim accepted', { ...base, alreadyParked: result.alreadyParked });
+      metrics.count(METRIC_NAMES.installClaimParked);
+      return json(202, { status: 'accepted' });
     case 'duplicate':
-    case 'stale':
       logger.info('install event already handled', base);
       metrics.count(METRIC_NAMES.installDuplicate);
       return json(200, { status: result.kind });
-    case 'parked':
-      metrics.count(METRIC_NAMES.installClaimParked);
-      return json(202, { status: 'accepted' });
     case 'refused':
       metrics.count(METRIC_NAMES.installClaimRefused);
-      throw new ForbiddenError('the authorization server did not confirm this install for this portal', {
+      throw new ForbiddenError('the event names an authorization server this service does not use', {
         details: { reason: result.reason },
       });
     case 'uninstalled':

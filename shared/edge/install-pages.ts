@@ -66,6 +66,15 @@ export function installPage(outcome: InstallPageOutcome): APIGatewayProxyStructu
 <p>The Bitrix24 authorization server did not answer in time. Your request is saved and will be finished in the background.</p>
 <p>Please open the app again in a few minutes.</p>`,
       });
+    case 'lost':
+      return htmlPage({
+        statusCode: 503,
+        title: 'Could not save the connection',
+        headers,
+        bodyHtml: `<h1 class="err">Could not save the connection</h1>
+<p>Bitrix24 confirmed this installation, but the app could not save its connection. The app's operators have been told.</p>
+<p>Please open the app again in a few minutes; every open brings a new connection.</p>`,
+      });
     case 'refused':
       return htmlPage({
         statusCode: 403,

@@ -6,18 +6,19 @@ import type { MetricsRecorder } from '#shared/core/ports/metrics.js';
 import { flushMetrics } from './flush-metrics.js';
 
 /**
- * Wraps a scheduled function (EventBridge Scheduler invokes it asynchronously; the event carries
- * nothing the job needs): the Lambda context in every log line, metrics published at the end.
+ * Wraps a background function (EventBridge Scheduler invokes it asynchronously; an event source
+ * mapping such as a table stream, synchronously): the Lambda context in every log line, metrics
+ * published at the end. A scheduled job ignores the event; a stream job reads it.
  *
  * @example
  * export const handler = scheduledHandler(async (context) => sweep(context), { logger, metrics });
  */
 export function scheduledHandler<T>(
-  job: (context: Context) => Promise<T>,
+  job: (context: Context, event: unknown) => Promise<T>,
   observability: { readonly logger: Logger; readonly metrics: MetricsRecorder },
 ) {
   return middy<unknown, T>()
     .use(injectLambdaContext(observability.logger, { resetKeys: true }))
     .use(flushMetrics(observability.metrics))
-    .handler(async (_event: unknown, context: Context) => job(context));
+    .handler(async (event: unknown, context: Context) => job(context, event));
 }

@@ -23,6 +23,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   not_found: 404,
   conflict: 409,
   lease_held: 409,
+  unavailable: 503,
   config: 500,
 };
 
@@ -41,7 +42,9 @@ export function toHttpError(error: unknown): HttpError {
   }
   if (isAppError(error)) {
     const status = STATUS_BY_CODE[error.code] ?? 500;
-    return httpError(status, error.code, status < 500 ? error.message : 'internal error', error);
+    // 503 messages are written for the public (`ClaimNotSavedError`, `TokenUnavailableError`).
+    const safe = status < 500 || status === 503;
+    return httpError(status, error.code, safe ? error.message : 'internal error', error);
   }
   return httpError(500, 'internal', 'internal error', error);
 }

@@ -107,12 +107,6 @@ const schema = {
   REFRESH_SWEEP_MAX_KEYS: int(5000, 1),
   /** EventBridge bus for token-status notifications; unset = notifications go to the log only. */
   EVENT_BUS_NAME: optionalText(),
-  /**
-   * Timeout of the authorization-server call that verifies an install event or install-frame POST.
-   * Short on purpose: Bitrix24 deprioritises slow event handlers, and a timed-out claim is parked and
-   * finished later, not lost.
-   */
-  LIFECYCLE_VERIFY_TIMEOUT_MS: int(1500, 100),
   /** Largest event / install-frame body accepted (bytes, after base64 decoding); larger ones get 413. */
   LIFECYCLE_BODY_MAX_BYTES: int(65_536, 1024),
   /** Authorization server of an install frame that names none (`SERVER_ENDPOINT` absent). */

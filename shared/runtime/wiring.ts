@@ -153,8 +153,9 @@ export function wire(config: Config, options: WireOptions = {}): Wiring {
     (): OpenInstallPageDeps => ({
       tokens: repository(),
       parked: parked(),
-      // Bitrix24 waits for our answer to an event or a frame: the verify call gets the short timeout.
-      oauth: oauth(config.LIFECYCLE_VERIFY_TIMEOUT_MS),
+      // Verification runs after Bitrix24 has its answer (events) or while a user waits (the frame):
+      // the full timeout either way, so a slow but successful answer is not thrown away.
+      oauth: oauth(config.BITRIX_HTTP_TIMEOUT_MS),
       allowedAuthServers: config.BITRIX_AUTH_SERVERS,
       refreshTokenLifetimeMs: settings().refreshTokenLifetimeMs,
       nextRefreshAt: firstRefreshAt(),
@@ -168,6 +169,8 @@ export function wire(config: Config, options: WireOptions = {}): Wiring {
       },
       receiptTtlSeconds: (config.LIFECYCLE_RECEIPT_TTL_HOURS * HOUR) / SECOND,
       defaultServerEndpoint: config.DEFAULT_SERVER_ENDPOINT,
+      notifications: notifications(),
+      metrics: metrics(),
       logger: logger(),
       now: clock,
       random,

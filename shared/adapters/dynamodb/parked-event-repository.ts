@@ -9,9 +9,9 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { parkedShardOf } from '#shared/core/domain/due-shard.js';
 import { CLAIM_TRIGGERS, type InstallClaim } from '#shared/core/domain/lifecycle-events.js';
-import type { ParkedEvent } from '#shared/core/domain/parked-event.js';
+import type { ParkedEvent, VerifiedPair } from '#shared/core/domain/parked-event.js';
 import { ttlSeconds } from '#shared/core/domain/time.js';
-import type { ParkedEventKey, ParkedEventRepository } from '#shared/core/ports/parked-event-repository.js';
+import type { ParkedEventKey, ParkedEventRepository, ParkedRetry } from '#shared/core/ports/parked-event-repository.js';
 import { deleteItems } from './batch.js';
 import { itemLabel } from './codec.js';
 import { attributeIs, itemAbsent, itemExists, WriteExpression } from './expression.js';
@@ -30,6 +30,7 @@ function claimFrom(read: ItemReader): InstallClaim {
   return {
     trigger: read.oneOf('trigger', CLAIM_TRIGGERS),
     memberId: read.string('memberId'),
+    domain: read.optionalString('domain'),
     refreshToken: read.string('refreshToken'),
     serverEndpoints: read.stringList('serverEndpoints'),
     applicationTokenHash: read.optionalString('applicationTokenHash'),
@@ -40,16 +41,42 @@ function claimFrom(read: ItemReader): InstallClaim {
   };
 }
 
+function pairFrom(read: ItemReader): VerifiedPair {
+  return {
+    serverEndpoint: read.string('verifiedOn'),
+    issued: {
+      accessToken: read.string('accessToken'),
+      refreshToken: read.string('refreshToken'),
+      accessExpiresAt: read.number('accessExpiresAt'),
+      refreshIssuedAt: read.number('refreshIssuedAt'),
+      memberId: read.string('memberId'),
+      userId: read.number('userId'),
+      clientEndpoint: read.string('clientEndpoint'),
+      serverEndpoint: read.string('serverEndpoint'),
+      scope: read.optionalString('scope'),
+      appStatus: read.optionalString('appStatus'),
+    },
+  };
+}
+
 function parkedEventFromItem(item: Item): ParkedEvent {
   const read = new ItemReader(item, itemLabel('parked claim', item));
+  const pair = read.optionalMap('pair');
   return {
     id: read.string('id'),
     claim: claimFrom(read.map('claim')),
     attempts: read.number('attempts'),
+    // Claims parked before attempts were settled count every earlier attempt as in doubt.
+    settledAttempts: read.optionalNumber('settledAttempts') ?? 0,
     dueAt: read.number(TABLE_SCHEMA.dueIndex.sortKey),
     parkedAt: read.number('parkedAt'),
     lastError: read.optionalString('lastError'),
+    pair: pair === undefined ? undefined : pairFrom(pair),
   };
+}
+
+function pairItem(pair: VerifiedPair): Item {
+  return definedAttributes({ ...pair.issued, verifiedOn: pair.serverEndpoint });
 }
 
 /**
@@ -80,8 +107,10 @@ export class DynamoDbParkedEventRepository implements ParkedEventRepository {
       id: event.id,
       claim: definedAttributes({ ...claim, serverEndpoints: [...claim.serverEndpoints] }),
       attempts: event.attempts,
+      settledAttempts: event.settledAttempts,
       parkedAt: event.parkedAt,
       lastError: event.lastError,
+      pair: event.pair === undefined ? undefined : pairItem(event.pair),
       [TABLE_SCHEMA.dueIndex.partitionKey]: keys.parkedShard(parkedShardOf(event.id, this.shards)),
       [TABLE_SCHEMA.dueIndex.sortKey]: Math.round(event.dueAt),
       [TABLE_SCHEMA.timeToLiveAttribute]: ttlSeconds(event.parkedAt) + ttlSecondsFromParking,
@@ -143,11 +172,44 @@ export class DynamoDbParkedEventRepository implements ParkedEventRepository {
     }
   }
 
-  async reschedule(memberId: string, id: string, dueAt: number, lastError: string): Promise<void> {
+  claimKeyOf(storedKey: unknown): { memberId: string; id: string } | undefined {
+    if (typeof storedKey !== 'object' || storedKey === null) return undefined;
+    const { pk, sk } = storedKey as { pk?: { S?: unknown }; sk?: { S?: unknown } };
+    const partition = pk?.S;
+    const sort = sk?.S;
+    if (typeof partition !== 'string' || typeof sort !== 'string') return undefined;
+    const lifecycle = keys.lifecyclePk('');
+    if (!partition.startsWith(lifecycle) || !sort.startsWith(keys.parkedSkPrefix)) return undefined;
+    return { memberId: partition.slice(lifecycle.length), id: sort.slice(keys.parkedSkPrefix.length) };
+  }
+
+  async get(memberId: string, id: string): Promise<ParkedEvent | undefined> {
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: this.key(memberId, id), ConsistentRead: true }),
+    );
+    return Item === undefined ? undefined : parkedEventFromItem(Item);
+  }
+
+  async holdPair(memberId: string, id: string, pair: VerifiedPair, keepUntil: number): Promise<boolean> {
     const write = new WriteExpression()
-      .set(TABLE_SCHEMA.dueIndex.sortKey, Math.round(dueAt))
-      .set('lastError', lastError)
+      .set('pair', pairItem(pair))
+      .set(TABLE_SCHEMA.timeToLiveAttribute, ttlSeconds(keepUntil))
       .when(itemExists);
+    try {
+      await this.doc.send(new UpdateCommand({ TableName: this.table, Key: this.key(memberId, id), ...write.update() }));
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async reschedule(memberId: string, id: string, retry: ParkedRetry): Promise<void> {
+    const write = new WriteExpression()
+      .set(TABLE_SCHEMA.dueIndex.sortKey, Math.round(retry.dueAt))
+      .set('lastError', retry.lastError)
+      .when(itemExists);
+    if (retry.settledAttempts !== undefined) write.set('settledAttempts', retry.settledAttempts);
     try {
       await this.doc.send(new UpdateCommand({ TableName: this.table, Key: this.key(memberId, id), ...write.update() }));
     } catch (error) {

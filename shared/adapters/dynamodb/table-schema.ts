@@ -47,7 +47,22 @@ export const keys = {
   parkedShard: (shard: number): string => `PARKED#${shard}`,
 } as const;
 
-/** The CreateTable input for a local server or a test (on-demand billing, same keys and index). */
+/**
+ * The table's stream carries keys only (no token ever leaves the table through it). One consumer
+ * reads it: process-parked-events, for claims parked on receipt (docs/LIFECYCLE.md).
+ */
+export const TABLE_STREAM_VIEW = 'KEYS_ONLY' as const;
+
+/**
+ * Lambda event filter (the pattern syntax of event source mappings) that lets through only newly
+ * parked install claims. The CDK construct deploys it; the local stream reader applies the same.
+ */
+export const PARKED_CLAIM_STREAM_FILTER = {
+  eventName: ['INSERT'],
+  dynamodb: { Keys: { [TABLE_SCHEMA.sortKey]: { S: [{ prefix: keys.parkedSkPrefix }] } } },
+} as const;
+
+/** The CreateTable input for a local server or a test (on-demand billing, same keys, index and stream). */
 export function createTableInput(tableName: string) {
   return {
     TableName: tableName,
@@ -73,5 +88,6 @@ export function createTableInput(tableName: string) {
         Projection: { ProjectionType: 'KEYS_ONLY' as const },
       },
     ],
+    StreamSpecification: { StreamEnabled: true, StreamViewType: TABLE_STREAM_VIEW },
   };
 }

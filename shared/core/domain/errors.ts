@@ -53,6 +53,11 @@ export const OWN_ERROR_CODES = {
   recoveryUnapplied: 'recovery_unapplied',
   /** A refreshed pair's writes failed and no read could tell whether one landed: tried again later. */
   writeUnconfirmed: 'write_unconfirmed',
+  /**
+   * An install claim's token was refused after an earlier attempt that may have spent it: undecided
+   * until that attempt's pair had time to be kept.
+   */
+  invalidGrantInDoubt: 'invalid_grant_in_doubt',
 } as const;
 
 export type OwnErrorCode = (typeof OWN_ERROR_CODES)[keyof typeof OWN_ERROR_CODES];
@@ -129,6 +134,20 @@ export class LeaseHeldError extends AppError {
     super('lease_held', 'another worker is refreshing this token set', { details: { memberId, userId, leaseUntil } });
     this.name = 'LeaseHeldError';
     this.leaseUntil = leaseUntil;
+  }
+}
+
+/**
+ * An install claim could not be stored on receipt. Nothing was spent (the claim is verified only
+ * once stored), so the tokens Bitrix24 sent are still good: answered 503.
+ */
+export class ClaimNotSavedError extends AppError {
+  constructor(memberId: string, options: AppErrorOptions = {}) {
+    super('unavailable', 'the install could not be saved; nothing was used: open the app or send the event again', {
+      ...options,
+      details: { ...options.details, memberId },
+    });
+    this.name = 'ClaimNotSavedError';
   }
 }
 

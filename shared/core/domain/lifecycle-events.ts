@@ -184,6 +184,8 @@ export type ClaimTrigger = (typeof CLAIM_TRIGGERS)[number];
 export interface InstallClaim {
   readonly trigger: ClaimTrigger;
   readonly memberId: string;
+  /** The portal host the message names: unverified, shown to operators only. */
+  readonly domain?: string | undefined;
   readonly refreshToken: string;
   /**
    * Authorization servers to try, in order (REST bases like `https://oauth.bitrix.info/rest/`). One
@@ -219,6 +221,7 @@ export function claimFromInstallEvent(
   return {
     trigger,
     memberId: wire.auth.member_id,
+    domain: nonEmpty(wire.auth.domain),
     refreshToken: wire.auth.refresh_token,
     serverEndpoints: [wire.auth.server_endpoint],
     applicationTokenHash: hashApplicationToken(wire.auth.application_token),
@@ -237,7 +240,12 @@ export function claimFromInstallEvent(
 export function claimFromInstallFrame(
   body: InstallFrameBodyWire,
   receivedAt: number,
-  options: { readonly defaultServerEndpoint: string; readonly allowedAuthServers: readonly string[] },
+  options: {
+    readonly defaultServerEndpoint: string;
+    readonly allowedAuthServers: readonly string[];
+    /** The portal host the query names (`DOMAIN`). */
+    readonly domain?: string | undefined;
+  },
 ): InstallClaim {
   const serverEndpoints =
     body.SERVER_ENDPOINT !== undefined
@@ -249,6 +257,7 @@ export function claimFromInstallFrame(
   return {
     trigger: 'install_page',
     memberId: body.member_id,
+    domain: options.domain,
     refreshToken: body.REFRESH_ID,
     serverEndpoints,
     applicationTokenHash:

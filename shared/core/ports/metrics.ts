@@ -67,6 +67,10 @@ export const METRIC_NAMES = {
   installClaimParked: 'InstallClaimParked',
   /** Install claims refused: verification failed (forged or not ours). */
   installClaimRefused: 'InstallClaimRefused',
+  /** Install claims that ended without their tokens stored, reported as `install_lost`, with a `reason` dimension. */
+  installLost: 'InstallLost',
+  /** Install claims that could not be parked on receipt (nothing was spent; Bitrix24 got a 503). */
+  installClaimUnsaved: 'InstallClaimUnsaved',
   /** Verified uninstalls. */
   portalUninstalled: 'PortalUninstalled',
   /** Uninstalls of portals never seen (acknowledged, nothing to do). */

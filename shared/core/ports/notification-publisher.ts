@@ -4,7 +4,8 @@ import type { TokenStatus } from '#shared/core/domain/token-set.js';
  * What happened to a token set, as operators are told. Status changes (`degraded`,
  * `reauth_required`, `recovered`, `payment_required`, `invalid_client`) are published once per
  * transition; incidents (`refresh_interrupted`: a refresh died holding its lease; `lost_write`: a new
- * pair was received but could not be stored) once per occurrence.
+ * pair was received but could not be stored; `install_lost`: an install claim ended without its
+ * tokens being stored) once per occurrence.
  */
 export type TokenStatusEvent =
   | 'degraded'
@@ -13,7 +14,8 @@ export type TokenStatusEvent =
   | 'payment_required'
   | 'invalid_client'
   | 'refresh_interrupted'
-  | 'lost_write';
+  | 'lost_write'
+  | 'install_lost';
 
 /**
  * Reasons the service gives for its own incidents and transitions (`reason` of a notification);
@@ -41,6 +43,17 @@ export const NOTIFICATION_REASONS = {
   invalidGrantAfterInterruptedRefresh: 'invalid_grant_after_interrupted_refresh',
   /** `invalid_grant` right after a timeout or 5xx the server may have processed (spending the token). */
   invalidGrantAfterTransientFailure: 'invalid_grant_after_transient_failure',
+  /**
+   * An install claim's refresh token was spent by an attempt whose answer never arrived (timeout,
+   * dropped connection, killed process): the server refuses it now and the pair it issued is gone.
+   */
+  verificationAnswerLost: 'verification_answer_lost',
+  /** An install claim's verified pair could be neither stored nor kept in the parked claim. */
+  installPairUnsaved: 'install_pair_unsaved',
+  /** An install claim could not be verified within `PARKED_EVENT_MAX_AGE_DAYS`. */
+  claimExpired: 'claim_expired',
+  /** An install claim waited for working client credentials longer than `PARKED_EVENT_MAX_AGE_DAYS`. */
+  credentialsRejected: 'credentials_rejected',
 } as const;
 
 /** One notification. Carries no secret: no token, code, application token or client secret. */
@@ -50,10 +63,10 @@ export interface TokenStatusChange {
   readonly userId: number;
   /** Portal host. */
   readonly domain: string;
-  /** Status before. */
-  readonly from: TokenStatus;
+  /** Status before; `none` where there is no token set (an install claim that was never stored). */
+  readonly from: TokenStatus | 'none';
   /** Status after (the same as `from` for incidents). */
-  readonly to: TokenStatus;
+  readonly to: TokenStatus | 'none';
   /** Machine-readable cause, e.g. `invalid_grant`, `http_503`, `lease_expired_unreleased`. */
   readonly reason: string;
   /** ISO 8601 instant. */

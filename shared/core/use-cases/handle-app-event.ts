@@ -1,22 +1,20 @@
 import type * as z from 'zod/mini';
-import { ValidationError } from '#shared/core/domain/errors.js';
+import { ClaimNotSavedError, ValidationError } from '#shared/core/domain/errors.js';
 import {
   claimFromInstallEvent,
   lifecycleEventName,
   lifecycleSchemas,
   uninstallClaimFromEvent,
 } from '#shared/core/domain/lifecycle-events.js';
-import {
-  type RegisterInstallationDeps,
-  type RegistrationOutcome,
-  registerInstallation,
-} from './register-installation.js';
+import { METRIC_NAMES } from '#shared/core/ports/metrics.js';
+import type { InstallClaimDeps } from './finish-install-claim.js';
+import { type AcceptOutcome, acceptInstallClaim } from './register-installation.js';
 import { type UninstallOutcome, type UninstallPortalDeps, uninstallPortal } from './uninstall-portal.js';
 
-export type HandleAppEventDeps = RegisterInstallationDeps & UninstallPortalDeps;
+export type HandleAppEventDeps = InstallClaimDeps & UninstallPortalDeps;
 
 export type AppEventOutcome =
-  | { readonly event: 'ONAPPINSTALL' | 'ONAPPUPDATE'; readonly result: RegistrationOutcome }
+  | { readonly event: 'ONAPPINSTALL' | 'ONAPPUPDATE'; readonly result: AcceptOutcome }
   | { readonly event: 'ONAPPUNINSTALL'; readonly result: UninstallOutcome }
   /** An event we do not act on: acknowledged and ignored. */
   | { readonly event: 'other'; readonly name: string };
@@ -36,7 +34,13 @@ export async function handleAppEvent(body: unknown, deps: HandleAppEventDeps): P
     case 'ONAPPINSTALL':
     case 'ONAPPUPDATE': {
       const wire = parse(lifecycleSchemas().installEvent, body, name);
-      return { event: name, result: await registerInstallation(claimFromInstallEvent(wire, name, receivedAt), deps) };
+      const claim = claimFromInstallEvent(wire, name, receivedAt);
+      try {
+        return { event: name, result: await acceptInstallClaim(claim, deps) };
+      } catch (error) {
+        deps.metrics.count(METRIC_NAMES.installClaimUnsaved);
+        throw new ClaimNotSavedError(claim.memberId, { cause: error });
+      }
     }
     case 'ONAPPUNINSTALL': {
       const wire = parse(lifecycleSchemas().uninstallEvent, body, name);

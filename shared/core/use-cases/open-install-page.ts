@@ -4,9 +4,10 @@ import {
   lifecycleSchemas,
 } from '#shared/core/domain/lifecycle-events.js';
 import { parsePortalAddress } from '#shared/core/domain/portal-address.js';
-import { type RefusalReason, type RegisterInstallationDeps, registerInstallation } from './register-installation.js';
+import type { InstallClaimDeps, RefusalReason } from './finish-install-claim.js';
+import { registerInstallation } from './register-installation.js';
 
-export interface OpenInstallPageDeps extends RegisterInstallationDeps {
+export interface OpenInstallPageDeps extends InstallClaimDeps {
   /** `DEFAULT_SERVER_ENDPOINT`: tried first when the frame names no server. */
   readonly defaultServerEndpoint: string;
 }
@@ -35,6 +36,8 @@ export type InstallPageOutcome =
   | { readonly kind: 'connected'; readonly frameOrigin: string; readonly portal: string; readonly placement: string }
   /** The authorization server could not be asked; the frame's tokens are parked and finished later. */
   | { readonly kind: 'pending'; readonly frameOrigin?: string | undefined }
+  /** The frame's tokens were spent but could not be stored: operators were told; opening the app again retries. */
+  | { readonly kind: 'lost'; readonly frameOrigin?: string | undefined }
   /** Verification failed: nothing was stored. */
   | {
       readonly kind: 'refused';
@@ -75,6 +78,7 @@ export async function openInstallPage(
   const claim = claimFromInstallFrame(body, deps.now(), {
     defaultServerEndpoint: deps.defaultServerEndpoint,
     allowedAuthServers: deps.allowedAuthServers,
+    domain: queryOrigin === undefined ? undefined : new URL(queryOrigin).host,
   });
   const outcome = await registerInstallation(claim, deps);
   switch (outcome.kind) {
@@ -95,6 +99,8 @@ export async function openInstallPage(
     }
     case 'parked':
       return { kind: 'pending', frameOrigin: queryOrigin };
+    case 'lost':
+      return { kind: 'lost', frameOrigin: queryOrigin };
     case 'stale':
       return { kind: 'refused', frameOrigin: queryOrigin, reason: 'uninstalled' };
     case 'refused':

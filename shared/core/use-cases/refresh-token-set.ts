@@ -38,6 +38,7 @@ import {
 import type { BitrixOAuthClient } from '#shared/core/ports/oauth-client.js';
 import type { ParkOutcome, RecoveryRecord, RecoveryStore } from '#shared/core/ports/recovery-store.js';
 import type { HeldLease, TokenRepository } from '#shared/core/ports/token-repository.js';
+import { notifyOperators } from './notify-operators.js';
 
 /**
  * Why a refresh is asked for:
@@ -689,8 +690,8 @@ class RefreshRun {
   }
 
   private async notify(event: TokenStatusEvent, held: TokenSet, to: TokenStatus, reason: string): Promise<void> {
-    try {
-      await this.deps.notifications.publish({
+    await notifyOperators(
+      {
         event,
         memberId: this.key.memberId,
         userId: this.key.userId,
@@ -699,17 +700,9 @@ class RefreshRun {
         to,
         reason,
         at: new Date(this.deps.clock()).toISOString(),
-      });
-    } catch (error) {
-      // The state change is stored already; a lost notification must not undo or repeat it.
-      this.deps.metrics.count(METRIC_NAMES.notificationFailed);
-      this.deps.logger.error('notification not published', {
-        memberId: this.key.memberId,
-        userId: this.key.userId,
-        event,
-        error,
-      });
-    }
+      },
+      this.deps,
+    );
   }
 
   private nextDue(

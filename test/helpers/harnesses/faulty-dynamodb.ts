@@ -2,8 +2,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { inject } from 'vitest';
 import { type DynamoDbFaultProxy, startDynamoDbFaultProxy } from '#local/dynamodb-fault-proxy.js';
 
-/** Limits for clients behind the fault proxy: short, so a hung call ends quickly in a test. */
-export const TEST_DYNAMODB_LIMITS = { requestTimeoutMs: 400, connectionTimeoutMs: 200, maxAttempts: 3 } as const;
+/** Limits for clients behind the fault proxy: short, so a hung call ends quickly in a test, yet long enough for a loaded machine. */
+export const TEST_DYNAMODB_LIMITS = { requestTimeoutMs: 1000, connectionTimeoutMs: 500, maxAttempts: 3 } as const;
 
 /**
  * The run's DynamoDB Local behind a fault proxy, and a client that reaches it through the proxy with

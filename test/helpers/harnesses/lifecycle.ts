@@ -4,15 +4,19 @@ import { makeInstallPage } from '#functions/install-page.js';
 import { makeProcessParkedEvents } from '#functions/process-parked-events.js';
 import { type BitrixEmulator, startBitrixEmulator } from '#local/emulator/index.js';
 import { type LambdaHttpServer, localContext, startLambdaHttpServer } from '#local/lambda-http-server.js';
+import { noParkedClaimDue, startTableStream, type TableStream } from '#local/table-stream.js';
 import { HttpBitrixOAuthClient } from '#shared/adapters/bitrix/oauth-client.js';
 import { DynamoDbParkedEventRepository } from '#shared/adapters/dynamodb/parked-event-repository.js';
+import { PARKED_CLAIM_STREAM_FILTER } from '#shared/adapters/dynamodb/table-schema.js';
 import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-repository.js';
 import { PARKED_RETRY_SPREAD } from '#shared/core/domain/parked-event.js';
 import { DAY, HOUR, MINUTE } from '#shared/core/domain/time.js';
 import { SILENT_LOGGER } from '#shared/core/ports/logger.js';
 import { defaultNextRefreshAt } from '#shared/core/use-cases/complete-authorization.js';
+import type { FinishParkedEventsSummary } from '#shared/core/use-cases/finish-parked-events.js';
 import type { OpenInstallPageDeps } from '#shared/core/use-cases/open-install-page.js';
 import { MemoryMetrics } from '#test/fakes/memory-metrics.js';
+import { MemoryNotifications } from '#test/fakes/memory-notifications.js';
 import { powertoolsLogger } from '#test/helpers/builders/loggers.js';
 import { createTestTable, readWholeTable, type TestTable } from './table.js';
 /** Our app in the emulator, and another registered app whose tokens must never be accepted. */
@@ -36,19 +40,26 @@ export interface LifecycleHarness {
   readonly deps: OpenInstallPageDeps;
   readonly tokens: DynamoDbTokenRepository;
   readonly parked: DynamoDbParkedEventRepository;
+  readonly notifications: MemoryNotifications;
   /** Runs the scheduled parked-claims function once. */
-  processParked(): Promise<{ finished: number; retried: number; dropped: number; skipped: number; backlog: number }>;
+  processParked(): Promise<FinishParkedEventsSummary>;
+  /**
+   * Waits until the table stream has handed every claim parked so far to process-parked-events and
+   * those runs ended (what happens within a second in AWS after an event's 202).
+   */
+  settle(): Promise<void>;
   /** Every item of the table, for before/after comparisons. */
   snapshot(): Promise<Record<string, unknown>[]>;
   stop(): Promise<void>;
 }
 
-export async function startLifecycleHarness(options: { verifyTimeoutMs?: number } = {}): Promise<LifecycleHarness> {
+export async function startLifecycleHarness(options: { oauthTimeoutMs?: number } = {}): Promise<LifecycleHarness> {
   const emulator = await startBitrixEmulator({ apps: [OUR_APP, OTHER_APP] });
   const table = await createTestTable('lifecycle');
   const tokens = new DynamoDbTokenRepository({ client: table.client, tableName: table.tableName });
   const parked = new DynamoDbParkedEventRepository({ client: table.client, tableName: table.tableName, shards: 2 });
   const allowedAuthServers = ['oauth.bitrix.info', 'oauth.bitrix24.tech'];
+  const notifications = new MemoryNotifications();
   const deps: OpenInstallPageDeps = {
     tokens,
     parked,
@@ -56,7 +67,7 @@ export async function startLifecycleHarness(options: { verifyTimeoutMs?: number 
       credentials: { get: async () => OUR_APP },
       allowedAuthServers,
       urlRewrites: emulator.urlRewrites,
-      timeoutMs: options.verifyTimeoutMs ?? 1500,
+      timeoutMs: options.oauthTimeoutMs ?? 8000,
       now: () => emulator.clock.now(),
     }),
     allowedAuthServers,
@@ -65,6 +76,8 @@ export async function startLifecycleHarness(options: { verifyTimeoutMs?: number 
     parking: { retry: { baseMs: MINUTE, maxMs: HOUR, spread: PARKED_RETRY_SPREAD }, maxAgeMs: 7 * DAY },
     receiptTtlSeconds: 48 * 3600,
     defaultServerEndpoint: 'https://oauth.bitrix.info/rest/',
+    notifications,
+    metrics: new MemoryMetrics(),
     logger: SILENT_LOGGER,
     now: () => emulator.clock.now(),
     random: () => 0,
@@ -88,6 +101,12 @@ export async function startLifecycleHarness(options: { verifyTimeoutMs?: number 
     );
   }
   const processParked = makeProcessParkedEvents(functionDeps);
+  const stream: TableStream = await startTableStream({
+    endpoint: endpointOfDynamoDbLocal(),
+    tableName: table.tableName,
+    filter: PARKED_CLAIM_STREAM_FILTER,
+    handle: (event) => processParked(event, localContext('process-parked-events', 60_000)),
+  });
   return {
     emulator,
     table,
@@ -95,9 +114,13 @@ export async function startLifecycleHarness(options: { verifyTimeoutMs?: number 
     deps,
     tokens,
     parked,
-    processParked: () => processParked(undefined, localContext('process-parked-events', 60_000)),
+    notifications,
+    processParked: async () =>
+      (await processParked(undefined, localContext('process-parked-events', 60_000))) as FinishParkedEventsSummary,
+    settle: () => stream.drain(() => noParkedClaimDue(parked, deps.now())),
     snapshot: () => readWholeTable(table.client, table.tableName),
     stop: async () => {
+      await stream.stop();
       await server.stop();
       await emulator.stop();
       await table.drop();
@@ -109,7 +132,7 @@ export async function startLifecycleHarness(options: { verifyTimeoutMs?: number 
  * One lifecycle harness for the calling test file: started in `beforeAll`, stopped in `afterAll`. The
  * returned object reads through to it, so use it only inside hooks and tests.
  */
-export function useLifecycleHarness(options: { verifyTimeoutMs?: number } = {}): LifecycleHarness {
+export function useLifecycleHarness(options: { oauthTimeoutMs?: number } = {}): LifecycleHarness {
   let started: LifecycleHarness | undefined;
   const current = (): LifecycleHarness => {
     if (started === undefined) throw new Error('the lifecycle harness is not running');
@@ -140,8 +163,19 @@ export function useLifecycleHarness(options: { verifyTimeoutMs?: number } = {}):
     get parked() {
       return current().parked;
     },
+    get notifications() {
+      return current().notifications;
+    },
     processParked: () => current().processParked(),
+    settle: () => current().settle(),
     snapshot: () => current().snapshot(),
     stop: () => current().stop(),
   };
+}
+
+/** The run's DynamoDB Local, as the test setup points every SDK client at it. */
+function endpointOfDynamoDbLocal(): string {
+  const endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB;
+  if (endpoint === undefined) throw new Error('AWS_ENDPOINT_URL_DYNAMODB is not set: run through vitest');
+  return endpoint;
 }

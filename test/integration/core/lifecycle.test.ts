@@ -2,14 +2,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbParkedEventRepository } from '#shared/adapters/dynamodb/parked-event-repository.js';
 import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-repository.js';
 import { hashApplicationToken } from '#shared/core/domain/application-token.js';
-import type { InstallClaim } from '#shared/core/domain/lifecycle-events.js';
+import { claimId, type InstallClaim } from '#shared/core/domain/lifecycle-events.js';
 import { PARKED_RETRY_SPREAD } from '#shared/core/domain/parked-event.js';
 import { DAY, HOUR, MINUTE } from '#shared/core/domain/time.js';
 import { SILENT_LOGGER } from '#shared/core/ports/logger.js';
+import type { InstallClaimDeps } from '#shared/core/use-cases/finish-install-claim.js';
 import { finishParkedEvents } from '#shared/core/use-cases/finish-parked-events.js';
-import { type RegisterInstallationDeps, registerInstallation } from '#shared/core/use-cases/register-installation.js';
+import { registerInstallation } from '#shared/core/use-cases/register-installation.js';
 import { uninstallPortal } from '#shared/core/use-cases/uninstall-portal.js';
 import { MemoryAuthServer } from '#test/fakes/memory-auth-server.js';
+import { MemoryMetrics } from '#test/fakes/memory-metrics.js';
+import { MemoryNotifications } from '#test/fakes/memory-notifications.js';
 import { memberId as newMemberId, token } from '#test/helpers/builders/fixtures.js';
 import { createTestTable, readWholeTable, type TestTable } from '#test/helpers/harnesses/table.js';
 
@@ -18,7 +21,8 @@ let tokens: DynamoDbTokenRepository;
 let parked: DynamoDbParkedEventRepository;
 let server: MemoryAuthServer;
 let clock: number;
-let deps: RegisterInstallationDeps;
+let deps: InstallClaimDeps;
+let notifications: MemoryNotifications;
 
 beforeAll(async () => {
   table = await createTestTable('lifecycle-uc');
@@ -32,6 +36,7 @@ beforeAll(async () => {
     () => clock,
     (memberId) => `https://p-${memberId.slice(0, 6)}.bitrix24.com/rest/`,
   );
+  notifications = new MemoryNotifications();
   deps = {
     tokens,
     parked,
@@ -41,6 +46,8 @@ beforeAll(async () => {
     nextRefreshAt: (issued) => issued.accessExpiresAt - 10 * 60_000,
     parking: { retry: { baseMs: MINUTE, maxMs: HOUR, spread: PARKED_RETRY_SPREAD }, maxAgeMs: 7 * DAY },
     receiptTtlSeconds: 48 * 3600,
+    notifications,
+    metrics: new MemoryMetrics(),
     logger: SILENT_LOGGER,
     now: () => clock,
     random: () => 0,
@@ -208,7 +215,25 @@ describe('parked claims (DynamoDB Local)', () => {
     expect(await registerInstallation(input, deps)).toMatchObject({ kind: 'duplicate' });
   });
 
-  it('drops a parked claim the server refuses once it answers, storing nothing', async () => {
+  it('drops a parked claim the server refuses at its first answer, storing nothing and telling nobody', async () => {
+    // Prepare
+    const forged = claim({ refreshToken: token() });
+    await parked.park(
+      { id: claimId(forged), claim: forged, attempts: 0, settledAttempts: 0, dueAt: clock, parkedAt: clock },
+      3600,
+    );
+
+    // Act
+    const summary = await finishParkedEvents(deps, { deadline: clock + 1 });
+
+    // Assess
+    expect(summary).toMatchObject({ dropped: 1, lost: 0 });
+    expect(await tokens.getInstallation(forged.memberId)).toBeUndefined();
+    expect(await parked.listForPortal(forged.memberId)).toEqual([]);
+    expect(notifications.events(forged.memberId)).toEqual([]);
+  });
+
+  it('cannot tell a refused claim from a spent one after an attempt that got no usable answer: reports it after a grace period', async () => {
     // Prepare
     const forged = claim({ refreshToken: token() });
     server.down = true;
@@ -217,15 +242,21 @@ describe('parked claims (DynamoDB Local)', () => {
     clock += 2 * HOUR;
 
     // Act
-    const summary = await finishParkedEvents(deps, { deadline: clock + 1 });
+    const first = await finishParkedEvents(deps, { deadline: clock + 1 });
+    clock += 2 * HOUR;
+    const second = await finishParkedEvents(deps, { deadline: clock + 1 });
 
     // Assess
-    expect(summary.dropped).toBeGreaterThanOrEqual(1);
+    expect(first).toMatchObject({ retried: 1, dropped: 0, lost: 0 });
+    expect(second).toMatchObject({ lost: 1 });
     expect(await tokens.getInstallation(forged.memberId)).toBeUndefined();
     expect(await parked.listForPortal(forged.memberId)).toEqual([]);
+    expect(notifications.published.filter((n) => n.memberId === forged.memberId)).toMatchObject([
+      { event: 'install_lost', reason: 'verification_answer_lost' },
+    ]);
   });
 
-  it('drops a parked claim older than the maximum age without asking the server', async () => {
+  it('reports a parked claim older than the maximum age as a lost install, without asking the server', async () => {
     // Prepare
     const old = claim();
     server.down = true;
@@ -238,9 +269,14 @@ describe('parked claims (DynamoDB Local)', () => {
     const summary = await finishParkedEvents(deps, { deadline: clock + 1 });
 
     // Assess
-    expect(summary.dropped).toBeGreaterThanOrEqual(1);
+    expect(summary.lost).toBeGreaterThanOrEqual(1);
     expect(server.calls).toBe(callsBefore);
     expect(await tokens.getInstallation(old.memberId)).toBeUndefined();
+    expect(await parked.listForPortal(old.memberId)).toEqual([]);
+    // The one attempt got a 503: it may have spent the token, so the loss is reported as such.
+    expect(notifications.published.filter((n) => n.memberId === old.memberId)).toMatchObject([
+      { event: 'install_lost', reason: 'verification_answer_lost', from: 'none', to: 'none' },
+    ]);
   });
 });
 

@@ -12,6 +12,7 @@ import { SILENT_LOGGER } from '#shared/core/ports/logger.js';
 import type { OpenInstallPageDeps } from '#shared/core/use-cases/open-install-page.js';
 import { MemoryAuthServer } from '#test/fakes/memory-auth-server.js';
 import { MemoryMetrics } from '#test/fakes/memory-metrics.js';
+import { MemoryNotifications } from '#test/fakes/memory-notifications.js';
 import { memberId, token } from '#test/helpers/builders/fixtures.js';
 import { powertoolsLogger } from '#test/helpers/builders/loggers.js';
 import { createTestTable, readWholeTable, type TestTable } from '#test/helpers/harnesses/table.js';
@@ -37,6 +38,8 @@ beforeAll(async () => {
     parking: { retry: { baseMs: MINUTE, maxMs: HOUR, spread: PARKED_RETRY_SPREAD }, maxAgeMs: 7 * DAY },
     receiptTtlSeconds: 3600,
     defaultServerEndpoint: 'https://oauth.bitrix.info/rest/',
+    notifications: new MemoryNotifications(),
+    metrics: new MemoryMetrics(),
     logger: SILENT_LOGGER,
     now: Date.now,
   };

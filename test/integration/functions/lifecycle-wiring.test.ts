@@ -4,6 +4,9 @@ import { makeInstallPage } from '#functions/install-page.js';
 import { makeProcessParkedEvents } from '#functions/process-parked-events.js';
 import type { BitrixEmulator } from '#local/emulator/index.js';
 import { type LambdaHttpServer, localContext, startLambdaHttpServer } from '#local/lambda-http-server.js';
+import { noParkedClaimDue, startTableStream, type TableStream } from '#local/table-stream.js';
+import { DynamoDbParkedEventRepository } from '#shared/adapters/dynamodb/parked-event-repository.js';
+import { PARKED_CLAIM_STREAM_FILTER } from '#shared/adapters/dynamodb/table-schema.js';
 import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-repository.js';
 import { token } from '#test/helpers/builders/fixtures.js';
 import { type DeployedEnv, startDeployedEnv } from '#test/helpers/harnesses/deployed-env.js';
@@ -25,15 +28,18 @@ let table: TestTable;
 let emulator: BitrixEmulator;
 let api: LambdaHttpServer;
 let processParked: (event: unknown, context: ReturnType<typeof localContext>) => Promise<unknown>;
+let stream: TableStream;
+let parked: DynamoDbParkedEventRepository;
 
 beforeAll(async () => {
   deployed = await startDeployedEnv({
     tableName: 'lifecycle-wiring',
     secretId: 'lifecycle-app',
     client: CLIENT,
-    env: { LIFECYCLE_VERIFY_TIMEOUT_MS: '1500', PARKED_RETRY_BASE_SECONDS: '1', POWERTOOLS_LOG_LEVEL: 'DEBUG' },
+    env: { PARKED_RETRY_BASE_SECONDS: '1', POWERTOOLS_LOG_LEVEL: 'DEBUG' },
   });
   ({ table, emulator } = deployed);
+  parked = new DynamoDbParkedEventRepository({ client: table.client, tableName: table.tableName });
   const wiring = deployed.wiring();
   processParked = makeProcessParkedEvents(wiring);
   const installPage = makeInstallPage(wiring);
@@ -43,8 +49,16 @@ beforeAll(async () => {
     'POST /bitrix/install': installPage,
   });
   emulator.updateApp({ eventHandlerUrl: `${api.url}/bitrix/events`, installUrl: `${api.url}/bitrix/install` });
+  // The deployed event source mapping: newly parked claims reach process-parked-events from the table stream.
+  stream = await startTableStream({
+    endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB ?? '',
+    tableName: table.tableName,
+    filter: PARKED_CLAIM_STREAM_FILTER,
+    handle: (event) => processParked(event, localContext('process-parked-events', 60_000)),
+  });
 });
 afterAll(async () => {
+  await stream.stop();
   await api.stop();
   await deployed.stop();
 });
@@ -62,6 +76,7 @@ describe('lifecycle functions as deployed (wired from the function environment)'
     const output = await captureOutput(async () => {
       const installed = await emulator.install(portal);
       statuses.install = installed.status;
+      await stream.drain(() => noParkedClaimDue(parked, Date.now()));
       secretsSeen.push(
         installed.tokens?.accessToken ?? '',
         installed.tokens?.refreshToken ?? '',
@@ -81,11 +96,13 @@ describe('lifecycle functions as deployed (wired from the function environment)'
         auth: { refresh_token: forgedToken },
       });
       statuses.forged = forged.status;
+      await stream.drain(() => noParkedClaimDue(parked, Date.now()));
       secretsSeen.push(forged.tokens?.accessToken ?? '');
       emulator.faults.set('token', { failNext: 1000, failStatus: 503 });
-      const parked = await emulator.install(parkedPortal);
-      statuses.parked = parked.status;
-      secretsSeen.push(parked.tokens?.refreshToken ?? '', parked.applicationToken ?? '');
+      const parkedInstall = await emulator.install(parkedPortal);
+      statuses.parked = parkedInstall.status;
+      await stream.drain(() => noParkedClaimDue(parked, Date.now()));
+      secretsSeen.push(parkedInstall.tokens?.refreshToken ?? '', parkedInstall.applicationToken ?? '');
       emulator.faults.clear('token');
       await new Promise((resolve) => setTimeout(resolve, 1300)); // the first retry is due after 1 s (PARKED_RETRY_BASE_SECONDS)
       await processParked(undefined, localContext('process-parked-events', 60_000));
@@ -100,9 +117,9 @@ describe('lifecycle functions as deployed (wired from the function environment)'
 
     // Assess
     expect(statuses).toEqual({
-      install: 200,
+      install: 202,
       frame: 200,
-      forged: 403,
+      forged: 202,
       parked: 202,
       wrongUninstall: 403,
       uninstall: 200,
@@ -110,7 +127,9 @@ describe('lifecycle functions as deployed (wired from the function environment)'
     expect((await repo.getInstallation(portal.memberId))?.status).toBe('uninstalled');
     expect(await repo.listTokenSets(portal.memberId)).toEqual([]);
     expect((await repo.getInstallation(parkedPortal.memberId))?.status).toBe('active');
-    expect(output).toContain('installation registered');
+    expect(output).toContain('install claim accepted');
+    expect(output).toContain('"outcome":"registered"');
+    expect(output).toContain('install claim refused');
     expect(output).toContain('install claim parked');
     for (const secret of secretsSeen.filter((s) => s.length > 0)) expect(output).not.toContain(secret);
     expect(output).not.toMatch(/auth%5B|auth\[|AUTH_ID|REFRESH_ID|refresh_token=/);

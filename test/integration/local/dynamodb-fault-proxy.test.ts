@@ -8,7 +8,7 @@ let db: FaultyDynamoDb;
 
 beforeAll(async () => {
   table = await createTestTable('proxy');
-  db = await startFaultyDynamoDb({ limits: { requestTimeoutMs: 300, connectionTimeoutMs: 200, maxAttempts: 1 } });
+  db = await startFaultyDynamoDb({ limits: { requestTimeoutMs: 2000, connectionTimeoutMs: 1000, maxAttempts: 1 } });
 });
 afterAll(async () => {
   await db.stop();
@@ -80,7 +80,7 @@ describe('DynamoDB fault proxy', () => {
     for (let run = 0; run < 2; run += 1) {
       const other = await startFaultyDynamoDb({
         seed: 42,
-        limits: { requestTimeoutMs: 300, connectionTimeoutMs: 200, maxAttempts: 1 },
+        limits: { requestTimeoutMs: 2000, connectionTimeoutMs: 1000, maxAttempts: 1 },
       });
       other.proxy.addRule({ keyPrefixes: ['PORTAL#p'], fault: { kind: 'error' }, probability: 0.5 });
       const outcomes: boolean[] = [];

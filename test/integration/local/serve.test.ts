@@ -9,6 +9,7 @@ import {
   type ServeProcess,
   startServeProcess,
 } from '#test/helpers/processes/serve-process.js';
+import { until } from '#test/helpers/vitest/until.js';
 
 let serve: ServeProcess;
 
@@ -30,10 +31,15 @@ function ops(args: readonly string[]): Promise<CliResult> {
   return runOps([...args, '--data-dir', serve.dataDir]);
 }
 
-/** Installs the app on the demo portal in the emulator (again, if it was): ONAPPINSTALL reaches our handler. */
+/**
+ * Installs the app on the demo portal in the emulator (again, if it was): ONAPPINSTALL reaches our
+ * handler, which parks it; returns once no parked claim is left (the table stream finished it).
+ */
 async function installDemo(): Promise<{ delivered: boolean; status: number }> {
   const response = await fetch(`${serve.emulatorUrl}_emulator/portals/demo.bitrix24.com/install`, { method: 'POST' });
-  return (await response.json()) as { delivered: boolean; status: number };
+  const delivery = (await response.json()) as { delivered: boolean; status: number };
+  await until(statusJson, (r) => r.rows.some((row) => row.domain === 'demo.bitrix24.com' && row.status === 'active'));
+  return delivery;
 }
 
 /** Follows one redirect by hand (fetch would drop the cookie between the hops). */
@@ -59,10 +65,11 @@ describe('npm start (local/serve.ts as a child process)', () => {
   it('stores the demo portal’s tokens when the emulator installs the app (ONAPPINSTALL to our handler)', async () => {
     // Act
     const delivery = await installDemo();
-    const report = await statusJson();
+    // Answered 202 at once; the claim is finished from the table stream a moment later.
+    const report = await until(statusJson, (r) => r.counts.active === 1);
 
     // Assess
-    expect(delivery).toMatchObject({ delivered: true, status: 200 });
+    expect(delivery).toMatchObject({ delivered: true, status: 202 });
     expect(report.counts.active).toBe(1);
     expect(report.rows).toHaveLength(1);
     expect(report.rows[0]).toMatchObject({
