@@ -351,6 +351,7 @@ const STATUS_ACTIONS: Readonly<Record<string, string>> = {
   payment_required: "the portal's subscription ended; it comes back when paid",
   invalid_client: 'the authorization server rejects our client id/secret; fix the credentials secret',
   uninstalled: 'the app was uninstalled',
+  portal_deleted: 'the portal was deleted',
 };
 
 async function uninstall(wiring: Wiring, memberId: string, flags: Flags, io: OpsIo): Promise<number> {

@@ -369,7 +369,7 @@ export class BitrixEmulator {
 
   /**
    * Uninstalls the app: every chain and pending code of the app on the portal is revoked (refresh →
-   * `invalid_grant`, REST → `invalid_token`), then ONAPPUNINSTALL without tokens is posted with the
+   * `invalid_client` while the app is not installed, REST → `invalid_token`), then ONAPPUNINSTALL without tokens is posted with the
    * application_token the installation had (PROTOCOL.md §4.4).
    */
   async uninstall(portalRef: PortalRef, options: UninstallOptions = {}): Promise<LifecycleResult> {
@@ -501,6 +501,14 @@ export class BitrixEmulator {
       tokens,
       installation?.applicationToken,
     );
+  }
+
+  /**
+   * Deletes the portal (its owner closed it): refreshes of its chains answer `PORTAL_DELETED` at the
+   * token endpoint and every REST call HTTP 500 `PORTAL_DELETED`.
+   */
+  deletePortal(portalRef: PortalRef): void {
+    this.state.portal(portalRef).deleted = true;
   }
 
   /** Renames the portal: the old host answers 302 to the new one; tokens and events carry the new name. */

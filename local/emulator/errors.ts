@@ -6,13 +6,15 @@ export type OAuthErrorCode =
   | 'invalid_client'
   | 'invalid_grant'
   | 'expired_token'
-  | 'PAYMENT_REQUIRED';
+  | 'PAYMENT_REQUIRED'
+  | 'PORTAL_DELETED';
 
 /**
  * Default HTTP statuses of token-endpoint errors. Bitrix24 documents none (PROTOCOL.md §3.1); these
  * follow phpsdk's assumptions (400 invalid_grant, 401 invalid_client) and RFC 6749 §5.2 for the rest.
  * `PAYMENT_REQUIRED` gets 400, not 402: nothing suggests the server uses 402, and clients must read
- * the body anyway (the `errorsAsHttp200` fault sends every error with 200).
+ * the body anyway (the `errorsAsHttp200` fault sends every error with 200). `PORTAL_DELETED` gets 404
+ * (phpsdk reads a 404 from the token endpoint as "portal not found or deleted").
  */
 export const DEFAULT_OAUTH_ERROR_STATUS: Readonly<Record<OAuthErrorCode, number>> = {
   invalid_request: 400,
@@ -20,6 +22,7 @@ export const DEFAULT_OAUTH_ERROR_STATUS: Readonly<Record<OAuthErrorCode, number>
   invalid_grant: 400,
   expired_token: 400,
   PAYMENT_REQUIRED: 400,
+  PORTAL_DELETED: 404,
 };
 
 /** Descriptions as Bitrix24 writes them (samples/ and PROTOCOL.md §3.1). */
@@ -29,6 +32,7 @@ export const OAUTH_ERROR_DESCRIPTIONS: Readonly<Record<OAuthErrorCode, string>> 
   invalid_grant: 'The provided authorization grant is invalid, expired, revoked',
   expired_token: 'The authorization token provided has expired.',
   PAYMENT_REQUIRED: 'Payment required',
+  PORTAL_DELETED: 'Portal was deleted',
 };
 
 /** A token-endpoint error body with the configured status. */
@@ -54,6 +58,7 @@ export const REST_ERRORS = {
   expiredToken: { status: 401, error: 'expired_token', description: 'The access token provided has expired' },
   invalidToken: { status: 401, error: 'invalid_token', description: 'The access token provided is invalid' },
   noAuthFound: { status: 401, error: 'NO_AUTH_FOUND', description: 'Wrong authorization data' },
+  portalDeleted: { status: 500, error: 'PORTAL_DELETED', description: 'Portal was deleted' },
   queryLimitExceeded: { status: 503, error: 'QUERY_LIMIT_EXCEEDED', description: 'Too many requests' },
   operationTimeLimit: {
     status: 429,

@@ -86,16 +86,21 @@ function tokenEndpoint(state: EmulatorState, host: string, request: EmulatorRequ
   }
 
   const check = state.tokens.checkRefresh(presented);
-  // Unknown, used, expired and revoked (uninstalled app) refresh tokens all answer invalid_grant:
-  // that is the documented "go through authorization again" signal (PROTOCOL.md §1.7, §3.1).
-  if (check.state !== 'live') return fail('invalid_grant');
+  // A token the server never issued (or forgot) is an invalid grant.
+  if (check.state === 'unknown') return fail('invalid_grant');
   const { chain } = check;
   // Another registered app's valid credentials with this token: invalid_grant, as reported on the
   // vendor forum (PROTOCOL.md §8). Unknown ids or wrong secrets were refused above as invalid_client.
   if (chain.clientId !== app.clientId) return fail('invalid_grant');
   const portal = state.portals.find(chain.memberId);
+  if (portal?.deleted === true) return fail('PORTAL_DELETED');
+  // The app is not installed on the chain's portal (any more): "Invalid client data was provided. The
+  // application may not be installed in Bitrix24" (docs/PROTOCOL.md §3.1), whatever the token's state.
   const installation = portal?.installations.get(app.clientId);
-  if (portal === undefined || installation?.installed !== true) return fail('invalid_grant');
+  if (portal === undefined || installation?.installed !== true) return fail('invalid_client');
+  // Used, expired and revoked refresh tokens answer invalid_grant: the documented "go through
+  // authorization again" signal (PROTOCOL.md §1.7, §3.1).
+  if (check.state !== 'live') return fail('invalid_grant');
   if (installation.paymentExpired) return fail('PAYMENT_REQUIRED');
   const tokens = state.tokens.rotate(chain);
   state.counters.refreshSucceeded(portal.memberId, host);

@@ -235,6 +235,8 @@ export function restCall(
     state.counters.rest(method, error.error || 'error');
     return restErrorResponse(error);
   };
+  // A deleted portal answers every call so (HTTP 500, PROTOCOL.md §3.2), before looking at the token.
+  if (portal.deleted) return fail(REST_ERRORS.portalDeleted);
   if (!takeFromBucket(portal, startedAt)) return fail(REST_ERRORS.queryLimitExceeded);
   const auth = stringParam(request, 'auth');
   if (!auth) return fail(REST_ERRORS.noAuthFound);

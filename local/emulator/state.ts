@@ -40,6 +40,8 @@ export interface PortalState {
   readonly blockedMethods: Map<string, number>;
   /** Stable `event_handler_id` per event name. */
   readonly eventHandlerIds: Map<string, number>;
+  /** Deleted by its owner: the token endpoint and REST answer `PORTAL_DELETED` for it. */
+  deleted: boolean;
 }
 
 /** A portal as tests and the local runner see it. Read-only view; change it through the emulator. */
@@ -153,6 +155,7 @@ export class PortalRegistry {
       bucket: { level: 0, at: 0 },
       blockedMethods: new Map(),
       eventHandlerIds: new Map(),
+      deleted: false,
     };
     this.byMemberId.set(memberId, state);
     this.byHost.set(domain, state);

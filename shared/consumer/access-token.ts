@@ -71,6 +71,7 @@ export function assertUsable(tokenSet: Pick<TokenSet, 'memberId' | 'userId' | 's
     case 'payment_required':
     case 'invalid_client':
     case 'uninstalled':
+    case 'portal_deleted':
       throw new TokenUnavailableError(tokenSet.status, tokenSet.memberId, tokenSet.userId);
     default:
       // A status added later is not usable until somebody decides it is.

@@ -15,12 +15,14 @@ export type LoadPortalStatus = (statuses?: readonly PortalRowStatus[]) => Promis
 /** What each status asks of an operator, shown as the counter's tooltip (docs/OPERATIONS.md says more). */
 const STATUS_HINTS: Readonly<Record<PortalRowStatus, string>> = {
   reauth_required: 'The refresh chain is dead: a user of the portal must open the app (or authorize again).',
-  invalid_client: 'The authorization server rejects our client id/secret: check the credentials secret.',
+  invalid_client:
+    'The authorization server rejects our client id/secret: check the credentials secret (the tokens are kept and retried).',
   payment_required: "The portal's subscription ended; tokens come back when it is paid.",
   degraded: 'Refreshes fail for transient reasons; the sweep keeps retrying with the old tokens.',
   no_tokens: 'Installed, but no token set: a user must open the app.',
   active: 'Tokens work and are kept alive.',
-  uninstalled: 'The app was removed from the portal; no tokens are kept.',
+  uninstalled: 'The app was removed from the portal.',
+  portal_deleted: 'The portal itself was deleted; nothing to do but remove it.',
 };
 
 const HEAD = `<meta http-equiv="refresh" content="15">
@@ -29,7 +31,7 @@ th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #e4e7ec;vertic
 .counts{display:flex;flex-wrap:wrap;gap:.5rem;list-style:none;padding:0}.counts a{display:block;padding:.3rem .7rem;border-radius:4px;border:1px solid #d0d5dd;color:inherit;text-decoration:none}
 .counts b{font-size:1.1rem;margin-right:.3rem}.status{padding:0 .4rem;border-radius:3px;white-space:nowrap}
 .s-active{background:#dcfae6}.s-degraded{background:#fef0c7}.s-reauth_required,.s-invalid_client{background:#fee4e2}
-.s-payment_required{background:#fdead7}.s-no_tokens{background:#eaecf0}.s-uninstalled{background:#f2f4f7;color:#667085}
+.s-payment_required{background:#fdead7}.s-no_tokens{background:#eaecf0}.s-uninstalled,.s-portal_deleted{background:#f2f4f7;color:#667085}
 .late{color:#b42318;font-weight:600}.muted{color:#667085}.mono{font-family:ui-monospace,monospace;font-size:.8rem}</style>`;
 
 function row(r: PortalStatusRow, now: number): string {

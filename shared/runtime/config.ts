@@ -92,6 +92,8 @@ const schema = {
   REFRESH_RETRY_MAX_SECONDS: positive(1800),
   /** `payment_required` token sets stay in the due index and are retried this rarely. */
   REFRESH_PAYMENT_RETRY_HOURS: positive(24),
+  /** How often a chain refused with `invalid_client` is tried again (its refresh token is unspent). */
+  REFRESH_CREDENTIALS_RETRY_MINUTES: positive(15),
   /**
    * After `invalid_grant` on a taken-over lease, wait this long before concluding `reauth_required`
    * (the interrupted worker may still write). Longer than the lease plus the write retries.

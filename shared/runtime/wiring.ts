@@ -1,5 +1,6 @@
 import type { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { HttpBitrixOAuthClient } from '#shared/adapters/bitrix/oauth-client.js';
+import { DynamoDbCredentialsHealth } from '#shared/adapters/dynamodb/credentials-health.js';
 import { DynamoDbOAuthStateRepository } from '#shared/adapters/dynamodb/oauth-state-repository.js';
 import { DynamoDbParkedEventRepository } from '#shared/adapters/dynamodb/parked-event-repository.js';
 import { DynamoDbPortalListing } from '#shared/adapters/dynamodb/portal-listing.js';
@@ -25,6 +26,7 @@ import type { OpenInstallPageDeps } from '#shared/core/use-cases/open-install-pa
 import type { RefreshSettings } from '#shared/core/use-cases/refresh-token-set.js';
 import type { StartAuthorizationDeps } from '#shared/core/use-cases/start-authorization.js';
 import type { SweepDeps } from '#shared/core/use-cases/sweep-due-tokens.js';
+import { watchCredentials } from '#shared/core/use-cases/watch-credentials.js';
 import { type AwsClientSettings, type AwsClients, createAwsClients } from './clients.js';
 import { type Config, dynamoDbLimits } from './config.js';
 import { defaultLogger } from './logger.js';
@@ -110,14 +112,22 @@ export function wire(config: Config, options: WireOptions = {}): Wiring {
         client: clients().secretsManager,
       }),
   );
+  const credentialsHealth = once(
+    () => new DynamoDbCredentialsHealth({ client: clients().documents, tableName: config.TABLE_NAME }),
+  );
+  // Every grant records that our credentials work (at most once a minute per process): how an app
+  // removed from a portal is told from wrong credentials (both are `invalid_client`).
   const oauth = (timeoutMs: number): BitrixOAuthClient =>
-    new HttpBitrixOAuthClient({
-      credentials: credentials(),
-      allowedAuthServers: config.BITRIX_AUTH_SERVERS,
-      urlRewrites: config.BITRIX_URL_REWRITES,
-      timeoutMs,
-      now: clock,
-    });
+    watchCredentials(
+      new HttpBitrixOAuthClient({
+        credentials: credentials(),
+        allowedAuthServers: config.BITRIX_AUTH_SERVERS,
+        urlRewrites: config.BITRIX_URL_REWRITES,
+        timeoutMs,
+        now: clock,
+      }),
+      { health: credentialsHealth(), now: clock, everyMs: MINUTE, logger: logger() },
+    );
   const parked = once(
     () =>
       new DynamoDbParkedEventRepository({
@@ -141,6 +151,7 @@ export function wire(config: Config, options: WireOptions = {}): Wiring {
       repository: repository(),
       oauth: oauth(config.BITRIX_HTTP_TIMEOUT_MS),
       recovery: recovery(),
+      credentials: credentialsHealth(),
       notifications: notifications(),
       metrics: metrics(),
       logger: logger(),
@@ -169,6 +180,7 @@ export function wire(config: Config, options: WireOptions = {}): Wiring {
       },
       receiptTtlSeconds: (config.LIFECYCLE_RECEIPT_TTL_HOURS * HOUR) / SECOND,
       defaultServerEndpoint: config.DEFAULT_SERVER_ENDPOINT,
+      credentials: credentialsHealth(),
       notifications: notifications(),
       metrics: metrics(),
       logger: logger(),
@@ -263,6 +275,7 @@ export function refreshSettings(config: Config): RefreshSettings {
       degradedAfter: config.REFRESH_DEGRADED_AFTER,
       retry: { baseMs: config.REFRESH_RETRY_BASE_SECONDS * SECOND, maxMs: config.REFRESH_RETRY_MAX_SECONDS * SECOND },
       paymentRetryMs: config.REFRESH_PAYMENT_RETRY_HOURS * HOUR,
+      credentialsRetryMs: config.REFRESH_CREDENTIALS_RETRY_MINUTES * MINUTE,
       takeoverGraceMs: config.REFRESH_TAKEOVER_GRACE_SECONDS * SECOND,
     },
     refreshTokenLifetimeMs: config.REFRESH_TOKEN_LIFETIME_DAYS * DAY,

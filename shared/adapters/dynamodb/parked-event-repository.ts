@@ -71,6 +71,7 @@ function parkedEventFromItem(item: Item): ParkedEvent {
     dueAt: read.number(TABLE_SCHEMA.dueIndex.sortKey),
     parkedAt: read.number('parkedAt'),
     lastError: read.optionalString('lastError'),
+    lastAttemptAt: read.optionalNumber('lastAttemptAt'),
     pair: pair === undefined ? undefined : pairFrom(pair),
   };
 }
@@ -208,6 +209,7 @@ export class DynamoDbParkedEventRepository implements ParkedEventRepository {
     const write = new WriteExpression()
       .set(TABLE_SCHEMA.dueIndex.sortKey, Math.round(retry.dueAt))
       .set('lastError', retry.lastError)
+      .set('lastAttemptAt', Math.round(retry.at))
       .when(itemExists);
     if (retry.settledAttempts !== undefined) write.set('settledAttempts', retry.settledAttempts);
     try {

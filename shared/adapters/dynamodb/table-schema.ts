@@ -9,6 +9,7 @@
  * - recovery pair pk `PORTAL#{memberId}`  sk `RECOVERY#{userId}#{hash of the spent refresh token}` (TTL)
  * - parked claim  pk `LIFECYCLE#{memberId}` sk `PARKED#{id}`   (TTL; in the due index under `PARKED#{n}`)
  * - receipt       pk `LIFECYCLE#{memberId}` sk `RECEIPT#{id}`  (TTL)
+ * - credentials   pk `APP#CREDENTIALS`    sk `HEALTH`           (when our client credentials were last accepted)
  */
 export const TABLE_SCHEMA = {
   partitionKey: 'pk',
@@ -43,6 +44,9 @@ export const keys = {
   parkedSk: (id: string): string => `PARKED#${id}`,
   parkedSkPrefix: 'PARKED#',
   receiptSk: (id: string): string => `RECEIPT#${id}`,
+  /** The one item about the app itself: when our client credentials were last accepted. */
+  credentialsPk: 'APP#CREDENTIALS',
+  credentialsSk: 'HEALTH',
   /** Due-index shard of parked claims: its own prefix, so the token sweep never sees them. */
   parkedShard: (shard: number): string => `PARKED#${shard}`,
 } as const;

@@ -180,6 +180,7 @@ export type OAuthFailureCategory =
   | 'invalid_grant'
   | 'invalid_client'
   | 'payment_required'
+  | 'portal_deleted'
   | 'expired_code'
   | 'invalid_request'
   | 'transient';
@@ -216,6 +217,9 @@ export function categorizeOAuthError(error: string, status: number): OAuthFailur
       return 'invalid_client';
     case 'PAYMENT_REQUIRED':
       return 'payment_required';
+    // Decided by the code, whatever the HTTP status (undocumented at the token endpoint).
+    case 'PORTAL_DELETED':
+      return 'portal_deleted';
     case 'expired_token':
       return 'expired_code';
     case 'invalid_request':
@@ -241,6 +245,7 @@ export type TokenUnavailableReason =
   | 'payment_required'
   | 'invalid_client'
   | 'uninstalled'
+  | 'portal_deleted'
   | 'refresh_failed';
 
 /** The portal (or user) is known, but its tokens cannot be used now; `reason` says why. */
@@ -324,6 +329,7 @@ export function unavailableReason(status: TokenStatus): TokenUnavailableReason {
     case 'payment_required':
     case 'invalid_client':
     case 'uninstalled':
+    case 'portal_deleted':
       return status;
     default:
       return 'refresh_failed';

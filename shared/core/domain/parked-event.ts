@@ -27,6 +27,8 @@ export interface ParkedEvent {
   readonly parkedAt: EpochMs;
   /** Machine code of the last failure (`timeout`, `http_503`, …), never a token. */
   readonly lastError?: string | undefined;
+  /** When the last failed attempt ended. */
+  readonly lastAttemptAt?: EpochMs | undefined;
   /** The pair the server answered, kept here until it is stored: the claim's own token is spent. */
   readonly pair?: VerifiedPair | undefined;
 }

@@ -85,6 +85,11 @@ export interface FailureSettings {
   /** `payment_required` is retried this rarely (it stays in the due index). */
   readonly paymentRetryMs: number;
   /**
+   * `invalid_client` is retried this often (it stays in the due index: the refresh token was not spent,
+   * so fixed credentials bring the chain back).
+   */
+  readonly credentialsRetryMs: number;
+  /**
    * After an `invalid_grant` on a taken-over lease, wait this long before concluding: the interrupted
    * worker may still write the pair it received. Longer than a lease plus the write-retry budget.
    */
@@ -102,6 +107,11 @@ export interface DecideFailureInput {
    * still write). Only meaningful for `invalid_grant`, after the re-read showed the same token.
    */
   readonly tookOver: boolean;
+  /**
+   * `invalid_client` again, though our credentials were accepted since the previous one: the server
+   * refuses the app on this portal, it is not installed there any more.
+   */
+  readonly appNotInstalled?: boolean | undefined;
   readonly now: number;
 }
 
@@ -118,7 +128,9 @@ export interface FailureDecision {
 /**
  * The failure taxonomy. Only an `invalid_grant` without a takeover (the stored refresh token is
  * provably the one the server refused, and nobody else can still be writing) ends a chain as
- * `reauth_required`. `invalid_client` and `payment_required` get their own statuses; everything else
+ * `reauth_required`. `invalid_client` and `payment_required` get their own statuses and stay due (the
+ * token was not spent); `invalid_client` after our credentials were accepted elsewhere since the
+ * previous one is the app gone from the portal (`uninstalled`). Everything else
  * keeps the tokens, backs off, and turns `degraded` after `degradedAfter` failures in a row — never
  * `reauth_required`: a false "transient" costs a retry, a false "dead" costs a portal.
  *
@@ -143,7 +155,17 @@ export function decideFailure(
       }
       return { status: 'reauth_required', consecutiveFailures, nextRefreshAt: undefined, verdict: 'dead' };
     case 'invalid_client':
-      return { status: 'invalid_client', consecutiveFailures, nextRefreshAt: undefined, verdict: 'dead' };
+      if (input.appNotInstalled === true) {
+        return { status: 'uninstalled', consecutiveFailures, nextRefreshAt: undefined, verdict: 'dead' };
+      }
+      return {
+        status: 'invalid_client',
+        consecutiveFailures,
+        nextRefreshAt: input.now + settings.credentialsRetryMs,
+        verdict: 'retry',
+      };
+    case 'portal_deleted':
+      return { status: 'portal_deleted', consecutiveFailures, nextRefreshAt: undefined, verdict: 'dead' };
     case 'payment_required':
       return {
         status: 'payment_required',

@@ -17,10 +17,19 @@ export const TOKEN_STATUSES = [
   'reauth_required',
   /** The authorization server answers `PAYMENT_REQUIRED`: the portal's subscription ended. */
   'payment_required',
-  /** The authorization server rejects our client id/secret (`invalid_client`). */
+  /**
+   * The authorization server rejects our client id/secret (`invalid_client`). The refresh token was not
+   * spent: the token set stays due and comes back once the credentials are fixed.
+   */
   'invalid_client',
-  /** The app was uninstalled from the portal; no tokens are kept. */
+  /**
+   * The app was uninstalled from the portal: by its ONAPPUNINSTALL (tokens deleted), or found by the
+   * refresh path (`invalid_client` again after our credentials were accepted since: the app is not
+   * installed there any more; the unspent tokens are kept, out of the due index).
+   */
   'uninstalled',
+  /** The portal itself was deleted (`PORTAL_DELETED`): nothing will ever work again; out of the due index. */
+  'portal_deleted',
 ] as const;
 
 export type TokenStatus = (typeof TOKEN_STATUSES)[number];
@@ -30,6 +39,7 @@ export const REFRESHABLE_STATUSES: ReadonlySet<TokenStatus> = new Set<TokenStatu
   'active',
   'degraded',
   'payment_required',
+  'invalid_client',
 ]);
 
 export const INSTALLATION_STATUSES = ['active', 'uninstalled'] as const;

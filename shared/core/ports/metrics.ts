@@ -69,6 +69,8 @@ export const METRIC_NAMES = {
   installClaimRefused: 'InstallClaimRefused',
   /** Install claims that ended without their tokens stored, reported as `install_lost`, with a `reason` dimension. */
   installLost: 'InstallLost',
+  /** Verifications refused with `invalid_client` while our credentials are in doubt (the claim is kept). */
+  credentialsRefused: 'CredentialsRefused',
   /** Install claims that could not be parked on receipt (nothing was spent; Bitrix24 got a 503). */
   installClaimUnsaved: 'InstallClaimUnsaved',
   /** Verified uninstalls. */

@@ -2,7 +2,7 @@ import type { TokenStatus } from '#shared/core/domain/token-set.js';
 
 /**
  * What happened to a token set, as operators are told. Status changes (`degraded`,
- * `reauth_required`, `recovered`, `payment_required`, `invalid_client`) are published once per
+ * `reauth_required`, `recovered`, `payment_required`, `invalid_client`, `uninstalled`, `portal_deleted`) are published once per
  * transition; incidents (`refresh_interrupted`: a refresh died holding its lease; `lost_write`: a new
  * pair was received but could not be stored; `install_lost`: an install claim ended without its
  * tokens being stored) once per occurrence.
@@ -13,6 +13,8 @@ export type TokenStatusEvent =
   | 'recovered'
   | 'payment_required'
   | 'invalid_client'
+  | 'uninstalled'
+  | 'portal_deleted'
   | 'refresh_interrupted'
   | 'lost_write'
   | 'install_lost';
@@ -24,6 +26,11 @@ export type TokenStatusEvent =
 export const NOTIFICATION_REASONS = {
   /** A refresh succeeded. */
   refreshed: 'refreshed',
+  /**
+   * `invalid_client` again after our credentials were accepted elsewhere since the previous one: the
+   * app is no longer installed on the portal.
+   */
+  appNotInstalled: 'app_not_installed',
   /** A refresh succeeded after failures (`degraded` → `active`). */
   refreshedAfterFailure: 'refreshed_after_failure',
   /** A pair whose write had failed was applied from the recovery store. */

@@ -10,6 +10,8 @@ export interface ParkedEventKey {
 
 /** A failed attempt, as `reschedule` records it. */
 export interface ParkedRetry {
+  /** When the failed attempt ended. */
+  readonly at: EpochMs;
   readonly dueAt: EpochMs;
   /** Machine code of the failure, never a token. */
   readonly lastError: string;

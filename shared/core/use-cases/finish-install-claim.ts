@@ -14,6 +14,7 @@ import {
   type IssuedTokens,
   type TokenStatus,
 } from '#shared/core/domain/token-set.js';
+import type { CredentialsHealth } from '#shared/core/ports/credentials-health.js';
 import type { Logger } from '#shared/core/ports/logger.js';
 import { METRIC_NAMES, type MetricsRecorder } from '#shared/core/ports/metrics.js';
 import { NOTIFICATION_REASONS, type NotificationPublisher } from '#shared/core/ports/notification-publisher.js';
@@ -21,6 +22,7 @@ import type { BitrixOAuthClient } from '#shared/core/ports/oauth-client.js';
 import type { ParkedEventRepository } from '#shared/core/ports/parked-event-repository.js';
 import type { TokenRepository } from '#shared/core/ports/token-repository.js';
 import { notifyOperators } from './notify-operators.js';
+import { credentialsAcceptedSince } from './watch-credentials.js';
 
 /**
  * Finishes an install claim (ONAPPINSTALL, ONAPPUPDATE or the install frame's POST) from its parked
@@ -59,6 +61,8 @@ export interface InstallClaimDeps {
   readonly parking: ParkingPolicy;
   /** Receipt lifetime of a finished claim, seconds. */
   readonly receiptTtlSeconds: number;
+  /** When our client credentials were last accepted: tells a claim for a portal without our app from wrong credentials. */
+  readonly credentials?: CredentialsHealth | undefined;
   readonly notifications: NotificationPublisher;
   readonly metrics: MetricsRecorder;
   readonly logger: Logger;
@@ -143,7 +147,17 @@ export async function finishInstallClaim(event: ParkedEvent, deps: InstallClaimD
       return storePair(event, pair, await holdPair(event, pair, deps), deps);
     }
     case 'credentials_refused':
-      // Not spent (the server refused us, not the token): wait for the credentials to be fixed.
+      // Refused again though our credentials were accepted since the last refusal: they are fine, the
+      // claim is not ours to verify (the app is not installed on that portal).
+      if (
+        event.lastError === 'invalid_client' &&
+        event.lastAttemptAt !== undefined &&
+        (await credentialsAcceptedSince(deps.credentials, event.lastAttemptAt))
+      ) {
+        return refuse(event, 'not_our_tokens', 'invalid_client', deps);
+      }
+      // Not spent (the server refused us, not the token): kept until the credentials are fixed.
+      deps.metrics.count(METRIC_NAMES.credentialsRefused);
       return retryLater(event, { error: 'invalid_client', settled: true }, deps);
     case 'unavailable':
       // A timeout or a dropped connection may have spent the token: the attempt stays in doubt.
@@ -283,9 +297,11 @@ async function retryLater(
   failure: { readonly error: string; readonly settled: boolean },
   deps: InstallClaimDeps,
 ): Promise<RegistrationOutcome> {
-  const dueAt = deps.now() + backoffDelayMs(Math.max(1, event.attempts), deps.parking.retry, deps.random);
+  const now = deps.now();
+  const dueAt = now + backoffDelayMs(Math.max(1, event.attempts), deps.parking.retry, deps.random);
   try {
     await deps.parked.reschedule(event.claim.memberId, event.id, {
+      at: now,
       dueAt,
       lastError: failure.error,
       settledAttempts: failure.settled ? event.attempts : undefined,
@@ -327,6 +343,7 @@ async function refuse(
     deps.logger.warn('refused install claim not removed', { memberId: claim.memberId, error: removeError });
     await deps.parked
       .reschedule(claim.memberId, event.id, {
+        at: deps.now(),
         dueAt: deps.now(),
         lastError: error ?? reason,
         settledAttempts: event.attempts,
@@ -373,7 +390,12 @@ async function reportLost(event: ParkedEvent, reason: string, deps: InstallClaim
     // Reported already; settle the attempt so that the next one refuses quietly instead of reporting again.
     deps.logger.warn('lost install claim not removed', { memberId: claim.memberId, error });
     await deps.parked
-      .reschedule(claim.memberId, event.id, { dueAt: deps.now(), lastError: reason, settledAttempts: event.attempts })
+      .reschedule(claim.memberId, event.id, {
+        at: deps.now(),
+        dueAt: deps.now(),
+        lastError: reason,
+        settledAttempts: event.attempts,
+      })
       .catch(() => undefined);
   }
   return { kind: 'lost', memberId: claim.memberId, reason };

@@ -26,6 +26,7 @@ export const ROW_STATUSES: readonly PortalRowStatus[] = [
   'no_tokens',
   'active',
   'uninstalled',
+  'portal_deleted',
 ];
 
 /** One token set (or one portal without any), as the status page and the CLI show it. No tokens. */

@@ -27,6 +27,7 @@ import {
   type TokenSet,
   type TokenStatus,
 } from '#shared/core/domain/token-set.js';
+import type { CredentialsHealth } from '#shared/core/ports/credentials-health.js';
 import type { Logger } from '#shared/core/ports/logger.js';
 import type { MetricsRecorder } from '#shared/core/ports/metrics.js';
 import { METRIC_NAMES } from '#shared/core/ports/metrics.js';
@@ -39,6 +40,7 @@ import type { BitrixOAuthClient } from '#shared/core/ports/oauth-client.js';
 import type { ParkOutcome, RecoveryRecord, RecoveryStore } from '#shared/core/ports/recovery-store.js';
 import type { HeldLease, TokenRepository } from '#shared/core/ports/token-repository.js';
 import { notifyOperators } from './notify-operators.js';
+import { credentialsAcceptedSince } from './watch-credentials.js';
 
 /**
  * Why a refresh is asked for:
@@ -105,6 +107,12 @@ export interface RefreshDeps {
   readonly repository: RefreshRepository;
   readonly oauth: Pick<BitrixOAuthClient, 'refresh'>;
   readonly recovery: RecoveryStore;
+  /**
+   * When our client credentials were last accepted: tells an app removed from a portal from wrong
+   * credentials (both answer `invalid_client`). @default none: `invalid_client` is never taken for an
+   * uninstall
+   */
+  readonly credentials?: CredentialsHealth | undefined;
   readonly notifications: NotificationPublisher;
   readonly metrics: MetricsRecorder;
   readonly logger: Logger;
@@ -574,8 +582,13 @@ class RefreshRun {
       }
     }
     const now = this.deps.clock();
+    const refusedBefore = held.status === 'invalid_client' ? held.lastFailure?.at : undefined;
+    const appNotInstalled =
+      category === 'invalid_client' &&
+      refusedBefore !== undefined &&
+      (await credentialsAcceptedSince(this.deps.credentials, refusedBefore));
     const decision = decideFailure(
-      { category, status: held.status, consecutiveFailures: held.consecutiveFailures, tookOver, now },
+      { category, status: held.status, consecutiveFailures: held.consecutiveFailures, tookOver, appNotInstalled, now },
       this.deps.settings.failures,
       this.random,
     );
@@ -621,7 +634,11 @@ class RefreshRun {
           : 'refresh failed after takeover, grace period',
         log,
       );
-    await this.transition(held, decision.status, failureReason(held, category, code));
+    await this.transition(
+      held,
+      decision.status,
+      appNotInstalled ? NOTIFICATION_REASONS.appNotInstalled : failureReason(held, category, code),
+    );
     throw new TokenRefreshError(this.key, category, decision.status, decision.nextRefreshAt, {
       cause: cause instanceof Error ? cause : undefined,
     });
@@ -683,7 +700,12 @@ class RefreshRun {
     const event: TokenStatusEvent | undefined =
       to === 'active'
         ? 'recovered'
-        : to === 'degraded' || to === 'reauth_required' || to === 'payment_required' || to === 'invalid_client'
+        : to === 'degraded' ||
+            to === 'reauth_required' ||
+            to === 'payment_required' ||
+            to === 'invalid_client' ||
+            to === 'uninstalled' ||
+            to === 'portal_deleted'
           ? to
           : undefined;
     if (event !== undefined) await this.notify(event, held, to, reason);

@@ -18,6 +18,7 @@ import type { OpenInstallPageDeps } from '#shared/core/use-cases/open-install-pa
 import { MemoryMetrics } from '#test/fakes/memory-metrics.js';
 import { MemoryNotifications } from '#test/fakes/memory-notifications.js';
 import { powertoolsLogger } from '#test/helpers/builders/loggers.js';
+import type { FaultyDynamoDb } from './faulty-dynamodb.js';
 import { createTestTable, readWholeTable, type TestTable } from './table.js';
 /** Our app in the emulator, and another registered app whose tokens must never be accepted. */
 export const OUR_APP = {
@@ -37,9 +38,12 @@ export interface LifecycleHarness {
   readonly emulator: BitrixEmulator;
   readonly table: TestTable;
   readonly server: LambdaHttpServer;
+  /** The functions' dependencies (through the fault proxy when there is one). */
   readonly deps: OpenInstallPageDeps;
+  /** Direct to DynamoDB Local, for preparing and asserting. */
   readonly tokens: DynamoDbTokenRepository;
   readonly parked: DynamoDbParkedEventRepository;
+  readonly metrics: MemoryMetrics;
   readonly notifications: MemoryNotifications;
   /** Runs the scheduled parked-claims function once. */
   processParked(): Promise<FinishParkedEventsSummary>;
@@ -53,16 +57,31 @@ export interface LifecycleHarness {
   stop(): Promise<void>;
 }
 
-export async function startLifecycleHarness(options: { oauthTimeoutMs?: number } = {}): Promise<LifecycleHarness> {
+export interface LifecycleHarnessOptions {
+  /** Timeout of the authorization-server client. @default 8000 (the production default) */
+  readonly oauthTimeoutMs?: number;
+  /** The functions reach DynamoDB through this fault proxy; `tokens` and `parked` of the harness do not. */
+  readonly faults?: FaultyDynamoDb;
+}
+
+export async function startLifecycleHarness(options: LifecycleHarnessOptions = {}): Promise<LifecycleHarness> {
   const emulator = await startBitrixEmulator({ apps: [OUR_APP, OTHER_APP] });
   const table = await createTestTable('lifecycle');
   const tokens = new DynamoDbTokenRepository({ client: table.client, tableName: table.tableName });
   const parked = new DynamoDbParkedEventRepository({ client: table.client, tableName: table.tableName, shards: 2 });
+  const through = options.faults?.client ?? table.client;
   const allowedAuthServers = ['oauth.bitrix.info', 'oauth.bitrix24.tech'];
   const notifications = new MemoryNotifications();
+  const metrics = new MemoryMetrics();
   const deps: OpenInstallPageDeps = {
-    tokens,
-    parked,
+    tokens:
+      options.faults === undefined
+        ? tokens
+        : new DynamoDbTokenRepository({ client: through, tableName: table.tableName }),
+    parked:
+      options.faults === undefined
+        ? parked
+        : new DynamoDbParkedEventRepository({ client: through, tableName: table.tableName, shards: 2 }),
     oauth: new HttpBitrixOAuthClient({
       credentials: { get: async () => OUR_APP },
       allowedAuthServers,
@@ -77,7 +96,7 @@ export async function startLifecycleHarness(options: { oauthTimeoutMs?: number }
     receiptTtlSeconds: 48 * 3600,
     defaultServerEndpoint: 'https://oauth.bitrix.info/rest/',
     notifications,
-    metrics: new MemoryMetrics(),
+    metrics,
     logger: SILENT_LOGGER,
     now: () => emulator.clock.now(),
     random: () => 0,
@@ -85,7 +104,7 @@ export async function startLifecycleHarness(options: { oauthTimeoutMs?: number }
   const functionDeps = {
     lifecycle: deps,
     logger: powertoolsLogger(),
-    metrics: new MemoryMetrics(),
+    metrics,
     config: { LIFECYCLE_BODY_MAX_BYTES: 65_536 },
   };
   const installPage = makeInstallPage(functionDeps);
@@ -114,6 +133,7 @@ export async function startLifecycleHarness(options: { oauthTimeoutMs?: number }
     deps,
     tokens,
     parked,
+    metrics,
     notifications,
     processParked: async () =>
       (await processParked(undefined, localContext('process-parked-events', 60_000))) as FinishParkedEventsSummary,
@@ -132,7 +152,7 @@ export async function startLifecycleHarness(options: { oauthTimeoutMs?: number }
  * One lifecycle harness for the calling test file: started in `beforeAll`, stopped in `afterAll`. The
  * returned object reads through to it, so use it only inside hooks and tests.
  */
-export function useLifecycleHarness(options: { oauthTimeoutMs?: number } = {}): LifecycleHarness {
+export function useLifecycleHarness(options: LifecycleHarnessOptions = {}): LifecycleHarness {
   let started: LifecycleHarness | undefined;
   const current = (): LifecycleHarness => {
     if (started === undefined) throw new Error('the lifecycle harness is not running');
@@ -165,6 +185,9 @@ export function useLifecycleHarness(options: { oauthTimeoutMs?: number } = {}): 
     },
     get notifications() {
       return current().notifications;
+    },
+    get metrics() {
+      return current().metrics;
     },
     processParked: () => current().processParked(),
     settle: () => current().settle(),

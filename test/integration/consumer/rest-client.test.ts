@@ -167,7 +167,7 @@ describe('BitrixRestClient (emulator + DynamoDB Local)', () => {
     expect(h.emulator.refreshCount(portal)).toBe(1);
   });
 
-  it('answers an uninstalled app (invalid_token, then invalid_grant) with TokenUnavailableError', async () => {
+  it('answers an uninstalled app (invalid_token, then invalid_client at the refresh) with TokenUnavailableError', async () => {
     // Prepare
     const { portal } = await h.seedPortal(domain());
     const rest = h.restClient(h.tokenClient());
@@ -179,8 +179,11 @@ describe('BitrixRestClient (emulator + DynamoDB Local)', () => {
 
     // Assess
     expect(error).toBeInstanceOf(TokenUnavailableError);
-    expect((error as TokenUnavailableError).reason).toBe('reauth_required');
+    // The first refusal cannot tell a removed app from wrong credentials; the sweep tells them apart
+    // later (docs/REFRESH.md, "invalid_client").
+    expect((error as TokenUnavailableError).reason).toBe('invalid_client');
     expect(h.emulator.counters.rest.profile).toEqual({ invalid_token: 1 });
+    expect(h.emulator.counters.token.byGrant.refresh_token).toEqual({ invalid_client: 1 });
   });
 
   it('returns batch sub-errors per command next to the results', async () => {

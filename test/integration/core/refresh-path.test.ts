@@ -259,22 +259,77 @@ describe('refresh path against the emulator and DynamoDB Local', () => {
     expect(h.notifications.events(key.memberId)).toEqual(['payment_required', 'recovered']);
   });
 
-  it('invalid_client: own status, out of the due index, notified once', async () => {
+  it('invalid_client (our secret is wrong): own status, the unspent token kept and retried, the chain back once the secret is fixed', async () => {
     // Prepare
-    const { key } = await h.seedPortal();
+    const { key, stored } = await h.seedPortal();
     await advanceToDue(key);
     const wrongSecret = h.oauthClient({ clientSecret: 'not-the-secret' });
 
     // Act
     await refreshTokenSet(key, { reason: 'sweep' }, { ...h.deps, oauth: wrongSecret }).catch(() => undefined);
-    h.emulator.clock.advance(HOUR);
-    const summary = await h.sweep({ oauth: wrongSecret });
+    const refused = await h.get(key);
+    const tokenAfterRefusal = h.emulator.tokenState(stored.refreshToken).state;
+    h.emulator.clock.advance(5 * MINUTE);
+    const tooEarly = await h.sweep();
+    h.emulator.clock.advance(15 * MINUTE);
+    const fixed = await h.sweep();
 
     // Assess
-    expect((await h.get(key)).status).toBe('invalid_client');
-    expect((await h.get(key)).nextRefreshAt).toBeUndefined();
-    expect(summary.failed.byCategory.invalid_client ?? 0).toBe(0);
-    expect(h.notifications.events(key.memberId)).toEqual(['invalid_client']);
+    expect(refused).toMatchObject({ status: 'invalid_client', refreshToken: stored.refreshToken });
+    expect(refused.nextRefreshAt).toBe((refused.lastFailure?.at ?? 0) + 15 * MINUTE);
+    expect(tokenAfterRefusal).toBe('live');
+    expect(tooEarly.refreshed).toBe(0);
+    expect(fixed.refreshed).toBe(1);
+    expect((await h.get(key)).status).toBe('active');
+    expect(h.notifications.events(key.memberId)).toEqual(['invalid_client', 'recovered']);
+  });
+
+  it('an app removed from its portal without an event: invalid_client, then uninstalled once our credentials were accepted elsewhere since; never left as invalid_client', async () => {
+    // Prepare
+    const removed = await h.seedPortal();
+    const other = await h.seedPortal();
+    await h.emulator.uninstall(removed.portal, { sendEvent: false });
+    await advanceToDue(removed.key);
+
+    // Act
+    await h.sweep();
+    const first = await h.get(removed.key);
+    // Another portal's refresh proves our credentials work after that refusal.
+    h.emulator.clock.advance(2 * MINUTE);
+    await refreshTokenSet(other.key, { reason: 'on_demand', minValidityMs: 2 * HOUR }, h.deps);
+    h.emulator.clock.advance(15 * MINUTE);
+    await h.sweep();
+    const second = await h.get(removed.key);
+    const consumer = await refreshTokenSet(removed.key, { reason: 'on_demand' }, h.deps).catch((e: unknown) => e);
+
+    // Assess
+    expect(first.status).toBe('invalid_client');
+    expect(second).toMatchObject({ status: 'uninstalled', nextRefreshAt: undefined });
+    expect((consumer as TokenUnavailableError).reason).toBe('uninstalled');
+    expect(h.notifications.published.filter((n) => n.memberId === removed.key.memberId)).toMatchObject([
+      { event: 'invalid_client', to: 'invalid_client' },
+      { event: 'uninstalled', from: 'invalid_client', to: 'uninstalled', reason: 'app_not_installed' },
+    ]);
+  });
+
+  it('PORTAL_DELETED: portal_deleted, out of the due index, notified once, consumers told why, the token not spent', async () => {
+    // Prepare
+    const { portal, key, stored } = await h.seedPortal();
+    h.emulator.deletePortal(portal);
+    await advanceToDue(key);
+
+    // Act
+    await h.sweep();
+    h.emulator.clock.advance(2 * HOUR);
+    const later = await h.sweep();
+    const consumer = await refreshTokenSet(key, { reason: 'on_demand' }, h.deps).catch((e: unknown) => e);
+
+    // Assess
+    expect(await h.get(key)).toMatchObject({ status: 'portal_deleted', nextRefreshAt: undefined });
+    expect(later.due).toBe(0);
+    expect((consumer as TokenUnavailableError).reason).toBe('portal_deleted');
+    expect(h.notifications.events(key.memberId)).toEqual(['portal_deleted']);
+    expect(h.emulator.tokenState(stored.refreshToken).state).toBe('live');
   });
 
   it('a consumer’s stale report with an old version gets the stored tokens without a server call', async () => {

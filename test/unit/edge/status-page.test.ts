@@ -18,6 +18,7 @@ function report(overrides: Partial<PortalStatusReport> = {}): PortalStatusReport
       no_tokens: 0,
       active: 1,
       uninstalled: 0,
+      portal_deleted: 0,
     },
     rows: [
       {

@@ -368,7 +368,7 @@ describe('/oauth/token/ with grant_type=refresh_token', () => {
     expect(answer.body.error).toBe('invalid_grant');
   });
 
-  it('refuses the tokens of an uninstalled app: refresh invalid_grant, REST invalid_token', async () => {
+  it('refuses the tokens of an uninstalled app: refresh invalid_client (the app is not installed there), REST invalid_token; after a reinstall the old chain is invalid_grant', async () => {
     // Prepare
     const portal = newPortal();
     const tokens = emulator.issueTokens(portal, 1);
@@ -377,12 +377,36 @@ describe('/oauth/token/ with grant_type=refresh_token', () => {
     // Act
     const refreshed = await refresh(tokens.refreshToken);
     const rest = await restRequest(emulator, portal.domain, 'profile', { auth: tokens.accessToken });
+    await emulator.install(portal, { sendEvent: false });
+    const afterReinstall = await refresh(tokens.refreshToken);
 
     // Assess
-    expect(refreshed.body.error).toBe('invalid_grant');
+    expect(refreshed.status).toBe(401);
+    expect(refreshed.body).toEqual({
+      error: 'invalid_client',
+      error_description: 'Client authentication failed',
+    });
     expect(rest.status).toBe(401);
     expect(rest.body.error).toBe('invalid_token');
     expect(emulator.chainState(portal)[0]?.state).toBe('revoked');
+    expect(afterReinstall.body.error).toBe('invalid_grant');
+  });
+
+  it('answers PORTAL_DELETED for a deleted portal: on the token endpoint without spending the token, and HTTP 500 on REST', async () => {
+    // Prepare
+    const portal = newPortal();
+    const tokens = emulator.issueTokens(portal, 1);
+    emulator.deletePortal(portal);
+
+    // Act
+    const refreshed = await refresh(tokens.refreshToken);
+    const rest = await restRequest(emulator, portal.domain, 'profile', { auth: tokens.accessToken });
+
+    // Assess
+    expect(refreshed.body).toEqual({ error: 'PORTAL_DELETED', error_description: 'Portal was deleted' });
+    expect(rest.status).toBe(500);
+    expect(rest.body.error).toBe('PORTAL_DELETED');
+    expect(emulator.tokenState(tokens.refreshToken).state).toBe('live');
   });
 
   it('counts refreshes per portal and per authorization-server host', async () => {

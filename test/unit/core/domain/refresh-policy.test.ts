@@ -104,16 +104,34 @@ describe('decideFailure (the taxonomy)', () => {
     expect(decision.nextRefreshAt).toBe(T0 + settings.takeoverGraceMs);
   });
 
-  it('invalid_client and payment_required get their own statuses; payment stays due, daily', () => {
+  it('invalid_client and payment_required get their own statuses and stay due: credentials every 15 minutes, payment daily', () => {
     expect(decideFailure({ ...base, category: 'invalid_client' }, settings)).toMatchObject({
       status: 'invalid_client',
-      nextRefreshAt: undefined,
-      verdict: 'dead',
+      nextRefreshAt: T0 + 15 * MINUTE,
+      verdict: 'retry',
     });
     expect(decideFailure({ ...base, category: 'payment_required' }, settings)).toMatchObject({
       status: 'payment_required',
       nextRefreshAt: T0 + DAY,
       verdict: 'retry',
+    });
+  });
+
+  it('invalid_client though our credentials were accepted since the previous one: the app is not installed there (uninstalled, out of the due index)', () => {
+    expect(decideFailure({ ...base, category: 'invalid_client', appNotInstalled: true }, settings)).toEqual({
+      status: 'uninstalled',
+      consecutiveFailures: 1,
+      nextRefreshAt: undefined,
+      verdict: 'dead',
+    });
+  });
+
+  it('PORTAL_DELETED ends the chain for good: portal_deleted, out of the due index', () => {
+    expect(decideFailure({ ...base, category: 'portal_deleted' }, settings)).toEqual({
+      status: 'portal_deleted',
+      consecutiveFailures: 1,
+      nextRefreshAt: undefined,
+      verdict: 'dead',
     });
   });
 

@@ -103,6 +103,7 @@ describe('collectPortalStatus', () => {
       no_tokens: 1,
       active: 1,
       uninstalled: 1,
+      portal_deleted: 0,
     });
     expect(report.rows.map((r) => [r.memberId, r.status])).toEqual([
       ['a', 'reauth_required'],

@@ -289,12 +289,16 @@ describe('refreshTokenSet', () => {
     expect(notifications.events()).toEqual(['payment_required', 'recovered']);
   });
 
-  it('invalid_client: own status, out of the due index, notified', async () => {
+  it('invalid_client: own status, the unspent token kept and tried again in 15 minutes, notified', async () => {
     const set = seed();
     now = T0 + 45 * MINUTE;
     server.failures.push(oauthError('invalid_client', 401));
     await sweep(set).catch(() => undefined);
-    expect(repository.get(set)).toMatchObject({ status: 'invalid_client', nextRefreshAt: undefined });
+    expect(repository.get(set)).toMatchObject({
+      status: 'invalid_client',
+      refreshToken: set.refreshToken,
+      nextRefreshAt: now + 15 * MINUTE,
+    });
     expect(notifications.events()).toEqual(['invalid_client']);
   });
 
