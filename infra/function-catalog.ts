@@ -47,6 +47,8 @@ export const SETTING_AREAS = {
   sweep: ['REFRESH_SWEEP_CONCURRENCY', 'REFRESH_SWEEP_MARGIN_SECONDS', 'REFRESH_SWEEP_MAX_KEYS'],
   /** OAuth code flow in the browser. */
   oauthFlow: ['OAUTH_STATE_TTL_SECONDS', 'OAUTH_COOKIE_SECURE'],
+  /** Which portals a browser may be sent to (`/oauth/start`) and a REST call may follow (consumers). */
+  portals: ['BITRIX_ON_PREMISE_PORTALS'],
   /** Install events, the install frame and parked claims. */
   lifecycle: [
     'LIFECYCLE_VERIFY_TIMEOUT_MS',
@@ -78,6 +80,7 @@ export const CONSUMER_SETTING_AREAS = [
   'authorizationServer',
   'refresh',
   'consumer',
+  'portals',
 ] as const satisfies readonly SettingArea[];
 
 /** What one function is, needs and may do. */
@@ -113,7 +116,7 @@ export const FUNCTIONS = {
     tokens: 'oauthStates',
     clientCredentials: true,
     notifications: false,
-    settings: ['oauthFlow', 'authorizationServer'],
+    settings: ['oauthFlow', 'portals', 'authorizationServer'],
     timeout: Duration.seconds(10),
   },
   oauthCallback: {

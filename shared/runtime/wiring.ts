@@ -173,6 +173,7 @@ export function wire(config: Config, options: WireOptions = {}): Wiring {
     (): StartAuthorizationDeps => ({
       states: states(),
       credentials: credentials(),
+      onPremisePortals: config.BITRIX_ON_PREMISE_PORTALS,
       stateTtlMs: config.OAUTH_STATE_TTL_SECONDS * SECOND,
       urlRewrites: config.BITRIX_URL_REWRITES,
       now: clock,

@@ -28,6 +28,7 @@ beforeAll(async () => {
     BITRIX_URL_REWRITES: JSON.stringify({ '*': 'http://127.0.0.1:9/h/{host}' }),
     OAUTH_STATE_TTL_SECONDS: '300',
     OAUTH_COOKIE_SECURE: 'auto',
+    BITRIX_ON_PREMISE_PORTALS: 'crm.example.org:8443',
   };
   const wiring = wire(loadConfig(env), {
     clients: createAwsClients(awsClientSettingsFromEnv({ ...process.env, ...env })),
@@ -117,25 +118,31 @@ describe('GET /oauth/start (DynamoDB Local, local Secrets Manager)', () => {
     expect(second.headers.getSetCookie()[0]?.split(';')[0]).toBe(pair);
   });
 
-  it.each(['https://alpha.bitrix24.com', 'alpha.bitrix24.com/x', 'user@alpha.bitrix24.com', '127.0.0.1', '[::1]'])(
-    'answers %j with a 400 page and stores nothing',
-    async (portal) => {
-      // Prepare
-      const before = await itemCount();
+  it.each([
+    'https://alpha.bitrix24.com',
+    'alpha.bitrix24.com/x',
+    'user@alpha.bitrix24.com',
+    '127.0.0.1',
+    '[::1]',
+    'evil.example',
+    'alpha.bitrix24.com.evil.example',
+    'crm.example.org',
+  ])('answers %j with a 400 page and stores nothing', async (portal) => {
+    // Prepare
+    const before = await itemCount();
 
-      // Act
-      const response = await start(portal);
-      const body = await response.text();
+    // Act
+    const response = await start(portal);
+    const body = await response.text();
 
-      // Assess
-      expect(response.status).toBe(400);
-      expect(response.headers.get('content-type')).toContain('text/html');
-      expect(response.headers.get('location')).toBeNull();
-      expect(response.headers.getSetCookie()).toEqual([]);
-      expect(body).toContain('name="portal"');
-      expect(await itemCount()).toBe(before);
-    },
-  );
+    // Assess
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toContain('text/html');
+    expect(response.headers.get('location')).toBeNull();
+    expect(response.headers.getSetCookie()).toEqual([]);
+    expect(body).toContain('name="portal"');
+    expect(await itemCount()).toBe(before);
+  });
 
   it('shows the address form when no portal is given', async () => {
     const response = await fetch(`${api.url}/oauth/start`);

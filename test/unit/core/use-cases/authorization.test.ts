@@ -127,9 +127,10 @@ async function pending(states: FakeStates, portal = 'alpha.bitrix24.com') {
 }
 
 describe('startAuthorization', () => {
-  const deps = (states: FakeStates) => ({
+  const deps = (states: FakeStates, onPremisePortals: readonly string[] = []) => ({
     states,
     credentials,
+    onPremisePortals,
     stateTtlMs: 600_000,
     urlRewrites: { '*': 'http://127.0.0.1:9/h/{host}' },
     now: () => NOW,
@@ -183,6 +184,49 @@ describe('startAuthorization', () => {
     // Assess
     expect(started).toEqual({ kind: 'invalid_portal', message: expect.stringContaining('without http://') });
     expect(states.records.size).toBe(0);
+  });
+
+  it.each(['evil.example', 'alpha.bitrix24.com.evil.example', 'a.b.bitrix24.com', 'alpha.bitrix24.site'])(
+    'refuses %j (no cloud portal, not allowed) before reading the client id or storing a state',
+    async (portal) => {
+      // Prepare
+      const states = new FakeStates();
+      let credentialReads = 0;
+      const counted = {
+        ...deps(states),
+        credentials: {
+          get: async () => {
+            credentialReads += 1;
+            return credentials.get();
+          },
+        },
+      };
+
+      // Act
+      const started = await startAuthorization({ portal }, counted);
+
+      // Assess
+      expect(started).toEqual({ kind: 'invalid_portal', message: expect.stringContaining('not a Bitrix24 cloud') });
+      expect(states.records.size).toBe(0);
+      expect(credentialReads).toBe(0);
+    },
+  );
+
+  it('sends the browser to an on-premise portal of the allow-list, with its port', async () => {
+    // Prepare
+    const states = new FakeStates();
+
+    // Act
+    const started = await startAuthorization(
+      { portal: 'CRM.example.org:8443' },
+      deps(states, ['crm.example.org:8443']),
+    );
+    const otherPort = await startAuthorization({ portal: 'crm.example.org' }, deps(states, ['crm.example.org:8443']));
+
+    // Assess
+    expect(started).toMatchObject({ kind: 'redirect', portal: 'crm.example.org:8443' });
+    expect(otherPort.kind).toBe('invalid_portal');
+    expect(states.records.size).toBe(1);
   });
 });
 
