@@ -38,11 +38,11 @@ class FakeStore implements AuthorizationStore {
   writes = 0;
 
   async getTokenSet(key: TokenKey) {
+    this.reads += 1;
     return this.tokenSets.get(`${key.memberId}#${key.userId}`);
   }
-  async listTokenSets(memberId: string) {
-    return [...this.tokenSets.values()].filter((t) => t.memberId === memberId);
-  }
+  /** Every read of the store, to prove which outcomes look nothing up. */
+  reads = 0;
   async storeNewChain(input: NewChainInput, expectedVersion: number | null): Promise<TokenSet> {
     const current = await this.getTokenSet(input);
     this.loseRaceIfAsked();
@@ -62,6 +62,7 @@ class FakeStore implements AuthorizationStore {
     return stored;
   }
   async getInstallation(memberId: string) {
+    this.reads += 1;
     return this.installations.get(memberId);
   }
   async saveInstallation(input: InstallationInput, expectedVersion: number | null): Promise<Installation> {
@@ -243,10 +244,37 @@ describe('completeAuthorization', () => {
 
     // Assess
     expect(first).toEqual({ kind: 'browser_mismatch', portal: 'alpha.bitrix24.com' });
-    expect(second).toMatchObject({ kind: 'state_unknown', connected: false });
+    expect(second).toEqual({ kind: 'state_unknown', portal: undefined });
     expect(oauth.calls).toHaveLength(0);
     expect(store.writes).toBe(0);
   });
+
+  it.each([
+    ['a state never issued', () => newOpaqueValue()],
+    ['a malformed state', () => 'not-a-state'],
+  ])(
+    'answers %s the same for a connected portal and an unknown member_id, without reading the store',
+    async (_label, state) => {
+      // Prepare: one portal with working tokens
+      const { store, deps } = setup(() => issuedTokens());
+      const connected = newMemberId();
+      await store.storeNewChain(
+        { ...issuedTokens({ memberId: connected }), source: 'oauth_code', refreshExpiresAt: NOW + HOUR, now: NOW },
+        null,
+      );
+      const reads = store.reads;
+      const query = { code: 'c', domain: 'alpha.bitrix24.com', serverDomain: 'oauth.bitrix.info' };
+
+      // Act
+      const forConnected = await completeAuthorization({ ...query, state: state(), memberId: connected }, deps);
+      const forUnknown = await completeAuthorization({ ...query, state: state(), memberId: newMemberId() }, deps);
+
+      // Assess
+      expect(forConnected).toEqual({ kind: 'state_unknown', portal: 'alpha.bitrix24.com' });
+      expect(forUnknown).toEqual(forConnected);
+      expect(store.reads).toBe(reads);
+    },
+  );
 
   it('keeps the state when the query lacks the code (nothing to spend it on)', async () => {
     // Prepare
