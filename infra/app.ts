@@ -7,8 +7,9 @@ import { addNagChecks } from './nag.js';
  * `npx cdk synth|deploy`: one App, one environment-agnostic stack (synthesizes without an AWS
  * account; the account and region come from the CLI profile at deploy time).
  *
- * Options as context, in cdk.json or `-c key=value`: `settings` (JSON object of shared/runtime/config.ts
- * values), `existingCredentialsSecret`, `notificationEmail`, `notificationTopic` (false to skip the topic).
+ * Options as context, in cdk.json or `-c key=value`: `clientId`, `settings` (JSON object of
+ * shared/runtime/config.ts values), `existingCredentialsSecret`, `notificationEmail`, `notificationTopic`
+ * (false to skip the topic).
  */
 const app = new App();
 addNagChecks(app);
@@ -22,6 +23,7 @@ function propsFromContext(scope: App): BitrixTokenStackProps {
   };
   const topic: unknown = scope.node.tryGetContext('notificationTopic');
   return {
+    clientId: text('clientId'),
     settings: settingsFromContext(scope.node.tryGetContext('settings')),
     existingCredentialsSecret: text('existingCredentialsSecret'),
     notificationEmail: text('notificationEmail'),

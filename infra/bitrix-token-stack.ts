@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, type RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, type RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '#shared/core/ports/metrics.js';
@@ -23,6 +23,13 @@ import {
 export interface BitrixTokenStackProps extends StackProps {
   /** Operator values of `shared/runtime/config.ts` settings; each reaches only the functions that read it. @default {} */
   readonly settings?: Settings;
+  /**
+   * The Bitrix24 app's client id (`local.….…` or `app.….…`; public, it is in every authorize URL). It
+   * reaches `oauth-start` as `BITRIX_CLIENT_ID`, so that function needs no access to the secret. Put
+   * the same id into the secret. @default - none: `/oauth/start` answers 500 until it is set (a synth
+   * warning says so)
+   */
+  readonly clientId?: string;
   /** Name or complete ARN of an existing credentials secret. @default - a new secret to fill in */
   readonly existingCredentialsSecret?: string;
   /** Email subscribed to the notification topic. @default - none (subscribe later, see docs/DEPLOY.md) */
@@ -69,6 +76,7 @@ export class BitrixTokenStack extends Stack {
     // The same parser the functions run at cold start: a bad value fails here, before a deploy.
     loadConfig(this.settings);
 
+    const clientId = checkClientId(props.clientId);
     const serviceName = props.serviceName ?? 'bitrix24-token-service';
     const metricsNamespace = props.metricsNamespace ?? METRICS_NAMESPACE;
     const refreshInterval = props.refreshInterval ?? Duration.minutes(5);
@@ -106,6 +114,17 @@ export class BitrixTokenStack extends Stack {
       }
       this.tokens.bind(fn, spec.tokens);
       if (spec.clientCredentials) this.credentials.bind(fn);
+      if (spec.clientId) {
+        if (clientId === undefined) {
+          Annotations.of(fn).addWarningV2(
+            'bitrix24:clientIdMissing',
+            `clientId is not set: ${spec.entry} cannot build authorize URLs until the stack is deployed with ` +
+              "-c clientId=<the app's client id> (docs/DEPLOY.md §4)",
+          );
+        } else {
+          fn.addEnvironment('BITRIX_CLIENT_ID', clientId);
+        }
+      }
       if (spec.notifications) this.notifications.bind(fn);
       return fn;
     };
@@ -176,6 +195,15 @@ export class BitrixTokenStack extends Stack {
     this.credentials.bind(fn);
     this.notifications.bind(fn);
   }
+}
+
+/** A Bitrix24 client id is one token of letters, digits, dots, underscores and hyphens. */
+function checkClientId(clientId: string | undefined): string | undefined {
+  if (clientId === undefined) return undefined;
+  if (!/^[A-Za-z0-9._-]{1,128}$/.test(clientId)) {
+    throw new Error('clientId must be the Bitrix24 client id, e.g. local.6500f0c0a1b2c3.12345678');
+  }
+  return clientId;
 }
 
 function output(stack: Stack, id: string, value: string, description: string): void {

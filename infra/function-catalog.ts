@@ -15,6 +15,14 @@ export const RESOURCE_SETTINGS = [
   'EVENT_BUS_NAME',
 ] as const satisfies readonly SettingName[];
 
+/**
+ * Variables the stack sets from its own props (`BitrixTokenStackProps`, or the context of the same name);
+ * never set through `settings`.
+ */
+export const PROP_SETTINGS = {
+  BITRIX_CLIENT_ID: 'clientId',
+} as const satisfies Partial<Record<SettingName, string>>;
+
 /** Settings by area. A function gets the areas it reads; an operator's value reaches only those functions. */
 export const SETTING_AREAS = {
   /** Writers of token sets must agree on the due-index layout. */
@@ -94,6 +102,11 @@ export interface FunctionSpec {
   readonly tokens: TokenAccess;
   /** Reads the client credentials secret. */
   readonly clientCredentials: boolean;
+  /**
+   * Gets the app's client id as `BITRIX_CLIENT_ID` (from the stack's `clientId`) instead of the secret:
+   * for the anonymous start of the code flow, which must not be able to read the client secret.
+   */
+  readonly clientId: boolean;
   /** Publishes token-status notifications (runs the refresh path: the sweep and consumers). */
   readonly notifications: boolean;
   readonly settings: readonly SettingArea[];
@@ -114,7 +127,8 @@ export const FUNCTIONS = {
     entry: 'functions/oauth-start.ts',
     description: 'GET /oauth/start: redirects to the portal consent page with a browser-bound state',
     tokens: 'oauthStates',
-    clientCredentials: true,
+    clientCredentials: false,
+    clientId: true,
     notifications: false,
     settings: ['oauthFlow', 'portals', 'authorizationServer'],
     timeout: Duration.seconds(10),
@@ -125,6 +139,7 @@ export const FUNCTIONS = {
     description: 'GET /oauth/callback: exchanges the code and stores a new token chain',
     tokens: 'readWrite',
     clientCredentials: true,
+    clientId: false,
     notifications: false,
     settings: ['tokenStore', 'authorizationServer', 'refresh', 'oauthFlow'],
     timeout: Duration.seconds(15),
@@ -135,6 +150,7 @@ export const FUNCTIONS = {
     description: 'POST /bitrix/events: ONAPPINSTALL, ONAPPUPDATE, ONAPPUNINSTALL',
     tokens: 'readWrite',
     clientCredentials: true,
+    clientId: false,
     notifications: false,
     settings: ['tokenStore', 'authorizationServer', 'refresh', 'lifecycle'],
     timeout: Duration.seconds(15),
@@ -145,6 +161,7 @@ export const FUNCTIONS = {
     description: 'GET|POST /bitrix/install: the install frame and app opens',
     tokens: 'readWrite',
     clientCredentials: true,
+    clientId: false,
     notifications: false,
     settings: ['tokenStore', 'authorizationServer', 'refresh', 'lifecycle'],
     timeout: Duration.seconds(15),
@@ -155,6 +172,7 @@ export const FUNCTIONS = {
     description: 'Scheduled refresh sweep over the due index',
     tokens: 'readWrite',
     clientCredentials: true,
+    clientId: false,
     notifications: true,
     settings: ['tokenStore', 'authorizationServer', 'refresh', 'sweep'],
     // Below the 5-minute interval, so sweeps rarely overlap (leases make overlaps safe anyway).
@@ -168,6 +186,7 @@ export const FUNCTIONS = {
     description: 'Scheduled: finishes install events parked while the authorization server was unreachable',
     tokens: 'readWrite',
     clientCredentials: true,
+    clientId: false,
     notifications: false,
     settings: ['tokenStore', 'authorizationServer', 'refresh', 'lifecycle'],
     timeout: Duration.minutes(1),
@@ -179,6 +198,7 @@ export const FUNCTIONS = {
     description: 'Example consumer (direct invoke): calls a portal REST method with a fresh token',
     tokens: 'consumer',
     clientCredentials: true,
+    clientId: false,
     notifications: true,
     settings: CONSUMER_SETTING_AREAS,
     timeout: Duration.seconds(30),
@@ -206,6 +226,12 @@ export function checkSettings(settings: Settings): void {
   for (const name of Object.keys(settings)) {
     if ((RESOURCE_SETTINGS as readonly string[]).includes(name)) {
       throw new Error(`setting ${name} is set from the deployed resources; remove it from the settings`);
+    }
+    if (name in PROP_SETTINGS) {
+      const prop = PROP_SETTINGS[name as keyof typeof PROP_SETTINGS];
+      throw new Error(
+        `setting ${name} is set from the stack's ${prop} (prop, or -c ${prop}=…); remove it from the settings`,
+      );
     }
     if (!known.has(name)) {
       throw new Error(`setting ${name} is read by no function: add it to SETTING_AREAS in infra/function-catalog.ts`);

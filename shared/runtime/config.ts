@@ -47,6 +47,11 @@ const schema = {
   }),
   /** Secrets Manager id (name or ARN) of `{"clientId": "...", "clientSecret": "..."}`. */
   CLIENT_CREDENTIALS_SECRET_ID: optionalText(),
+  /**
+   * The app's client id, for `/oauth/start`, which may not read the secret (the stack sets it from its
+   * `clientId`). Unset: the `clientId` of the credentials secret (local runs, tests).
+   */
+  BITRIX_CLIENT_ID: optionalText(),
   /** How long the client credentials stay cached, so a rotation takes effect. */
   CLIENT_CREDENTIALS_MAX_AGE_SECONDS: int(300),
   /** Timeout of one call to the authorization server or a portal. Must stay below the lease. */

@@ -153,7 +153,7 @@ describe('AppFunction', () => {
 
 describe('environment per function', () => {
   const expected: Record<FunctionName, string[]> = {
-    oauthStart: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID'],
+    oauthStart: ['TABLE_NAME'],
     oauthCallback: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID'],
     appEvents: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID'],
     installPage: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID'],
@@ -172,7 +172,9 @@ describe('environment per function', () => {
     // Assess
     expect(resourceVariables.sort()).toEqual([...expected[name]].sort());
     expect(environment.TABLE_NAME).toEqual({ Ref: tableId() });
-    expect(environment.CLIENT_CREDENTIALS_SECRET_ID).toEqual({ Ref: secretId() });
+    if (expected[name].includes('CLIENT_CREDENTIALS_SECRET_ID')) {
+      expect(environment.CLIENT_CREDENTIALS_SECRET_ID).toEqual({ Ref: secretId() });
+    }
     if (expected[name].includes('EVENT_BUS_NAME')) expect(environment.EVENT_BUS_NAME).toEqual({ Ref: busId() });
   });
 });
@@ -235,22 +237,39 @@ describe('least privilege', () => {
     ]);
   });
 
+  const secretReaders = NAMES.filter((name) => FUNCTIONS[name].clientCredentials);
+
   it.each(NAMES)('%s uses the table key through DynamoDB and the secret key through Secrets Manager only', (name) => {
     // Act
     const kms = statements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
 
     // Assess
-    expect(kms).toHaveLength(2);
+    expect(kms).toHaveLength(secretReaders.includes(name) ? 2 : 1);
     for (const statement of kms) {
       expect(statement.Resource).toEqual(arnOf(keyId()));
       expect(JSON.stringify(statement.Condition)).toMatch(
         /"kms:ViaService":\{"Fn::Join":\["",\["(dynamodb|secretsmanager)\."/,
       );
     }
-    expect(kms.map((s) => actionsOf(s).includes('kms:Encrypt'))).toEqual([true, false]);
+    expect(kms.map((s) => actionsOf(s).includes('kms:Encrypt'))).toEqual(
+      secretReaders.includes(name) ? [true, false] : [true],
+    );
   });
 
-  it.each(NAMES)('%s may read the one credentials secret', (name) => {
+  it('does not let the public start of the OAuth flow read the client secret in any way', () => {
+    // Act
+    const granted = statements('oauthStart');
+    const text = JSON.stringify(granted);
+
+    // Assess: no Secrets Manager action, no key use through Secrets Manager, no reference to the secret
+    expect(secretReaders).not.toContain('oauthStart');
+    expect(granted.flatMap(actionsOf).filter((a) => a.startsWith('secretsmanager:'))).toEqual([]);
+    expect(text).not.toContain('secretsmanager');
+    expect(text).not.toContain(secretId());
+    expect(environmentOf('oauthStart').CLIENT_CREDENTIALS_SECRET_ID).toBeUndefined();
+  });
+
+  it.each(secretReaders)('%s may read the one credentials secret', (name) => {
     // Act
     const secrets = statements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('secretsmanager:')));
 

@@ -3,12 +3,13 @@ import { ValidationError } from '#shared/core/domain/errors.js';
 import { parseAllowedPortal } from '#shared/core/domain/portal-address.js';
 import type { EpochMs } from '#shared/core/domain/time.js';
 import { rewriteUrl } from '#shared/core/domain/url-rewrites.js';
-import type { ClientCredentialsProvider } from '#shared/core/ports/oauth-client.js';
+import type { ClientIdProvider } from '#shared/core/ports/oauth-client.js';
 import type { OAuthStateRepository } from '#shared/core/ports/oauth-state-repository.js';
 
 export interface StartAuthorizationDeps {
   readonly states: OAuthStateRepository;
-  readonly credentials: ClientCredentialsProvider;
+  /** The app's client id (never the secret: this use case serves anonymous requests). */
+  readonly clientId: ClientIdProvider;
   /** `BITRIX_ON_PREMISE_PORTALS`: the on-premise portals a browser may be sent to (cloud portals always). */
   readonly onPremisePortals: readonly string[];
   /** How long the user has to come back through the callback. */
@@ -61,7 +62,7 @@ export async function startAuthorization(
     if (error instanceof ValidationError) return { kind: 'invalid_portal', message: error.message };
     throw error;
   }
-  const { clientId } = await deps.credentials.get();
+  const clientId = await deps.clientId.clientId();
   const state = newOpaqueValue();
   const browserBinding = isOpaqueValue(input.browserBinding) ? input.browserBinding : newOpaqueValue();
   const createdAt = deps.now();

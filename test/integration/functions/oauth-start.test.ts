@@ -144,6 +144,48 @@ describe('GET /oauth/start (DynamoDB Local, local Secrets Manager)', () => {
     expect(await itemCount()).toBe(before);
   });
 
+  it('takes the client id from BITRIX_CLIENT_ID without any access to the secret, as deployed', async () => {
+    // Prepare: the deployed function's environment: the table and the client id, no secret id
+    const deployed = wire(
+      loadConfig({ TABLE_NAME: table.tableName, BITRIX_CLIENT_ID: 'app.deployed.1', OAUTH_COOKIE_SECURE: 'auto' }),
+      { clients: createAwsClients(awsClientSettingsFromEnv(process.env)), logger: powertoolsLogger() },
+    );
+    const server = await startLambdaHttpServer({ 'GET /oauth/start': makeOAuthStart(deployed) });
+
+    try {
+      // Act
+      const response = await fetch(`${server.url}/oauth/start?portal=alpha.bitrix24.com`, { redirect: 'manual' });
+
+      // Assess
+      expect(response.status).toBe(302);
+      expect(new URL(response.headers.get('location') ?? '').searchParams.get('client_id')).toBe('app.deployed.1');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('fails closed without a client id and stores nothing', async () => {
+    // Prepare: neither BITRIX_CLIENT_ID nor a secret
+    const unconfigured = wire(loadConfig({ TABLE_NAME: table.tableName }), {
+      clients: createAwsClients(awsClientSettingsFromEnv(process.env)),
+      logger: powertoolsLogger(),
+    });
+    const server = await startLambdaHttpServer({ 'GET /oauth/start': makeOAuthStart(unconfigured) });
+    const before = await itemCount();
+
+    try {
+      // Act
+      const response = await fetch(`${server.url}/oauth/start?portal=alpha.bitrix24.com`, { redirect: 'manual' });
+
+      // Assess
+      expect(response.status).toBe(500);
+      expect(response.headers.get('location')).toBeNull();
+      expect(await itemCount()).toBe(before);
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('shows the address form when no portal is given', async () => {
     const response = await fetch(`${api.url}/oauth/start`);
     expect(response.status).toBe(200);

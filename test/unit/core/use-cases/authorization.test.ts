@@ -96,7 +96,7 @@ class FakeOAuth implements BitrixOAuthClient {
   }
 }
 
-const credentials = { get: async () => ({ clientId: 'app.test.1', clientSecret: 'secret-value' }) };
+const clientId = { clientId: async () => 'app.test.1' };
 
 function setup(answer: () => IssuedTokens) {
   const states = new FakeStates();
@@ -130,7 +130,7 @@ async function pending(states: FakeStates, portal = 'alpha.bitrix24.com') {
 describe('startAuthorization', () => {
   const deps = (states: FakeStates, onPremisePortals: readonly string[] = []) => ({
     states,
-    credentials,
+    clientId,
     onPremisePortals,
     stateTtlMs: 600_000,
     urlRewrites: { '*': 'http://127.0.0.1:9/h/{host}' },
@@ -192,13 +192,13 @@ describe('startAuthorization', () => {
     async (portal) => {
       // Prepare
       const states = new FakeStates();
-      let credentialReads = 0;
+      let clientIdReads = 0;
       const counted = {
         ...deps(states),
-        credentials: {
-          get: async () => {
-            credentialReads += 1;
-            return credentials.get();
+        clientId: {
+          clientId: async () => {
+            clientIdReads += 1;
+            return clientId.clientId();
           },
         },
       };
@@ -209,7 +209,7 @@ describe('startAuthorization', () => {
       // Assess
       expect(started).toEqual({ kind: 'invalid_portal', message: expect.stringContaining('not a Bitrix24 cloud') });
       expect(states.records.size).toBe(0);
-      expect(credentialReads).toBe(0);
+      expect(clientIdReads).toBe(0);
     },
   );
 
