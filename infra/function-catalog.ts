@@ -1,6 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import type { Config } from '#shared/runtime/config.js';
-import type { TokenAccess } from './constructs/token-table.js';
+import type { TableAccess } from './constructs/token-table.js';
 
 /** A variable of `shared/runtime/config.ts`: the type keeps this file in step with the schema. */
 export type SettingName = keyof Config;
@@ -98,8 +98,11 @@ export interface FunctionSpec {
   /** Entry file from the project root. */
   readonly entry: string;
   readonly description: string;
-  /** Token table access. */
-  readonly tokens: TokenAccess;
+  /**
+   * Token table access, action by action and item family by item family, as the function's use cases
+   * call the adapters (docs/DEPLOY.md §1 lists why each one is there); `consumer`: the consumer grant.
+   */
+  readonly tokens: TableAccess | 'consumer';
   /** Reads the client credentials secret. */
   readonly clientCredentials: boolean;
   /**
@@ -126,7 +129,8 @@ export const FUNCTIONS = {
     id: 'OAuthStart',
     entry: 'functions/oauth-start.ts',
     description: 'GET /oauth/start: redirects to the portal consent page with a browser-bound state',
-    tokens: 'oauthStates',
+    // startAuthorization: the state.
+    tokens: { items: { state: ['PutItem'] } },
     clientCredentials: false,
     clientId: true,
     notifications: false,
@@ -137,7 +141,8 @@ export const FUNCTIONS = {
     id: 'OAuthCallback',
     entry: 'functions/oauth-callback.ts',
     description: 'GET /oauth/callback: exchanges the code and stores a new token chain',
-    tokens: 'readWrite',
+    // completeAuthorization: spends the state; reads and writes the installation and the user's chain.
+    tokens: { items: { portal: ['GetItem', 'PutItem', 'UpdateItem'], state: ['DeleteItem'] } },
     clientCredentials: true,
     clientId: false,
     notifications: false,
@@ -148,7 +153,14 @@ export const FUNCTIONS = {
     id: 'AppEvents',
     entry: 'functions/app-events.ts',
     description: 'POST /bitrix/events: ONAPPINSTALL, ONAPPUPDATE, ONAPPUNINSTALL',
-    tokens: 'readWrite',
+    // registerInstallation (receipts, parking, the installation and chain) and uninstallPortal, whose
+    // CLEAN variant deletes every item of the portal in batches: the only BatchWriteItem of the service.
+    tokens: {
+      items: {
+        portal: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'],
+        lifecycle: ['GetItem', 'Query', 'PutItem', 'DeleteItem', 'BatchWriteItem'],
+      },
+    },
     clientCredentials: true,
     clientId: false,
     notifications: false,
@@ -159,7 +171,14 @@ export const FUNCTIONS = {
     id: 'InstallPage',
     entry: 'functions/install-page.ts',
     description: 'GET|POST /bitrix/install: the install frame and app opens',
-    tokens: 'readWrite',
+    // registerInstallation: receipts and parking; the installation and chain (Query and DeleteItem: a
+    // chain written after a racing uninstall is deleted again).
+    tokens: {
+      items: {
+        portal: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
+        lifecycle: ['GetItem', 'PutItem'],
+      },
+    },
     clientCredentials: true,
     clientId: false,
     notifications: false,
@@ -170,7 +189,9 @@ export const FUNCTIONS = {
     id: 'RefreshTokens',
     entry: 'functions/refresh-tokens.ts',
     description: 'Scheduled refresh sweep over the due index',
-    tokens: 'readWrite',
+    // The sweep reads due token sets; the refresh path leases and writes them (UpdateItem) and keeps a
+    // pair whose write failed in a recovery item (PutItem, GetItem, DeleteItem).
+    tokens: { items: { portal: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'] }, dueIndex: 'tokens' },
     clientCredentials: true,
     clientId: false,
     notifications: true,
@@ -184,7 +205,15 @@ export const FUNCTIONS = {
     id: 'ProcessParkedEvents',
     entry: 'functions/process-parked-events.ts',
     description: 'Scheduled: finishes install events parked while the authorization server was unreachable',
-    tokens: 'readWrite',
+    // finishParkedEvents: due claims, claim/reschedule (UpdateItem), remove, receipt; storeVerifiedClaim:
+    // the installation and chain (Query and DeleteItem after a racing uninstall).
+    tokens: {
+      items: {
+        portal: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
+        lifecycle: ['PutItem', 'UpdateItem', 'DeleteItem'],
+      },
+      dueIndex: 'parked',
+    },
     clientCredentials: true,
     clientId: false,
     notifications: false,

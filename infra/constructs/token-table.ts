@@ -13,24 +13,51 @@ import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { createTableInput, keys, TABLE_SCHEMA } from '#shared/adapters/dynamodb/table-schema.js';
 
-/**
- * What a function may do with the token table: `read`, `readWrite` (the service's own writers),
- * `consumer` (the consumer library), `oauthStates` (only create OAuth `state` items).
- */
-export type TokenAccess = 'read' | 'readWrite' | 'consumer' | 'oauthStates';
+/** The DynamoDB actions the adapters use (no Scan, no batch reads, no transactions). */
+export type TableAction = 'GetItem' | 'Query' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'BatchWriteItem';
 
-/** What the code calls (no batch-get, no transactions: the grants follow the adapters). */
-const READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query'];
-/** BatchWriteItem: deleting a portal's items on a clean uninstall. */
-const WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
-/** Reads, conditional updates, and put/delete for the refresh path's recovery record. No batch writes. */
-const CONSUMER_ACTIONS = [
-  'dynamodb:GetItem',
-  'dynamodb:Query',
-  'dynamodb:UpdateItem',
-  'dynamodb:PutItem',
-  'dynamodb:DeleteItem',
-];
+/** The table's item families, by partition key (shared/adapters/dynamodb/table-schema.ts). */
+export type ItemFamily = 'portal' | 'state' | 'lifecycle';
+
+/** The due index's entries, by index partition key: token sets due for refresh, parked install claims. */
+export type DueEntries = 'tokens' | 'parked';
+
+/**
+ * What one function may do with the token table: actions per item family, each family one IAM
+ * statement scoped with `dynamodb:LeadingKeys` to its partition keys, and `Query` of the due index
+ * scoped the same way to the index partition keys of its entries.
+ */
+export interface TableAccess {
+  readonly items: Readonly<Partial<Record<ItemFamily, readonly TableAction[]>>>;
+  /** @default - no access to the due index */
+  readonly dueIndex?: DueEntries;
+}
+
+/** `dynamodb:LeadingKeys` patterns of the item families. */
+export const ITEM_FAMILY_KEYS: Readonly<Record<ItemFamily, string>> = {
+  portal: keys.portalPk('*'),
+  state: keys.statePk('*'),
+  lifecycle: keys.lifecyclePk('*'),
+};
+
+/** `dynamodb:LeadingKeys` patterns of due-index queries (the index's own partition key). */
+export const DUE_ENTRY_KEYS: Readonly<Record<DueEntries, string>> = {
+  tokens: `${keys.dueShardPrefix}*`,
+  parked: `${keys.parkedShardPrefix}*`,
+};
+
+/**
+ * What the consumer library needs, and no more: read portal items (installation, token sets) and
+ * write them through the one refresh path (the refresh lease, the fenced write of a refreshed pair,
+ * `lastUsedAt`, a renamed portal's address: conditional updates; and the recovery record of a
+ * refreshed pair whose write failed: put and conditional delete). No OAuth states, no parked claims,
+ * no due index, no batch writes.
+ */
+export const CONSUMER_TABLE_ACCESS: TableAccess = {
+  items: { portal: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'] },
+};
+
+const WRITES: ReadonlySet<TableAction> = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem']);
 /** DynamoDB decrypts the table key with the caller's credentials; writes also need to encrypt. */
 const KEY_READ_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey'];
 const KEY_WRITE_ACTIONS = [...KEY_READ_ACTIONS, 'kms:Encrypt', 'kms:GenerateDataKey'];
@@ -77,11 +104,12 @@ export interface TokenTableProps {
  * The single token table, built from `shared/adapters/dynamodb/table-schema.ts`: on demand, point-in-time recovery,
  * encrypted with a customer-managed key, TTL on, the sparse `due` index.
  *
- * Grants are scoped to this table and its one index, and to the key through DynamoDB only.
+ * Grants are scoped to this table and its one index, to the partition keys of the item families a
+ * function touches, and to the key through DynamoDB only.
  *
  * @example
  * const tokens = new TokenTable(this, 'Tokens');
- * tokens.bind(refreshFunction, 'readWrite');
+ * tokens.bind(refreshFunction, { items: { portal: ['GetItem', 'UpdateItem'] }, dueIndex: 'tokens' });
  */
 export class TokenTable extends Construct {
   readonly table: Table;
@@ -124,75 +152,42 @@ export class TokenTable extends Construct {
     return `${this.table.tableArn}/index/${TABLE_SCHEMA.dueIndex.name}`;
   }
 
-  /** Get and query the table and its index. */
-  grantReadTokens(grantee: IGrantable): Grant {
-    this.grantKey(grantee, KEY_READ_ACTIONS);
-    return Grant.addToPrincipal({
-      grantee,
-      actions: READ_ACTIONS,
-      resourceArns: [this.table.tableArn, this.dueIndexArn],
-    });
-  }
-
-  /** Everything the service's own functions do: read, put, update, delete, batch-write. */
-  grantReadWriteTokens(grantee: IGrantable): Grant {
-    this.grantKey(grantee, KEY_WRITE_ACTIONS);
-    return Grant.addToPrincipal({
-      grantee,
-      actions: [...READ_ACTIONS, ...WRITE_ACTIONS],
-      resourceArns: [this.table.tableArn, this.dueIndexArn],
-    });
-  }
-
   /**
-   * What the consumer library needs, and no more: read portal items (installation, token sets) and
-   * write them through the one refresh path (the refresh lease, the fenced write of a refreshed pair,
-   * `lastUsedAt`, a renamed portal's address: conditional updates; and the recovery record of a
-   * refreshed pair whose write failed: put and conditional delete). Only items under `PORTAL#…`
-   * partition keys: a consumer can neither read nor write OAuth states or parked claims, and cannot
-   * read the due index.
+   * Grants `access`: per item family one statement of its actions on the table, limited by
+   * `dynamodb:LeadingKeys` to the family's partition keys; `Query` of the due index limited to the index
+   * partition keys of its entries; the table key through DynamoDB only (encrypt too when it writes).
    */
-  grantConsumerTokens(grantee: IGrantable): Grant {
-    this.grantKey(grantee, KEY_WRITE_ACTIONS);
-    return Grant.addToPrincipal({
-      grantee,
-      actions: [...CONSUMER_ACTIONS],
-      resourceArns: [this.table.tableArn],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [keys.portalPk('*')] } },
-    });
-  }
-
-  /**
-   * Only `PutItem` of OAuth `state` items (`STATE#…` partition keys): all the public start of the
-   * code flow writes. It cannot read or touch a token.
-   */
-  grantPutOAuthStates(grantee: IGrantable): Grant {
-    this.grantKey(grantee, KEY_WRITE_ACTIONS);
-    return Grant.addToPrincipal({
-      grantee,
-      actions: ['dynamodb:PutItem'],
-      resourceArns: [this.table.tableArn],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [keys.statePk('*')] } },
-    });
-  }
-
-  /** Grants `access` and sets the table name variable. */
-  bind(fn: LambdaFunction, access: TokenAccess): void {
-    fn.addEnvironment(this.envName, this.table.tableName);
-    switch (access) {
-      case 'read':
-        this.grantReadTokens(fn);
-        return;
-      case 'readWrite':
-        this.grantReadWriteTokens(fn);
-        return;
-      case 'consumer':
-        this.grantConsumerTokens(fn);
-        return;
-      case 'oauthStates':
-        this.grantPutOAuthStates(fn);
-        return;
+  grantTableAccess(grantee: IGrantable, access: TableAccess): void {
+    const families = Object.entries(access.items) as [ItemFamily, readonly TableAction[]][];
+    const actions = families.flatMap(([, granted]) => granted);
+    this.grantKey(grantee, actions.some((action) => WRITES.has(action)) ? KEY_WRITE_ACTIONS : KEY_READ_ACTIONS);
+    for (const [family, granted] of families) {
+      Grant.addToPrincipal({
+        grantee,
+        actions: granted.map((action) => `dynamodb:${action}`),
+        resourceArns: [this.table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [ITEM_FAMILY_KEYS[family]] } },
+      });
     }
+    if (access.dueIndex !== undefined) {
+      Grant.addToPrincipal({
+        grantee,
+        actions: ['dynamodb:Query'],
+        resourceArns: [this.dueIndexArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [DUE_ENTRY_KEYS[access.dueIndex]] } },
+      });
+    }
+  }
+
+  /** The consumer library's access (`CONSUMER_TABLE_ACCESS`): portal items only. */
+  grantConsumerTokens(grantee: IGrantable): void {
+    this.grantTableAccess(grantee, CONSUMER_TABLE_ACCESS);
+  }
+
+  /** Grants `access` (or the consumer access) and sets the table name variable. */
+  bind(fn: LambdaFunction, access: TableAccess | 'consumer'): void {
+    fn.addEnvironment(this.envName, this.table.tableName);
+    this.grantTableAccess(fn, access === 'consumer' ? CONSUMER_TABLE_ACCESS : access);
   }
 
   private grantKey(grantee: IGrantable, actions: readonly string[]): void {

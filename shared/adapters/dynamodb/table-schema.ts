@@ -34,14 +34,16 @@ export const keys = {
   recoverySkPrefix: 'RECOVERY#',
   statePk: (state: string): string => `STATE#${state}`,
   stateSk: 'STATE',
-  dueShard: (shard: number): string => `DUE#${shard}`,
+  dueShard: (shard: number): string => `${keys.dueShardPrefix}${shard}`,
+  dueShardPrefix: 'DUE#',
   /** Parked install claims and receipts of finished ones (docs/LIFECYCLE.md). */
   lifecyclePk: (memberId: string): string => `LIFECYCLE#${memberId}`,
   parkedSk: (id: string): string => `PARKED#${id}`,
   parkedSkPrefix: 'PARKED#',
   receiptSk: (id: string): string => `RECEIPT#${id}`,
   /** Due-index shard of parked claims: its own prefix, so the token sweep never sees them. */
-  parkedShard: (shard: number): string => `PARKED#${shard}`,
+  parkedShard: (shard: number): string => `${keys.parkedShardPrefix}${shard}`,
+  parkedShardPrefix: 'PARKED#',
 } as const;
 
 /** The CreateTable input for a local server or a test (on-demand billing, same keys and index). */
