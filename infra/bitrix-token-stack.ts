@@ -1,11 +1,13 @@
-import { Annotations, CfnOutput, Duration, type RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, type RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
+import { TABLE_SCHEMA } from '#shared/adapters/dynamodb/table-schema.js';
 import { METRICS_NAMESPACE } from '#shared/core/ports/metrics.js';
 import { loadConfig } from '#shared/runtime/config.js';
 import { Alarms } from './constructs/alarms.js';
 import { AppFunction } from './constructs/app-function.js';
 import { ClientCredentials } from './constructs/client-credentials.js';
+import { DeadLetters } from './constructs/dead-letters.js';
 import { Notifications } from './constructs/notifications.js';
 import { OAuthHttpApi } from './constructs/oauth-http-api.js';
 import { TokenRefreshSchedule } from './constructs/token-refresh-schedule.js';
@@ -36,7 +38,10 @@ export interface BitrixTokenStackProps extends StackProps {
   readonly notificationEmail?: string;
   /** Create the SNS topic for attention events and alarms. @default true */
   readonly notificationTopic?: boolean;
-  /** `POWERTOOLS_SERVICE_NAME` and the `service` metric dimension. @default 'bitrix24-token-service' */
+  /**
+   * `POWERTOOLS_SERVICE_NAME`, the `service` metric dimension and the `service` tag of every resource.
+   * @default 'bitrix24-token-service'
+   */
   readonly serviceName?: string;
   /** `POWERTOOLS_METRICS_NAMESPACE`. @default METRICS_NAMESPACE ('Bitrix24TokenService') */
   readonly metricsNamespace?: string;
@@ -60,6 +65,7 @@ export class BitrixTokenStack extends Stack {
   readonly tokens: TokenTable;
   readonly credentials: ClientCredentials;
   readonly notifications: Notifications;
+  readonly deadLetters: DeadLetters;
   readonly functions: Readonly<Record<FunctionName, AppFunction>>;
   readonly api: OAuthHttpApi;
   readonly schedules: TokenRefreshSchedule;
@@ -86,9 +92,11 @@ export class BitrixTokenStack extends Stack {
       existingSecret: props.existingCredentialsSecret,
       encryptionKey: props.existingCredentialsSecret === undefined ? this.tokens.encryptionKey : undefined,
     });
+    this.deadLetters = new DeadLetters(this, 'DeadLetters');
     this.notifications = new Notifications(this, 'Notifications', {
       createTopic: props.notificationTopic,
       email: props.notificationEmail,
+      deadLetterQueue: this.deadLetters.queue,
     });
 
     const byId: Record<string, AppFunction> = {};
@@ -99,7 +107,7 @@ export class BitrixTokenStack extends Stack {
         description: spec.description,
         timeout: spec.timeout,
         memorySize: spec.memorySize,
-        retryAttempts: spec.retryAttempts,
+        invokedBy: spec.invokedBy,
         serviceName,
         metricsNamespace,
         logLevel: props.logLevel,
@@ -149,6 +157,7 @@ export class BitrixTokenStack extends Stack {
       refreshTokens: this.functions.refreshTokens,
       processParkedEvents: this.functions.processParkedEvents,
       refreshInterval,
+      failures: this.deadLetters.queue,
     });
     // Names an operator needs after the deploy (put the secret value, point the ops CLI at the table).
     output(this, 'TokenTableName', this.tokens.table.tableName, 'Token table (ops CLI: --table)');
@@ -159,6 +168,12 @@ export class BitrixTokenStack extends Stack {
       'Secret to put {"clientId","clientSecret"} into',
     );
     output(this, 'EventBusName', this.notifications.bus.eventBusName, 'EventBridge bus of token status changes');
+    output(
+      this,
+      'DeadLettersQueueUrl',
+      this.deadLetters.queue.queueUrl,
+      'What could not be delivered or failed asynchronously (read it after its alarm)',
+    );
     if (this.notifications.topic !== undefined) {
       output(
         this,
@@ -177,7 +192,23 @@ export class BitrixTokenStack extends Stack {
       topic: this.notifications.topic,
       metricsNamespace,
       serviceName,
+      deadLetters: this.deadLetters.queue,
+      table: { table: this.tokens.table, indexNames: [TABLE_SCHEMA.dueIndex.name] },
     });
+
+    // Every taggable resource: `service` for cost allocation and IAM conditions, `component` for the
+    // concern (functions tag themselves, their role and log group with their own name).
+    Tags.of(this).add('service', serviceName);
+    const components: [Construct, string][] = [
+      [this.tokens, 'token-store'],
+      [this.credentials, 'credentials'],
+      [this.notifications, 'notifications'],
+      [this.deadLetters, 'dead-letters'],
+      [this.api, 'http-api'],
+      [this.schedules, 'schedules'],
+      [this.alarms, 'alarms'],
+    ];
+    for (const [construct, component] of components) Tags.of(construct).add('component', component);
   }
 
   /**

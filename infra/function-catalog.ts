@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import type { Config } from '#shared/runtime/config.js';
+import type { InvokedBy } from './constructs/app-function.js';
 import type { TableAccess } from './constructs/token-table.js';
 
 /** A variable of `shared/runtime/config.ts`: the type keeps this file in step with the schema. */
@@ -115,8 +116,12 @@ export interface FunctionSpec {
   readonly settings: readonly SettingArea[];
   readonly timeout: Duration;
   readonly memorySize?: number;
-  /** Asynchronous retries (scheduled jobs: 0, the next tick does the same work). @default Lambda's 2 */
-  readonly retryAttempts?: number;
+  /**
+   * Who invokes it: the HTTP API and a direct caller wait for the answer; the schedules invoke
+   * asynchronously (`TokenRefreshSchedule` sets no retries, a maximum event age and the on-failure
+   * destination).
+   */
+  readonly invokedBy: InvokedBy;
 }
 
 /**
@@ -136,6 +141,7 @@ export const FUNCTIONS = {
     notifications: false,
     settings: ['oauthFlow', 'portals', 'authorizationServer'],
     timeout: Duration.seconds(10),
+    invokedBy: 'api',
   },
   oauthCallback: {
     id: 'OAuthCallback',
@@ -148,6 +154,7 @@ export const FUNCTIONS = {
     notifications: false,
     settings: ['tokenStore', 'authorizationServer', 'refresh', 'oauthFlow'],
     timeout: Duration.seconds(15),
+    invokedBy: 'api',
   },
   appEvents: {
     id: 'AppEvents',
@@ -166,6 +173,7 @@ export const FUNCTIONS = {
     notifications: false,
     settings: ['tokenStore', 'authorizationServer', 'refresh', 'lifecycle'],
     timeout: Duration.seconds(15),
+    invokedBy: 'api',
   },
   installPage: {
     id: 'InstallPage',
@@ -184,6 +192,7 @@ export const FUNCTIONS = {
     notifications: false,
     settings: ['tokenStore', 'authorizationServer', 'refresh', 'lifecycle'],
     timeout: Duration.seconds(15),
+    invokedBy: 'api',
   },
   refreshTokens: {
     id: 'RefreshTokens',
@@ -199,7 +208,7 @@ export const FUNCTIONS = {
     // Below the 5-minute interval, so sweeps rarely overlap (leases make overlaps safe anyway).
     timeout: Duration.minutes(4),
     memorySize: 512,
-    retryAttempts: 0,
+    invokedBy: 'schedule',
   },
   processParkedEvents: {
     id: 'ProcessParkedEvents',
@@ -219,7 +228,7 @@ export const FUNCTIONS = {
     notifications: false,
     settings: ['tokenStore', 'authorizationServer', 'refresh', 'lifecycle'],
     timeout: Duration.minutes(1),
-    retryAttempts: 0,
+    invokedBy: 'schedule',
   },
   exampleConsumer: {
     id: 'ExampleConsumer',
@@ -231,6 +240,7 @@ export const FUNCTIONS = {
     notifications: true,
     settings: CONSUMER_SETTING_AREAS,
     timeout: Duration.seconds(30),
+    invokedBy: 'direct',
   },
 } as const satisfies Record<string, FunctionSpec>;
 

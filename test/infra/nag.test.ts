@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Validations } from 'aws-cdk-lib';
 import { Topic } from 'aws-cdk-lib/aws-sns';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import type { BitrixTokenStackProps } from '#infra/bitrix-token-stack.js';
@@ -38,7 +39,7 @@ function violations(directory: string): string[] {
   );
 }
 
-describe('cdk-nag AwsSolutions', () => {
+describe('cdk-nag AwsSolutions and Serverless', () => {
   it('finds nothing unacknowledged in the stack as deployed by default', () => {
     // Prepare
     const { app } = nagApp();
@@ -91,6 +92,24 @@ describe('cdk-nag AwsSolutions', () => {
     expect(message).toContain('AwsSolutions-SNS3');
   });
 
+  it('fails the synth on a Serverless finding nobody acknowledged', () => {
+    // Prepare
+    const { app, stack } = nagApp();
+    new Queue(stack, 'QueueWithoutRedrive', { enforceSSL: true }); // Serverless-SQSRedrivePolicy
+
+    // Act
+    let message = '';
+    try {
+      app.synth();
+    } catch (error) {
+      message = String(error);
+    }
+
+    // Assess
+    expect(message).toContain('Bitrix24TokenService/QueueWithoutRedrive/Resource');
+    expect(message).toContain('Serverless-SQSRedrivePolicy');
+  });
+
   it('acknowledges only the expected findings, each with its reason', () => {
     // Prepare
     const { stack } = nagApp();
@@ -101,12 +120,17 @@ describe('cdk-nag AwsSolutions', () => {
     const found = acknowledgements(stack);
 
     // Assess
+    const functions = Object.keys(stack.functions).length;
     expect(found.map((a) => a.id).sort()).toEqual(
       [
         'AwsSolutions-SMG4',
         ...Array.from({ length: 5 }, () => 'AwsSolutions-APIG4'),
         `AwsSolutions-IAM5[Resource::<${refresh}.Arn>:*]`,
         `AwsSolutions-IAM5[Resource::<${parked}.Arn>:*]`,
+        'AwsSolutions-SQS3',
+        'Serverless-SQSRedrivePolicy',
+        ...Array.from({ length: functions }, () => 'Serverless-LambdaDLQ'),
+        ...Array.from({ length: functions }, () => 'Serverless-LambdaTracing'),
       ].sort(),
     );
     for (const { reason } of found) expect(reason.length).toBeGreaterThan(40);
@@ -117,5 +141,10 @@ describe('cdk-nag AwsSolutions', () => {
       'GET--bitrix--install',
       'POST--bitrix--install',
     ]);
+    const dlqReason = (path: string) =>
+      found.find((a) => a.id === 'Serverless-LambdaDLQ' && a.path === `Bitrix24TokenService/${path}`)?.reason;
+    expect(dlqReason('RefreshTokens')).toContain('on-failure destination');
+    expect(dlqReason('ProcessParkedEvents')).toContain('on-failure destination');
+    expect(dlqReason('AppEvents')).toContain('synchronously by API Gateway');
   });
 });

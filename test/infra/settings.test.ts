@@ -205,7 +205,7 @@ describe('notification topic', () => {
     }
   });
 
-  it('subscribes an email address', () => {
+  it('subscribes an email address, with undeliverable mails kept in the dead-letters queue', () => {
     // Act
     const built = buildStack({ notificationEmail: 'ops@example.com' });
 
@@ -214,6 +214,7 @@ describe('notification topic', () => {
       Protocol: 'email',
       Endpoint: 'ops@example.com',
       TopicArn: { Ref: logicalId(built.stack.notifications.topic) },
+      RedrivePolicy: { deadLetterTargetArn: arnOf(logicalId(built.stack.deadLetters.queue)) },
     });
   });
 

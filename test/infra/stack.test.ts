@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CfnResource, TagManager } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ATTENTION_EVENTS } from '#infra/constructs/notifications.js';
@@ -127,6 +128,7 @@ describe('AppFunction', () => {
     });
     expect(built.template.findResources('AWS::Logs::LogGroup')[logGroupId]?.Properties).toEqual({
       RetentionInDays: 30,
+      Tags: expect.any(Array),
     });
   });
 
@@ -384,6 +386,7 @@ describe('OAuthHttpApi', () => {
     expect(format).not.toMatch(/querystring|\$context\.path|\$request/i);
     expect(built.template.findResources('AWS::Logs::LogGroup')[accessLogsId]?.Properties).toEqual({
       RetentionInDays: 30,
+      Tags: expect.any(Array),
     });
   });
 
@@ -402,41 +405,69 @@ describe('OAuthHttpApi', () => {
 });
 
 describe('TokenRefreshSchedule', () => {
+  const queueId = () => logicalId(built.stack.deadLetters.queue);
+
   it.each([
     ['refreshTokens', 'rate(5 minutes)', 300],
     ['processParkedEvents', 'rate(1 minute)', 60],
-  ] as const)('invokes %s on %s with retries', (name, expression, maxAge) => {
-    built.template.hasResourceProperties('AWS::Scheduler::Schedule', {
-      ScheduleExpression: expression,
-      State: 'ENABLED',
-      Target: {
-        Arn: arnOf(fnId(name)),
-        RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: maxAge },
-      },
-    });
-  });
-
-  it.each(['refreshTokens', 'processParkedEvents'] as const)(
-    'does not let Lambda retry %s (the next tick does)',
-    (name) => {
-      built.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
-        FunctionName: { Ref: fnId(name) },
-        MaximumRetryAttempts: 0,
+  ] as const)(
+    'invokes %s on %s with retries within one interval, and a dead-letter queue',
+    (name, expression, maxAge) => {
+      built.template.hasResourceProperties('AWS::Scheduler::Schedule', {
+        ScheduleExpression: expression,
+        State: 'ENABLED',
+        Target: {
+          Arn: arnOf(fnId(name)),
+          RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: maxAge },
+          DeadLetterConfig: { Arn: arnOf(queueId()) },
+        },
       });
     },
   );
 
-  it('lets the scheduler invoke those two functions only', () => {
+  it.each([
+    ['refreshTokens', 300],
+    ['processParkedEvents', 60],
+  ] as const)(
+    'does not let Lambda retry %s (the next tick does), drops it after one interval and sends failures to the queue',
+    (name, maxAge) => {
+      built.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: fnId(name) },
+        MaximumRetryAttempts: 0,
+        MaximumEventAgeInSeconds: maxAge,
+        DestinationConfig: { OnFailure: { Destination: arnOf(queueId()) } },
+      });
+      expect(statements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('sqs:')))).toEqual([
+        {
+          Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+          Effect: 'Allow',
+          Resource: arnOf(queueId()),
+        },
+      ]);
+    },
+  );
+
+  it('has an asynchronous invocation config only on the two scheduled functions', () => {
+    const configured = Object.values(built.template.findResources('AWS::Lambda::EventInvokeConfig')).map(
+      (c) => c.Properties.FunctionName.Ref,
+    );
+    expect(configured.sort()).toEqual([fnId('refreshTokens'), fnId('processParkedEvents')].sort());
+  });
+
+  it('lets the scheduler invoke those two functions and write to the dead-letter queue, nothing else', () => {
     // Prepare
     const scheduleRole = Object.values(built.template.findResources('AWS::Scheduler::Schedule'))[0]?.Properties.Target
       .RoleArn['Fn::GetAtt'][0];
 
     // Act
     const granted = statementsOfRole(built.template, String(scheduleRole));
+    const invoke = granted.filter((s) => actionsOf(s).includes('lambda:InvokeFunction'));
 
     // Assess
-    expect(granted.flatMap(actionsOf)).toEqual(['lambda:InvokeFunction', 'lambda:InvokeFunction']);
-    expect(JSON.stringify(granted.map((s) => s.Resource))).toBe(
+    expect(granted.flatMap(actionsOf).sort()).toEqual(
+      ['lambda:InvokeFunction', 'lambda:InvokeFunction', 'sqs:SendMessage'].sort(),
+    );
+    expect(JSON.stringify(invoke.map((s) => s.Resource))).toBe(
       JSON.stringify(
         (['refreshTokens', 'processParkedEvents'] as const).map((name) => [
           arnOf(fnId(name)),
@@ -444,6 +475,25 @@ describe('TokenRefreshSchedule', () => {
         ]),
       ),
     );
+    expect(granted.find((s) => actionsOf(s).includes('sqs:SendMessage'))?.Resource).toEqual(arnOf(queueId()));
+  });
+});
+
+describe('DeadLetters', () => {
+  it('is one encrypted queue that refuses plain http and keeps messages for 14 days', () => {
+    built.template.resourceCountIs('AWS::SQS::Queue', 1);
+    built.template.hasResourceProperties('AWS::SQS::Queue', {
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+    });
+    built.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+    built.template.hasOutput('DeadLettersQueueUrl', { Value: { Ref: logicalId(built.stack.deadLetters.queue) } });
   });
 });
 
@@ -461,7 +511,12 @@ describe('Notifications', () => {
           'detail-type': [TOKEN_STATUS_DETAIL_TYPE],
           detail: { event: [event] },
         },
-        Targets: [Match.objectLike({ Arn: { Ref: topicId } })],
+        Targets: [
+          Match.objectLike({
+            Arn: { Ref: topicId },
+            DeadLetterConfig: { Arn: arnOf(logicalId(built.stack.deadLetters.queue)) },
+          }),
+        ],
       });
     }
     expect(ATTENTION_EVENTS).toEqual(expect.arrayContaining(['reauth_required', 'payment_required']));
@@ -553,6 +608,48 @@ describe('Alarms', () => {
     expect(unpublished).toEqual([]);
   });
 
+  it('raises an alarm as soon as the dead-letters queue holds a message', () => {
+    expect(alarms()).toContainEqual(
+      expect.objectContaining({
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [
+          { Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(built.stack.deadLetters.queue), 'QueueName'] } },
+        ],
+        Statistic: 'Maximum',
+        Threshold: 1,
+      }),
+    );
+  });
+
+  it.each(['ReadThrottleEvents', 'WriteThrottleEvents'])(
+    'watches %s of the table and of the due index',
+    (metricName) => {
+      // Prepare
+      const table = { Name: 'TableName', Value: { Ref: tableId() } };
+
+      // Assess
+      expect(alarms()).toContainEqual(
+        expect.objectContaining({
+          Namespace: 'AWS/DynamoDB',
+          MetricName: metricName,
+          Dimensions: [table],
+          Threshold: 1,
+        }),
+      );
+      expect(alarms()).toContainEqual(
+        expect.objectContaining({
+          Namespace: 'AWS/DynamoDB',
+          MetricName: metricName,
+          Dimensions: expect.arrayContaining([
+            table,
+            { Name: 'GlobalSecondaryIndexName', Value: TABLE_SCHEMA.dueIndex.name },
+          ]),
+        }),
+      );
+    },
+  );
+
   it('sends every alarm to the notification topic', () => {
     // Prepare
     const topicId = logicalId(built.stack.notifications.topic);
@@ -560,5 +657,49 @@ describe('Alarms', () => {
     // Assess
     expect(alarms().length).toBeGreaterThan(NAMES.length);
     for (const alarm of alarms()) expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
+  });
+});
+
+describe('tags', () => {
+  /** A resource's tags, whichever of CloudFormation's two shapes (list of Key/Value, or a map) it uses. */
+  function tagsOf(properties: Record<string, unknown> | undefined): Record<string, string> {
+    const tags: unknown = properties?.Tags;
+    if (Array.isArray(tags)) {
+      return Object.fromEntries(tags.map((tag: { Key: string; Value: string }) => [tag.Key, tag.Value]));
+    }
+    return typeof tags === 'object' && tags !== null ? (tags as Record<string, string>) : {};
+  }
+
+  it('puts service and component on every taggable resource', () => {
+    // Prepare
+    const resources = built.template.toJSON().Resources as Record<string, { Properties?: Record<string, unknown> }>;
+    const taggable = built.stack.node
+      .findAll()
+      .filter((c): c is CfnResource => CfnResource.isCfnResource(c) && TagManager.isTaggable(c))
+      .map((c) => String(built.stack.resolve(c.logicalId)));
+
+    // Act
+    const untagged = taggable.filter((id) => {
+      const tags = tagsOf(resources[id]?.Properties);
+      return tags.service !== 'bitrix24-token-service' || tags.component === undefined;
+    });
+
+    // Assess
+    expect(taggable.length).toBeGreaterThan(30);
+    expect(untagged).toEqual([]);
+  });
+
+  it('names each concern, and each function by its entry', () => {
+    // Prepare
+    const resources = built.template.toJSON().Resources as Record<string, { Properties?: Record<string, unknown> }>;
+    const component = (id: string) => tagsOf(resources[id]?.Properties).component;
+
+    // Assess
+    expect(component(tableId())).toBe('token-store');
+    expect(component(fnId('oauthStart'))).toBe('oauth-start');
+    expect(component(roleId('refreshTokens'))).toBe('refresh-tokens');
+    expect(component(logicalId(built.stack.functions.appEvents.logGroup))).toBe('app-events');
+    expect(component(logicalId(built.stack.api.httpApi))).toBe('http-api');
+    expect(component(logicalId(built.stack.deadLetters.queue))).toBe('dead-letters');
   });
 });
