@@ -9,7 +9,7 @@ import { AppFunction } from './constructs/app-function.js';
 import { ClientCredentials } from './constructs/client-credentials.js';
 import { DeadLetters } from './constructs/dead-letters.js';
 import { Notifications } from './constructs/notifications.js';
-import { OAuthHttpApi } from './constructs/oauth-http-api.js';
+import { OAuthHttpApi, type RouteName, type RouteThrottle } from './constructs/oauth-http-api.js';
 import { TokenRefreshSchedule } from './constructs/token-refresh-schedule.js';
 import { TokenTable } from './constructs/token-table.js';
 import {
@@ -51,6 +51,8 @@ export interface BitrixTokenStackProps extends StackProps {
   readonly tableRemovalPolicy?: RemovalPolicy;
   /** How often the refresh sweep runs. @default Duration.minutes(5) */
   readonly refreshInterval?: Duration;
+  /** Throttles of single routes (`oauthStart`, `oauthCallback`, `events`, `install`). @default DEFAULT_ROUTE_THROTTLES */
+  readonly routeThrottles?: Partial<Record<RouteName, RouteThrottle>>;
 }
 
 /**
@@ -152,6 +154,7 @@ export class BitrixTokenStack extends Stack {
       oauthCallback: this.functions.oauthCallback,
       appEvents: this.functions.appEvents,
       installPage: this.functions.installPage,
+      routeThrottles: props.routeThrottles,
     });
     this.schedules = new TokenRefreshSchedule(this, 'Schedules', {
       refreshTokens: this.functions.refreshTokens,

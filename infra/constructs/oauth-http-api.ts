@@ -1,6 +1,14 @@
 import { CfnOutput, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  type CfnRoute,
+  type CfnStage,
+  HttpApi,
+  HttpMethod,
+  type HttpRoute,
+  HttpStage,
+  LogGroupLogDestination,
+} from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -33,6 +41,27 @@ const ACCESS_LOG_FORMAT = JSON.stringify({
   userAgent: '$context.identity.userAgent',
 });
 
+/** Steady requests per second and burst of one route (API Gateway's token bucket). */
+export interface RouteThrottle {
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
+
+export type RouteName = keyof typeof ROUTES;
+
+/**
+ * Each route's own budget, so a flood of one cannot spend another's: the anonymous start of the code
+ * flow gets little (a person starts an authorization now and then, and every accepted request costs a
+ * Lambda run and a DynamoDB write), Bitrix24's events the most (they are not resent, and an app update
+ * sends ONAPPUPDATE from many portals at once).
+ */
+export const DEFAULT_ROUTE_THROTTLES: Readonly<Record<RouteName, RouteThrottle>> = {
+  oauthStart: { rateLimit: 5, burstLimit: 10 },
+  oauthCallback: { rateLimit: 10, burstLimit: 20 },
+  events: { rateLimit: 100, burstLimit: 200 },
+  install: { rateLimit: 20, burstLimit: 40 },
+};
+
 export interface OAuthHttpApiProps {
   /** `GET /oauth/start`: sends the browser to the portal's consent page. */
   readonly oauthStart: IFunction;
@@ -42,17 +71,22 @@ export interface OAuthHttpApiProps {
   readonly appEvents: IFunction;
   /** `GET|POST /bitrix/install`: the install page ("Path for initial installation"). */
   readonly installPage: IFunction;
-  /** Steady-state requests per second of the default stage. @default 50 */
+  /**
+   * Throttles per route (both methods of `install` share its numbers), replacing the defaults route by
+   * route. @default DEFAULT_ROUTE_THROTTLES
+   */
+  readonly routeThrottles?: Partial<Record<RouteName, RouteThrottle>>;
+  /** Steady-state requests per second of any route without its own throttle. @default 50 */
   readonly throttleRateLimit?: number;
-  /** Burst of the default stage. @default 100 */
+  /** Burst of any route without its own throttle. @default 100 */
   readonly throttleBurstLimit?: number;
   /** Retention of the access log. @default RetentionDays.ONE_MONTH */
   readonly accessLogRetention?: RetentionDays;
 }
 
 /**
- * The HTTP API in front of the OAuth, event and install functions: four routes, one default stage with
- * throttling and an access log, and the URLs to paste into Bitrix24 as stack outputs.
+ * The HTTP API in front of the OAuth, event and install functions: four routes, each with its own
+ * throttle, one default stage with an access log, and the URLs to paste into Bitrix24 as stack outputs.
  *
  * @example
  * const api = new OAuthHttpApi(this, 'Api', { oauthStart, oauthCallback, appEvents, installPage });
@@ -61,6 +95,9 @@ export class OAuthHttpApi extends Construct {
   readonly httpApi: HttpApi;
   readonly stage: HttpStage;
   readonly accessLogs: LogGroup;
+  /** The throttle in force per route. */
+  readonly routeThrottles: Readonly<Record<RouteName, RouteThrottle>>;
+  private readonly routes: HttpRoute[] = [];
 
   constructor(scope: Construct, id: string, props: OAuthHttpApiProps) {
     super(scope, id);
@@ -84,6 +121,7 @@ export class OAuthHttpApi extends Construct {
       },
     });
 
+    this.routeThrottles = { ...DEFAULT_ROUTE_THROTTLES, ...props.routeThrottles };
     this.route(
       ROUTES.oauthStart,
       [HttpMethod.GET],
@@ -117,6 +155,8 @@ export class OAuthHttpApi extends Construct {
         'authorization server before anything is stored.',
     );
 
+    this.throttleRoutes();
+
     const base = this.httpApi.apiEndpoint;
     output(this, 'ApiUrl', base, 'Base URL of the HTTP API');
     output(this, 'RedirectUri', `${base}${ROUTES.oauthCallback}`, 'Bitrix24 app setting: redirect URI (callback)');
@@ -147,6 +187,26 @@ export class OAuthHttpApi extends Construct {
       integration: new HttpLambdaIntegration(`${id}Integration`, fn),
     });
     for (const route of routes) Validations.of(route).acknowledge({ id: 'AwsSolutions-APIG4', reason });
+    this.routes.push(...routes);
+  }
+
+  /**
+   * The stage's `RouteSettings` (no L2 property for them), keyed by route key. API Gateway refuses
+   * settings for a route that does not exist yet, so the stage is created after its routes.
+   */
+  private throttleRoutes(): void {
+    const settings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
+    for (const [name, path] of Object.entries(ROUTES) as [RouteName, string][]) {
+      const throttle = this.routeThrottles[name];
+      for (const route of this.routes.filter((r) => r.path === path)) {
+        settings[(route.node.defaultChild as CfnRoute).routeKey] = {
+          ThrottlingRateLimit: throttle.rateLimit,
+          ThrottlingBurstLimit: throttle.burstLimit,
+        };
+        this.stage.node.addDependency(route);
+      }
+    }
+    (this.stage.node.defaultChild as CfnStage).addPropertyOverride('RouteSettings', settings);
   }
 }
 

@@ -4,6 +4,7 @@ import { CfnResource, TagManager } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ATTENTION_EVENTS } from '#infra/constructs/notifications.js';
+import { DEFAULT_ROUTE_THROTTLES } from '#infra/constructs/oauth-http-api.js';
 import { FUNCTIONS, type FunctionName } from '#infra/function-catalog.js';
 import { createTableInput, TABLE_SCHEMA } from '#shared/adapters/dynamodb/table-schema.js';
 import { NOTIFICATION_SOURCE, TOKEN_STATUS_DETAIL_TYPE } from '#shared/adapters/eventbridge-notification-publisher.js';
@@ -363,6 +364,49 @@ describe('OAuthHttpApi', () => {
       IntegrationType: 'AWS_PROXY',
       PayloadFormatVersion: '2.0',
       IntegrationUri: arnOf(fnId(name)),
+    });
+  });
+
+  it('gives each route its own throttle, so a flood of /oauth/start leaves the events their budget', () => {
+    // Act
+    const stage = Object.values(built.template.findResources('AWS::ApiGatewayV2::Stage'))[0];
+
+    // Assess
+    expect(stage?.Properties.RouteSettings).toEqual({
+      'GET /oauth/start': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+      'GET /oauth/callback': { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 },
+      'POST /bitrix/events': { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
+      'GET /bitrix/install': { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
+      'POST /bitrix/install': { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
+    });
+    expect(DEFAULT_ROUTE_THROTTLES.oauthStart.rateLimit).toBeLessThan(DEFAULT_ROUTE_THROTTLES.events.rateLimit);
+  });
+
+  it('creates the stage after its routes (API Gateway refuses settings of a route it does not know)', () => {
+    // Prepare
+    const routeIds = Object.keys(built.template.findResources('AWS::ApiGatewayV2::Route'));
+
+    // Act
+    const stage = Object.values(built.template.findResources('AWS::ApiGatewayV2::Stage'))[0];
+
+    // Assess
+    expect(routeIds).toHaveLength(5);
+    expect(stage?.DependsOn).toEqual(expect.arrayContaining(routeIds));
+  });
+
+  it('lets an operator change one route throttle and keeps the others', () => {
+    // Act
+    const custom = buildStack({ routeThrottles: { events: { rateLimit: 300, burstLimit: 600 } } });
+    const stage = Object.values(custom.template.findResources('AWS::ApiGatewayV2::Stage'))[0];
+
+    // Assess
+    expect(stage?.Properties.RouteSettings['POST /bitrix/events']).toEqual({
+      ThrottlingRateLimit: 300,
+      ThrottlingBurstLimit: 600,
+    });
+    expect(stage?.Properties.RouteSettings['GET /oauth/start']).toEqual({
+      ThrottlingRateLimit: 5,
+      ThrottlingBurstLimit: 10,
     });
   });
 
