@@ -10,7 +10,8 @@ import { addNagChecks } from './nag.js';
  *
  * Options as context, in cdk.json or `-c key=value`: `clientId`, `settings` (JSON object of
  * shared/runtime/config.ts values), `existingCredentialsSecret`, `notificationEmail`, `notificationTopic`
- * (false to skip the topic), `routeThrottles` (JSON: `{"events": {"rateLimit": 300, "burstLimit": 600}}`).
+ * (false to skip the topic), `routeThrottles` (JSON: `{"events": {"rateLimit": 300, "burstLimit": 600}}`),
+ * `domainName` + `certificateArn` (a custom domain) with optional `hostedZoneId` + `hostedZoneName`.
  */
 const app = new App();
 addNagChecks(app);
@@ -30,7 +31,16 @@ function propsFromContext(scope: App): BitrixTokenStackProps {
     notificationEmail: text('notificationEmail'),
     notificationTopic: topic === false || topic === 'false' ? false : undefined,
     routeThrottles: routeThrottlesFromContext(scope.node.tryGetContext('routeThrottles')),
+    domainName: text('domainName'),
+    certificateArn: text('certificateArn'),
+    hostedZone: hostedZoneFromContext(text('hostedZoneId'), text('hostedZoneName')),
   };
+}
+
+function hostedZoneFromContext(id: string | undefined, name: string | undefined): BitrixTokenStackProps['hostedZone'] {
+  if (id === undefined && name === undefined) return undefined;
+  if (id === undefined || name === undefined) throw new Error('give both hostedZoneId and hostedZoneName, or neither');
+  return { id, name };
 }
 
 /** `-c routeThrottles='{"events":{"rateLimit":300,"burstLimit":600}}'`, or the same object in cdk.json. */

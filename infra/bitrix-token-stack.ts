@@ -1,5 +1,7 @@
 import { Annotations, CfnOutput, Duration, type RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
+import { HostedZone } from 'aws-cdk-lib/aws-route53';
 import type { Construct } from 'constructs';
 import { TABLE_SCHEMA } from '#shared/adapters/dynamodb/table-schema.js';
 import { METRICS_NAMESPACE } from '#shared/core/ports/metrics.js';
@@ -51,6 +53,18 @@ export interface BitrixTokenStackProps extends StackProps {
   readonly tableRemovalPolicy?: RemovalPolicy;
   /** How often the refresh sweep runs. @default Duration.minutes(5) */
   readonly refreshInterval?: Duration;
+  /**
+   * A custom domain for the API (`bitrix.example.com`), so the URLs pasted into Bitrix24 survive a new
+   * stack. Needs `certificateArn`. @default - none: the execute-api address
+   */
+  readonly domainName?: string;
+  /** ARN of an ACM certificate for `domainName` in the stack's region. @default - none */
+  readonly certificateArn?: string;
+  /**
+   * Route 53 zone of `domainName` (`{ id, name }`): the stack adds the alias record.
+   * @default - none: add a CNAME to the `CustomDomainTarget` output at your DNS provider
+   */
+  readonly hostedZone?: { readonly id: string; readonly name: string };
   /** Throttles of single routes (`oauthStart`, `oauthCallback`, `events`, `install`). @default DEFAULT_ROUTE_THROTTLES */
   readonly routeThrottles?: Partial<Record<RouteName, RouteThrottle>>;
 }
@@ -85,6 +99,7 @@ export class BitrixTokenStack extends Stack {
     loadConfig(this.settings);
 
     const clientId = checkClientId(props.clientId);
+    checkCustomDomain(props);
     const serviceName = props.serviceName ?? 'bitrix24-token-service';
     const metricsNamespace = props.metricsNamespace ?? METRICS_NAMESPACE;
     const refreshInterval = props.refreshInterval ?? Duration.minutes(5);
@@ -155,6 +170,18 @@ export class BitrixTokenStack extends Stack {
       appEvents: this.functions.appEvents,
       installPage: this.functions.installPage,
       routeThrottles: props.routeThrottles,
+      domainName: props.domainName,
+      certificate:
+        props.certificateArn === undefined
+          ? undefined
+          : Certificate.fromCertificateArn(this, 'Certificate', props.certificateArn),
+      hostedZone:
+        props.hostedZone === undefined
+          ? undefined
+          : HostedZone.fromHostedZoneAttributes(this, 'HostedZone', {
+              hostedZoneId: props.hostedZone.id,
+              zoneName: props.hostedZone.name,
+            }),
     });
     this.schedules = new TokenRefreshSchedule(this, 'Schedules', {
       refreshTokens: this.functions.refreshTokens,
@@ -238,6 +265,20 @@ function checkClientId(clientId: string | undefined): string | undefined {
     throw new Error('clientId must be the Bitrix24 client id, e.g. local.6500f0c0a1b2c3.12345678');
   }
   return clientId;
+}
+
+/** A custom domain is a lower-case host name, its certificate a complete ACM certificate ARN. */
+function checkCustomDomain(props: BitrixTokenStackProps): void {
+  const host = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+  if (props.domainName !== undefined && !host.test(props.domainName)) {
+    throw new Error(`domainName must be a lower-case host name such as bitrix.example.com, got ${props.domainName}`);
+  }
+  if (
+    props.certificateArn !== undefined &&
+    !/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[\w-]+$/.test(props.certificateArn)
+  ) {
+    throw new Error('certificateArn must be the ARN of an ACM certificate (arn:aws:acm:REGION:ACCOUNT:certificate/ID)');
+  }
 }
 
 function output(stack: Stack, id: string, value: string, description: string): void {

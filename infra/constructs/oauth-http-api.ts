@@ -1,17 +1,24 @@
 import { CfnOutput, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
+  ApiMapping,
   type CfnRoute,
   type CfnStage,
+  DomainName,
+  EndpointType,
   HttpApi,
   HttpMethod,
   type HttpRoute,
   HttpStage,
   LogGroupLogDestination,
+  SecurityPolicy,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { ICertificate } from 'aws-cdk-lib/aws-certificatemanager';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { ARecord, type IHostedZone, RecordTarget } from 'aws-cdk-lib/aws-route53';
+import { ApiGatewayv2DomainProperties } from 'aws-cdk-lib/aws-route53-targets';
 import { Construct } from 'constructs';
 
 /** The public paths, as Bitrix24 and browsers reach them. */
@@ -82,6 +89,21 @@ export interface OAuthHttpApiProps {
   readonly throttleBurstLimit?: number;
   /** Retention of the access log. @default RetentionDays.ONE_MONTH */
   readonly accessLogRetention?: RetentionDays;
+  /**
+   * A stable address for the URLs pasted into Bitrix24 (`bitrix.example.com`): a regional API Gateway
+   * custom domain mapped to this API at its root. Needs `certificate`. @default - none: the
+   * execute-api address, which changes with every new stack
+   */
+  readonly domainName?: string;
+  /**
+   * An ACM certificate for `domainName`, issued or imported in the stack's region (a regional
+   * endpoint). @default - none (required with `domainName`)
+   */
+  readonly certificate?: ICertificate;
+  /**
+   * The Route 53 zone of `domainName`: an alias A record to the custom domain is created in it. @default - none: point a CNAME at the `CustomDomainTarget` output yourself
+   */
+  readonly hostedZone?: IHostedZone;
 }
 
 /**
@@ -95,6 +117,10 @@ export class OAuthHttpApi extends Construct {
   readonly httpApi: HttpApi;
   readonly stage: HttpStage;
   readonly accessLogs: LogGroup;
+  /** The custom domain, when there is one. */
+  readonly domain?: DomainName;
+  /** Base URL of the API as Bitrix24 and browsers reach it: the custom domain's, else execute-api's. */
+  readonly url: string;
   /** The throttle in force per route. */
   readonly routeThrottles: Readonly<Record<RouteName, RouteThrottle>>;
   private readonly routes: HttpRoute[] = [];
@@ -157,7 +183,19 @@ export class OAuthHttpApi extends Construct {
 
     this.throttleRoutes();
 
-    const base = this.httpApi.apiEndpoint;
+    if ((props.domainName === undefined) !== (props.certificate === undefined)) {
+      throw new Error('a custom domain needs both domainName and certificate');
+    }
+    if (props.hostedZone !== undefined && props.domainName === undefined) {
+      throw new Error('hostedZone is only used with domainName');
+    }
+    this.url = this.httpApi.apiEndpoint;
+    if (props.domainName !== undefined && props.certificate !== undefined) {
+      this.domain = this.customDomain(props.domainName, props.certificate, props.hostedZone);
+      this.url = `https://${props.domainName}`;
+    }
+
+    const base = this.url;
     output(this, 'ApiUrl', base, 'Base URL of the HTTP API');
     output(this, 'RedirectUri', `${base}${ROUTES.oauthCallback}`, 'Bitrix24 app setting: redirect URI (callback)');
     output(
@@ -178,6 +216,31 @@ export class OAuthHttpApi extends Construct {
       `${base}${ROUTES.oauthStart}`,
       'Where a user starts connecting a portal (?portal=name.bitrix24.com)',
     );
+  }
+
+  /** The regional custom domain, its mapping to the `$default` stage at the root, and DNS when a zone is given. */
+  private customDomain(domainName: string, certificate: ICertificate, zone: IHostedZone | undefined): DomainName {
+    const domain = new DomainName(this, 'DomainName', {
+      domainName,
+      certificate,
+      endpointType: EndpointType.REGIONAL,
+      securityPolicy: SecurityPolicy.TLS_1_2,
+    });
+    new ApiMapping(this, 'ApiMapping', { api: this.httpApi, domainName: domain, stage: this.stage });
+    if (zone !== undefined) {
+      const target = RecordTarget.fromAlias(
+        new ApiGatewayv2DomainProperties(domain.regionalDomainName, domain.regionalHostedZoneId),
+      );
+      new ARecord(this, 'AliasRecord', { zone, recordName: domainName, target });
+    }
+    output(
+      this,
+      'CustomDomainTarget',
+      domain.regionalDomainName,
+      `DNS: ${domainName} CNAME (or Route 53 alias) to this name`,
+    );
+    output(this, 'ExecuteApiUrl', this.httpApi.apiEndpoint, 'The API without the custom domain (for checks)');
+    return domain;
   }
 
   private route(path: string, methods: HttpMethod[], fn: IFunction, id: string, reason: string): void {

@@ -63,6 +63,14 @@ describe('cdk-nag AwsSolutions and Serverless', () => {
         notificationEmail: 'ops@example.com',
       },
     ],
+    [
+      'a custom domain with its Route 53 zone',
+      {
+        domainName: 'bitrix.example.com',
+        certificateArn: 'arn:aws:acm:eu-central-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789',
+        hostedZone: { id: 'Z0123456789ABCDEFGHIJ', name: 'example.com' },
+      },
+    ],
   ])('finds nothing unacknowledged with %s', (_label, props) => {
     // Prepare
     const { app } = nagApp(props);

@@ -747,3 +747,75 @@ describe('tags', () => {
     expect(component(logicalId(built.stack.deadLetters.queue))).toBe('dead-letters');
   });
 });
+
+describe('custom domain', () => {
+  const certificateArn = 'arn:aws:acm:eu-central-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
+
+  it('maps a regional custom domain to the default stage and gives the URLs to paste on it', () => {
+    // Act
+    const custom = buildStack({ domainName: 'bitrix.example.com', certificateArn });
+    const domainId = logicalId(custom.stack.api.domain);
+    const stageId = logicalId(custom.stack.api.stage);
+
+    // Assess
+    custom.template.hasResourceProperties('AWS::ApiGatewayV2::DomainName', {
+      DomainName: 'bitrix.example.com',
+      DomainNameConfigurations: [
+        { CertificateArn: certificateArn, EndpointType: 'REGIONAL', SecurityPolicy: 'TLS_1_2' },
+      ],
+    });
+    const [mapping] = Object.values(custom.template.findResources('AWS::ApiGatewayV2::ApiMapping'));
+    expect(mapping?.Properties).toMatchObject({
+      ApiId: { Ref: logicalId(custom.stack.api.httpApi) },
+      DomainName: { Ref: domainId },
+      Stage: '$default',
+    });
+    expect(mapping?.Properties.ApiMappingKey).toBeUndefined();
+    expect(mapping?.DependsOn).toContain(stageId);
+    custom.template.hasOutput('ApiUrl', { Value: 'https://bitrix.example.com' });
+    custom.template.hasOutput('RedirectUri', { Value: 'https://bitrix.example.com/oauth/callback' });
+    custom.template.hasOutput('InstallUrl', { Value: 'https://bitrix.example.com/bitrix/install' });
+    custom.template.hasOutput('EventHandlerUrl', { Value: 'https://bitrix.example.com/bitrix/events' });
+    custom.template.hasOutput('OAuthStartUrl', { Value: 'https://bitrix.example.com/oauth/start' });
+    custom.template.hasOutput('CustomDomainTarget', { Value: { 'Fn::GetAtt': [domainId, 'RegionalDomainName'] } });
+    custom.template.hasOutput('ExecuteApiUrl', {
+      Value: { 'Fn::GetAtt': [logicalId(custom.stack.api.httpApi), 'ApiEndpoint'] },
+    });
+    custom.template.resourceCountIs('AWS::Route53::RecordSet', 0);
+  });
+
+  it('adds the alias record when the Route 53 zone is given', () => {
+    // Act
+    const custom = buildStack({
+      domainName: 'bitrix.example.com',
+      certificateArn,
+      hostedZone: { id: 'Z0123456789ABCDEFGHIJ', name: 'example.com' },
+    });
+    const domainId = logicalId(custom.stack.api.domain);
+
+    // Assess
+    custom.template.hasResourceProperties('AWS::Route53::RecordSet', {
+      Name: 'bitrix.example.com.',
+      Type: 'A',
+      HostedZoneId: 'Z0123456789ABCDEFGHIJ',
+      AliasTarget: {
+        DNSName: { 'Fn::GetAtt': [domainId, 'RegionalDomainName'] },
+        HostedZoneId: { 'Fn::GetAtt': [domainId, 'RegionalHostedZoneId'] },
+      },
+    });
+  });
+
+  it('keeps the execute-api URLs without a domain', () => {
+    built.template.resourceCountIs('AWS::ApiGatewayV2::DomainName', 0);
+    expect(built.template.findOutputs('CustomDomainTarget')).toEqual({});
+  });
+
+  it.each([
+    [{ domainName: 'bitrix.example.com' }, /both domainName and certificate/],
+    [{ certificateArn }, /both domainName and certificate/],
+    [{ domainName: 'Bitrix.Example.com', certificateArn }, /lower-case host name/],
+    [{ domainName: 'bitrix.example.com', certificateArn: 'arn:aws:iam::123456789012:role/x' }, /ACM certificate/],
+  ])('refuses %j', (props, message) => {
+    expect(() => buildStack(props)).toThrow(message);
+  });
+});
