@@ -101,14 +101,16 @@ export interface OAuthHttpApiProps {
    */
   readonly certificate?: ICertificate;
   /**
-   * The Route 53 zone of `domainName`: an alias A record to the custom domain is created in it. @default - none: point a CNAME at the `CustomDomainTarget` output yourself
+   * The Route 53 zone of `domainName`: an alias A record to the custom domain is created in it.
+   * @default - none: point a CNAME at the `CustomDomainTarget` output yourself
    */
   readonly hostedZone?: IHostedZone;
 }
 
 /**
  * The HTTP API in front of the OAuth, event and install functions: four routes, each with its own
- * throttle, one default stage with an access log, and the URLs to paste into Bitrix24 as stack outputs.
+ * throttle, one default stage with an access log, optionally a custom domain, and the URLs to paste
+ * into Bitrix24 as stack outputs.
  *
  * @example
  * const api = new OAuthHttpApi(this, 'Api', { oauthStart, oauthCallback, appEvents, installPage });
