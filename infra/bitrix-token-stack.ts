@@ -70,8 +70,9 @@ export interface BitrixTokenStackProps extends StackProps {
 }
 
 /**
- * The whole Bitrix24 token service: token table, client credentials, notifications, the seven
- * functions, the HTTP API, the schedules and the alarms. Composition only; each concern is a construct.
+ * The whole Bitrix24 token service: token table, client credentials, notifications, the dead-letters
+ * queue, the seven functions, the HTTP API, the schedules and the alarms. Composition only; each
+ * concern is a construct.
  *
  * @example
  * const service = new BitrixTokenStack(app, 'Bitrix24TokenService');
@@ -226,8 +227,8 @@ export class BitrixTokenStack extends Stack {
       table: { table: this.tokens.table, indexNames: [TABLE_SCHEMA.dueIndex.name] },
     });
 
-    // Every taggable resource: `service` for cost allocation and IAM conditions, `component` for the
-    // concern (functions tag themselves, their role and log group with their own name).
+    // Every taggable resource: `service` and `component` (the concern) for cost allocation; functions
+    // tag themselves, their role and their log group with their own name.
     Tags.of(this).add('service', serviceName);
     const components: [Construct, string][] = [
       [this.tokens, 'token-store'],
