@@ -121,7 +121,7 @@ const wirings = {} as Record<FunctionName, Wiring>;
 
 beforeAll(async () => {
   deployed = await startDeployedEnv({
-    tableName: 'table-access',
+    tableName: 'function-catalog',
     secretId: 'table-access-app',
     client: CLIENT,
     env: { LIFECYCLE_VERIFY_TIMEOUT_MS: '1500', PARKED_RETRY_BASE_SECONDS: '1' },
