@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import type { Config } from '#shared/runtime/config.js';
-import type { TokenAccess } from './constructs/token-table.js';
+import type { InvokedBy } from './constructs/app-function.js';
+import type { TableAccess } from './constructs/token-table.js';
 
 /** A variable of `shared/runtime/config.ts`: the type keeps this file in step with the schema. */
 export type SettingName = keyof Config;
@@ -14,6 +15,14 @@ export const RESOURCE_SETTINGS = [
   'CLIENT_CREDENTIALS_SECRET_ID',
   'EVENT_BUS_NAME',
 ] as const satisfies readonly SettingName[];
+
+/**
+ * Variables the stack sets from its own props (`BitrixTokenStackProps`, or the context of the same name);
+ * never set through `settings`.
+ */
+export const PROP_SETTINGS = {
+  BITRIX_CLIENT_ID: 'clientId',
+} as const satisfies Partial<Record<SettingName, string>>;
 
 /** Settings by area. A function gets the areas it reads; an operator's value reaches only those functions. */
 export const SETTING_AREAS = {
@@ -48,6 +57,8 @@ export const SETTING_AREAS = {
   sweep: ['REFRESH_SWEEP_CONCURRENCY', 'REFRESH_SWEEP_MARGIN_SECONDS', 'REFRESH_SWEEP_MAX_KEYS'],
   /** OAuth code flow in the browser. */
   oauthFlow: ['OAUTH_STATE_TTL_SECONDS', 'OAUTH_COOKIE_SECURE'],
+  /** Which portals a browser may be sent to (`/oauth/start`) and a REST call may follow (consumers). */
+  portals: ['BITRIX_ON_PREMISE_PORTALS'],
   /** Install events, the install frame and parked claims. */
   lifecycle: [
     'LIFECYCLE_BODY_MAX_BYTES',
@@ -78,6 +89,7 @@ export const CONSUMER_SETTING_AREAS = [
   'authorizationServer',
   'refresh',
   'consumer',
+  'portals',
 ] as const satisfies readonly SettingArea[];
 
 /** What one function is, needs and may do. */
@@ -87,17 +99,29 @@ export interface FunctionSpec {
   /** Entry file from the project root. */
   readonly entry: string;
   readonly description: string;
-  /** Token table access. */
-  readonly tokens: TokenAccess;
+  /**
+   * Token table access, action by action and item family by item family, as the function's use cases
+   * call the adapters (docs/DEPLOY.md §1 lists why each one is there); `consumer`: the consumer grant.
+   */
+  readonly tokens: TableAccess | 'consumer';
   /** Reads the client credentials secret. */
   readonly clientCredentials: boolean;
+  /**
+   * Gets the app's client id as `BITRIX_CLIENT_ID` (from the stack's `clientId`) instead of the secret:
+   * for the anonymous start of the code flow, which must not be able to read the client secret.
+   */
+  readonly clientId: boolean;
   /** Publishes token-status notifications (runs the refresh path: the sweep and consumers). */
   readonly notifications: boolean;
   readonly settings: readonly SettingArea[];
   readonly timeout: Duration;
   readonly memorySize?: number;
-  /** Asynchronous retries (scheduled jobs: 0, the next tick does the same work). @default Lambda's 2 */
-  readonly retryAttempts?: number;
+  /**
+   * Who invokes it: the HTTP API and a direct caller wait for the answer; the schedules invoke
+   * asynchronously (`TokenRefreshSchedule` sets no retries, a maximum event age and the on-failure
+   * destination).
+   */
+  readonly invokedBy: InvokedBy;
 }
 
 /**
@@ -110,65 +134,111 @@ export const FUNCTIONS = {
     id: 'OAuthStart',
     entry: 'functions/oauth-start.ts',
     description: 'GET /oauth/start: redirects to the portal consent page with a browser-bound state',
-    tokens: 'oauthStates',
-    clientCredentials: true,
+    // startAuthorization: the state.
+    tokens: { items: { state: ['PutItem'] } },
+    clientCredentials: false,
+    clientId: true,
     notifications: false,
-    settings: ['oauthFlow', 'authorizationServer'],
+    settings: ['oauthFlow', 'portals', 'authorizationServer'],
     timeout: Duration.seconds(10),
+    invokedBy: 'api',
   },
   oauthCallback: {
     id: 'OAuthCallback',
     entry: 'functions/oauth-callback.ts',
     description: 'GET /oauth/callback: exchanges the code and stores a new token chain',
-    tokens: 'readWrite',
+    // completeAuthorization: spends the state; reads and writes the installation and the user's chain.
+    tokens: {
+      items: { portal: ['GetItem', 'PutItem', 'UpdateItem'], state: ['DeleteItem'], app: ['UpdateItem'] },
+    },
     clientCredentials: true,
+    clientId: false,
     notifications: false,
     settings: ['tokenStore', 'authorizationServer', 'refresh', 'oauthFlow'],
     timeout: Duration.seconds(15),
+    invokedBy: 'api',
   },
   appEvents: {
     id: 'AppEvents',
     entry: 'functions/app-events.ts',
     description: 'POST /bitrix/events: ONAPPINSTALL, ONAPPUPDATE, ONAPPUNINSTALL',
-    tokens: 'readWrite',
+    // acceptInstallClaim (receipts, parking) and uninstallPortal, whose CLEAN variant deletes every item
+    // of the portal in batches: the only BatchWriteItem of the service.
+    tokens: {
+      items: {
+        portal: ['GetItem', 'Query', 'PutItem', 'DeleteItem', 'BatchWriteItem'],
+        lifecycle: ['GetItem', 'Query', 'PutItem', 'DeleteItem', 'BatchWriteItem'],
+      },
+    },
     clientCredentials: true,
+    clientId: false,
     notifications: false,
     settings: ['tokenStore', 'authorizationServer', 'refresh', 'lifecycle'],
     timeout: Duration.seconds(15),
+    invokedBy: 'api',
   },
   installPage: {
     id: 'InstallPage',
     entry: 'functions/install-page.ts',
     description: 'GET|POST /bitrix/install: the install frame and app opens',
-    tokens: 'readWrite',
+    // registerInstallation: receipts and parking; the installation and chain (Query and DeleteItem: a
+    // chain written after a racing uninstall is deleted again).
+    tokens: {
+      items: {
+        portal: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
+        lifecycle: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
+        app: ['GetItem', 'UpdateItem'],
+      },
+    },
     clientCredentials: true,
-    notifications: false,
+    clientId: false,
+    notifications: true,
     settings: ['tokenStore', 'authorizationServer', 'refresh', 'lifecycle'],
     timeout: Duration.seconds(15),
+    invokedBy: 'api',
   },
   refreshTokens: {
     id: 'RefreshTokens',
     entry: 'functions/refresh-tokens.ts',
     description: 'Scheduled refresh sweep over the due index',
-    tokens: 'readWrite',
+    // The sweep reads due token sets; the refresh path leases and writes them (UpdateItem) and keeps a
+    // pair whose write failed in a recovery item (PutItem, GetItem, DeleteItem).
+    tokens: {
+      items: {
+        portal: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'],
+        app: ['GetItem', 'UpdateItem'],
+      },
+      dueIndex: 'tokens',
+    },
     clientCredentials: true,
+    clientId: false,
     notifications: true,
     settings: ['tokenStore', 'authorizationServer', 'refresh', 'sweep'],
     // Below the 5-minute interval, so sweeps rarely overlap (leases make overlaps safe anyway).
     timeout: Duration.minutes(4),
     memorySize: 512,
-    retryAttempts: 0,
+    invokedBy: 'schedule',
   },
   processParkedEvents: {
     id: 'ProcessParkedEvents',
     entry: 'functions/process-parked-events.ts',
     description: 'Scheduled: finishes install events parked while the authorization server was unreachable',
-    tokens: 'readWrite',
+    // finishParkedEvents: due claims, claim/reschedule (UpdateItem), remove, receipt; storeVerifiedClaim:
+    // the installation and chain (Query and DeleteItem after a racing uninstall).
+    tokens: {
+      items: {
+        portal: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
+        lifecycle: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
+        app: ['GetItem', 'UpdateItem'],
+      },
+      dueIndex: 'parked',
+    },
     clientCredentials: true,
-    notifications: false,
+    clientId: false,
+    notifications: true,
     settings: ['tokenStore', 'authorizationServer', 'refresh', 'lifecycle'],
     timeout: Duration.minutes(1),
-    retryAttempts: 0,
+    invokedBy: 'schedule',
   },
   exampleConsumer: {
     id: 'ExampleConsumer',
@@ -176,9 +246,11 @@ export const FUNCTIONS = {
     description: 'Example consumer (direct invoke): calls a portal REST method with a fresh token',
     tokens: 'consumer',
     clientCredentials: true,
+    clientId: false,
     notifications: true,
     settings: CONSUMER_SETTING_AREAS,
     timeout: Duration.seconds(30),
+    invokedBy: 'direct',
   },
 } as const satisfies Record<string, FunctionSpec>;
 
@@ -203,6 +275,12 @@ export function checkSettings(settings: Settings): void {
   for (const name of Object.keys(settings)) {
     if ((RESOURCE_SETTINGS as readonly string[]).includes(name)) {
       throw new Error(`setting ${name} is set from the deployed resources; remove it from the settings`);
+    }
+    if (name in PROP_SETTINGS) {
+      const prop = PROP_SETTINGS[name as keyof typeof PROP_SETTINGS];
+      throw new Error(
+        `setting ${name} is set from the stack's ${prop} (prop, or -c ${prop}=…); remove it from the settings`,
+      );
     }
     if (!known.has(name)) {
       throw new Error(`setting ${name} is read by no function: add it to SETTING_AREAS in infra/function-catalog.ts`);

@@ -100,6 +100,10 @@ const BAD_PORTALS = [
   'a.bitrix24.com#x',
   'a%2Fb.bitrix24.com',
   'x'.repeat(300),
+  // Well-formed host names that are neither a Bitrix24 cloud portal nor an allowed on-premise one.
+  'evil.example',
+  'a.bitrix24.com.evil.example',
+  'a.b.bitrix24.com',
 ];
 
 /** One forged or malformed request, chosen by the seeded PRNG; none of them may change the table. */

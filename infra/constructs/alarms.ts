@@ -9,8 +9,10 @@ import {
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IFunction, Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRIC_NAMES } from '#shared/core/ports/metrics.js';
 
@@ -37,12 +39,17 @@ export interface AlarmsProps {
   readonly reauthRequiredThreshold?: number;
   /** Parked install claims still waiting, three runs in a row. @default 1 */
   readonly parkedEventsBacklogThreshold?: number;
+  /** The dead-letters queue: an alarm as soon as it holds a message. @default - no such alarm */
+  readonly deadLetters?: IQueue;
+  /** The token table and its global secondary indexes: throttling alarms. @default - no table alarms */
+  readonly table?: { readonly table: ITable; readonly indexNames: readonly string[] };
 }
 
 /**
  * The alarms an operator needs: refresh failures, a surge of `reauth_required`, the sweep failing,
  * running long, falling behind or not running, parked install claims not draining, any function
- * erroring, and API 5xx. Custom metric names come from `shared/core/ports/metrics.ts`.
+ * erroring, API 5xx, anything in the dead-letters queue, and DynamoDB throttling the table or its
+ * index. Custom metric names come from `shared/core/ports/metrics.ts`.
  *
  * @example
  * new Alarms(this, 'Alarms', { functions, refreshTokens, refreshInterval, metricsNamespace, serviceName, topic });
@@ -126,6 +133,57 @@ export class Alarms extends Construct {
         threshold: 1,
         description: `${name} threw (errors the function did not turn into a response).`,
       });
+    }
+    if (props.deadLetters !== undefined) {
+      this.add('DeadLetters', {
+        metric: props.deadLetters.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(5),
+          statistic: 'Maximum',
+        }),
+        threshold: 1,
+        description:
+          'Something could not be delivered or a scheduled run failed: read the dead-letters queue (docs/DEPLOY.md).',
+      });
+    }
+    if (props.table !== undefined) {
+      const { table, indexNames } = props.table;
+      const throttles = (metricName: string, index?: string) =>
+        new Metric({
+          namespace: 'AWS/DynamoDB',
+          metricName,
+          dimensionsMap:
+            index === undefined
+              ? { TableName: table.tableName }
+              : { TableName: table.tableName, GlobalSecondaryIndexName: index },
+          statistic: 'Sum',
+          period: Duration.minutes(5),
+        });
+      const explain =
+        'On-demand tables throttle only past their partition or table limits (a hot partition, a sudden ' +
+        'multiple of the usual traffic); throttled refresh writes are retried and show as refresh failures.';
+      this.add('TableReadThrottles', {
+        metric: throttles('ReadThrottleEvents'),
+        threshold: 1,
+        description: `DynamoDB throttled reads of the token table. ${explain}`,
+      });
+      this.add('TableWriteThrottles', {
+        metric: throttles('WriteThrottleEvents'),
+        threshold: 1,
+        description: `DynamoDB throttled writes to the token table. ${explain}`,
+      });
+      for (const index of indexNames) {
+        const name = index.charAt(0).toUpperCase() + index.slice(1);
+        this.add(`${name}IndexReadThrottles`, {
+          metric: throttles('ReadThrottleEvents', index),
+          threshold: 1,
+          description: `DynamoDB throttled queries of the ${index} index (the sweep, parked claims). ${explain}`,
+        });
+        this.add(`${name}IndexWriteThrottles`, {
+          metric: throttles('WriteThrottleEvents', index),
+          threshold: 1,
+          description: `DynamoDB throttled writes to the ${index} index, which hold back table writes. ${explain}`,
+        });
+      }
     }
     if (props.api !== undefined) {
       this.add('ApiServerErrors', {

@@ -1,5 +1,5 @@
-import { join } from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { basename, extname, join } from 'node:path';
+import { Duration, RemovalPolicy, Tags, Validations } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -14,6 +14,22 @@ export const PROJECT_ROOT = join(import.meta.dirname, '..', '..');
  * call `require('util')`); without it they fail at run time with "Dynamic require of "util" is not supported".
  */
 const ESM_REQUIRE_BANNER = "import { createRequire } from 'module';const require = createRequire(import.meta.url);";
+
+/** Who invokes a function: the HTTP API, EventBridge Scheduler (asynchronously), or a caller directly. */
+export type InvokedBy = 'api' | 'schedule' | 'direct';
+
+/** Why a function has no dead-letter queue, by who invokes it (cdk-nag Serverless-LambdaDLQ). */
+const NO_DLQ_REASON: Readonly<Record<InvokedBy, string>> = {
+  api:
+    'Invoked synchronously by API Gateway: a dead-letter queue only receives failed asynchronous invocations; ' +
+    'a failure here is an HTTP answer to Bitrix24 or the browser, and the function and API 5xx alarms catch it.',
+  schedule:
+    'Invoked asynchronously by EventBridge Scheduler; TokenRefreshSchedule gives it an on-failure destination ' +
+    '(the alarmed dead-letters queue), which records request, response and error, so a DLQ would only duplicate it.',
+  direct:
+    'Invoked synchronously by its caller (the example consumer), which gets the error; a caller that invokes it ' +
+    'asynchronously configures its own destination.',
+};
 
 export interface AppFunctionProps {
   /** Entry file, relative to the project root, e.g. `functions/oauth-start.ts`. */
@@ -35,10 +51,12 @@ export interface AppFunctionProps {
   /** Retention of the function's own log group. @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
   /**
-   * Retries of asynchronous invocations (the schedules invoke asynchronously). @default - Lambda's
-   * default (2)
+   * `component` tag of the function, its role and its log group. @default the entry's file name
+   * (`oauth-start`)
    */
-  readonly retryAttempts?: number;
+  readonly component?: string;
+  /** Who invokes it (decides why it has no dead-letter queue). @default 'api' */
+  readonly invokedBy?: InvokedBy;
   /** Bundling root and lock file. @default PROJECT_ROOT */
   readonly projectRoot?: string;
 }
@@ -78,7 +96,6 @@ export class AppFunction extends NodejsFunction {
       memorySize: props.memorySize ?? 256,
       logGroup,
       role,
-      retryAttempts: props.retryAttempts,
       // Set explicitly: the lock file is not found from a nested entry otherwise.
       projectRoot,
       depsLockFilePath: join(projectRoot, 'package-lock.json'),
@@ -113,6 +130,17 @@ export class AppFunction extends NodejsFunction {
           '--alias:@aws-sdk/credential-provider-node': join(projectRoot, 'shared', 'runtime', 'lambda-credentials.ts'),
         },
       },
+    });
+    // The role and the log group live beside the function (siblings in the tree): tagged here too.
+    const component = props.component ?? basename(props.entry, extname(props.entry));
+    for (const resource of [this, role, logGroup]) Tags.of(resource).add('component', component);
+    Validations.of(this).acknowledge({ id: 'Serverless-LambdaDLQ', reason: NO_DLQ_REASON[props.invokedBy ?? 'api'] });
+    Validations.of(this).acknowledge({
+      id: 'Serverless-LambdaTracing',
+      reason:
+        'No X-Ray: the functions are short and log one structured line per outcome with the request id, and the ' +
+        'Powertools metrics and alarms cover their health; active tracing would also need xray:PutTraceSegments on ' +
+        'Resource *, which this stack grants to no role (test/infra/stack.test.ts).',
     });
   }
 }

@@ -1,8 +1,10 @@
 import { Aws, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { Schedule, ScheduleExpression, TimeWindow } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
 export interface TokenRefreshScheduleProps {
@@ -19,11 +21,18 @@ export interface TokenRefreshScheduleProps {
   readonly parkedEventsInterval?: Duration;
   /** Attempts EventBridge Scheduler makes to deliver one invocation (throttling, service errors). @default 2 */
   readonly retryAttempts?: number;
+  /**
+   * Where what could not run goes: invocations the scheduler could not deliver (its dead-letter queue)
+   * and runs that failed or grew too old in Lambda's asynchronous queue (the on-failure destination).
+   */
+  readonly failures: IQueue;
 }
 
 /**
- * EventBridge Scheduler schedules for the two background jobs. Each invocation may be retried by the
- * scheduler within one interval only: a later tick does the same work, so an older one is dropped.
+ * EventBridge Scheduler schedules for the two background jobs, and how their functions take the
+ * asynchronous invocations. Each invocation may be delivered late by at most one interval, and is not
+ * retried by Lambda: a later tick does the same work, so an older one is dropped. What is dropped, or
+ * fails, goes to `failures` (an alarmed queue), never silently away.
  *
  * @example
  * new TokenRefreshSchedule(this, 'Schedules', { refreshTokens, processParkedEvents });
@@ -53,6 +62,7 @@ export class TokenRefreshSchedule extends Construct {
         role,
         retryAttempts,
         maxEventAge: atLeastOneMinute(refreshInterval),
+        deadLetterQueue: props.failures,
       }),
     });
     this.parkedEventsSchedule = new Schedule(this, 'ProcessParkedEvents', {
@@ -63,8 +73,19 @@ export class TokenRefreshSchedule extends Construct {
         role,
         retryAttempts,
         maxEventAge: atLeastOneMinute(parkedInterval),
+        deadLetterQueue: props.failures,
       }),
     });
+    for (const [fn, interval] of [
+      [props.refreshTokens, refreshInterval],
+      [props.processParkedEvents, parkedInterval],
+    ] as const) {
+      fn.configureAsyncInvoke({
+        retryAttempts: 0,
+        maxEventAge: atLeastOneMinute(interval),
+        onFailure: new SqsDestination(props.failures),
+      });
+    }
     for (const fn of [props.refreshTokens, props.processParkedEvents]) {
       Validations.of(role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${logicalIdOf(fn)}.Arn>:*]`,
@@ -75,9 +96,9 @@ export class TokenRefreshSchedule extends Construct {
   }
 }
 
-/** Scheduler accepts a maximum event age of 60 s to 24 h. */
+/** Scheduler accepts a maximum event age of 60 s to 24 h, Lambda's asynchronous queue 60 s to 6 h. */
 function atLeastOneMinute(interval: Duration): Duration {
-  return Duration.seconds(Math.min(Math.max(interval.toSeconds(), 60), 86_400));
+  return Duration.seconds(Math.min(Math.max(interval.toSeconds(), 60), 21_600));
 }
 
 /** Logical id of a function defined in this app (`Fn::GetAtt [id, Arn]`), as cdk-nag names it in findings. */

@@ -1,46 +1,92 @@
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import {
   type Attribute,
   AttributeType,
   BillingMode,
+  type CfnTable,
   ProjectionType,
+  StreamViewType,
   Table,
   TableEncryption,
 } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { type IKey, Key } from 'aws-cdk-lib/aws-kms';
-import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
+import { EventSourceMapping, type Function as LambdaFunction, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { createTableInput, keys, TABLE_SCHEMA } from '#shared/adapters/dynamodb/table-schema.js';
+import {
+  createTableInput,
+  keys,
+  PARKED_CLAIM_STREAM_FILTER,
+  TABLE_SCHEMA,
+  TABLE_STREAM_VIEW,
+} from '#shared/adapters/dynamodb/table-schema.js';
 
 /**
- * What a function may do with the token table: `read`, `readWrite` (the service's own writers),
- * `consumer` (the consumer library), `oauthStates` (only create OAuth `state` items).
+ * The DynamoDB actions the adapters use (no Scan, no batch reads). A transaction is allowed by the
+ * actions of its items: parking a refreshed pair is a `PutItem` with a `ConditionCheckItem` on its
+ * token set.
  */
-export type TokenAccess = 'read' | 'readWrite' | 'consumer' | 'oauthStates';
+export type TableAction =
+  | 'GetItem'
+  | 'Query'
+  | 'PutItem'
+  | 'UpdateItem'
+  | 'DeleteItem'
+  | 'BatchWriteItem'
+  | 'ConditionCheckItem';
 
-/** What the code calls (no batch-get, no transactions: the grants follow the adapters). */
-const READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query'];
 /**
- * BatchWriteItem: deleting a portal's items on a clean uninstall. ConditionCheckItem: parking a
- * refreshed pair checks, in the same transaction, that its token set still holds the spent token.
+ * The table's item families, by partition key (shared/adapters/dynamodb/table-schema.ts); `app` is
+ * the one item about the app itself (when its credentials were last accepted).
  */
-const WRITE_ACTIONS = [
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:BatchWriteItem',
-  'dynamodb:ConditionCheckItem',
-];
-/** Reads, conditional updates, and put/delete for the refresh path's recovery record. No batch writes. */
-const CONSUMER_ACTIONS = [
-  'dynamodb:GetItem',
-  'dynamodb:Query',
-  'dynamodb:UpdateItem',
-  'dynamodb:PutItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:ConditionCheckItem',
-];
+export type ItemFamily = 'portal' | 'state' | 'lifecycle' | 'app';
+
+/** The due index's entries, by index partition key: token sets due for refresh, parked install claims. */
+export type DueEntries = 'tokens' | 'parked';
+
+/**
+ * What one function may do with the token table: actions per item family, each family one IAM
+ * statement scoped with `dynamodb:LeadingKeys` to its partition keys, and `Query` of the due index
+ * scoped the same way to the index partition keys of its entries.
+ */
+export interface TableAccess {
+  readonly items: Readonly<Partial<Record<ItemFamily, readonly TableAction[]>>>;
+  /** @default - no access to the due index */
+  readonly dueIndex?: DueEntries;
+}
+
+/** `dynamodb:LeadingKeys` patterns of the item families. */
+export const ITEM_FAMILY_KEYS: Readonly<Record<ItemFamily, string>> = {
+  portal: keys.portalPk('*'),
+  state: keys.statePk('*'),
+  lifecycle: keys.lifecyclePk('*'),
+  app: `${keys.appPkPrefix}*`,
+};
+
+/** `dynamodb:LeadingKeys` patterns of due-index queries (the index's own partition key). */
+export const DUE_ENTRY_KEYS: Readonly<Record<DueEntries, string>> = {
+  tokens: `${keys.dueShardPrefix}*`,
+  parked: `${keys.parkedShardPrefix}*`,
+};
+
+/**
+ * What the consumer library needs, and no more: read portal items (installation, token sets) and
+ * write them through the one refresh path (the refresh lease, the fenced write of a refreshed pair,
+ * `lastUsedAt`, a renamed portal's address: conditional updates; and the recovery record of a
+ * refreshed pair whose write failed: a put checked against its token set, and a conditional delete),
+ * and when our credentials were last accepted. No OAuth states, no parked claims, no due index, no
+ * batch writes.
+ */
+export const CONSUMER_TABLE_ACCESS: TableAccess = {
+  items: {
+    portal: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'],
+    app: ['GetItem', 'UpdateItem'],
+  },
+};
+
+const WRITES: ReadonlySet<TableAction> = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem']);
 /** DynamoDB decrypts the table key with the caller's credentials; writes also need to encrypt. */
 const KEY_READ_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey'];
 const KEY_WRITE_ACTIONS = [...KEY_READ_ACTIONS, 'kms:Encrypt', 'kms:GenerateDataKey'];
@@ -87,11 +133,12 @@ export interface TokenTableProps {
  * The single token table, built from `shared/adapters/dynamodb/table-schema.ts`: on demand, point-in-time recovery,
  * encrypted with a customer-managed key, TTL on, the sparse `due` index.
  *
- * Grants are scoped to this table and its one index, and to the key through DynamoDB only.
+ * Grants are scoped to this table and its one index, to the partition keys of the item families a
+ * function touches, and to the key through DynamoDB only.
  *
  * @example
  * const tokens = new TokenTable(this, 'Tokens');
- * tokens.bind(refreshFunction, 'readWrite');
+ * tokens.bind(refreshFunction, { items: { portal: ['GetItem', 'UpdateItem'] }, dueIndex: 'tokens' });
  */
 export class TokenTable extends Construct {
   readonly table: Table;
@@ -120,6 +167,8 @@ export class TokenTable extends Construct {
       timeToLiveAttribute: TABLE_SCHEMA.timeToLiveAttribute,
       deletionProtection: props.deletionProtection ?? true,
       removalPolicy,
+      // Keys only: no token leaves the table through the stream (it triggers process-parked-events).
+      stream: StreamViewType[TABLE_STREAM_VIEW],
     });
     this.table.addGlobalSecondaryIndex({
       indexName: TABLE_SCHEMA.dueIndex.name,
@@ -134,75 +183,81 @@ export class TokenTable extends Construct {
     return `${this.table.tableArn}/index/${TABLE_SCHEMA.dueIndex.name}`;
   }
 
-  /** Get and query the table and its index. */
-  grantReadTokens(grantee: IGrantable): Grant {
-    this.grantKey(grantee, KEY_READ_ACTIONS);
-    return Grant.addToPrincipal({
-      grantee,
-      actions: READ_ACTIONS,
-      resourceArns: [this.table.tableArn, this.dueIndexArn],
-    });
-  }
-
-  /** Everything the service's own functions do: read, put, update, delete, batch-write. */
-  grantReadWriteTokens(grantee: IGrantable): Grant {
-    this.grantKey(grantee, KEY_WRITE_ACTIONS);
-    return Grant.addToPrincipal({
-      grantee,
-      actions: [...READ_ACTIONS, ...WRITE_ACTIONS],
-      resourceArns: [this.table.tableArn, this.dueIndexArn],
-    });
-  }
-
   /**
-   * What the consumer library needs, and no more: read portal items (installation, token sets) and
-   * write them through the one refresh path (the refresh lease, the fenced write of a refreshed pair,
-   * `lastUsedAt`, a renamed portal's address: conditional updates; and the recovery record of a
-   * refreshed pair whose write failed: put and conditional delete). Only items under `PORTAL#…`
-   * partition keys: a consumer can neither read nor write OAuth states or parked claims, and cannot
-   * read the due index.
+   * Grants `access`: per item family one statement of its actions on the table, limited by
+   * `dynamodb:LeadingKeys` to the family's partition keys; `Query` of the due index limited to the index
+   * partition keys of its entries; the table key through DynamoDB only (encrypt too when it writes).
    */
-  grantConsumerTokens(grantee: IGrantable): Grant {
-    this.grantKey(grantee, KEY_WRITE_ACTIONS);
-    return Grant.addToPrincipal({
-      grantee,
-      actions: [...CONSUMER_ACTIONS],
-      resourceArns: [this.table.tableArn],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [keys.portalPk('*')] } },
-    });
-  }
-
-  /**
-   * Only `PutItem` of OAuth `state` items (`STATE#…` partition keys): all the public start of the
-   * code flow writes. It cannot read or touch a token.
-   */
-  grantPutOAuthStates(grantee: IGrantable): Grant {
-    this.grantKey(grantee, KEY_WRITE_ACTIONS);
-    return Grant.addToPrincipal({
-      grantee,
-      actions: ['dynamodb:PutItem'],
-      resourceArns: [this.table.tableArn],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [keys.statePk('*')] } },
-    });
-  }
-
-  /** Grants `access` and sets the table name variable. */
-  bind(fn: LambdaFunction, access: TokenAccess): void {
-    fn.addEnvironment(this.envName, this.table.tableName);
-    switch (access) {
-      case 'read':
-        this.grantReadTokens(fn);
-        return;
-      case 'readWrite':
-        this.grantReadWriteTokens(fn);
-        return;
-      case 'consumer':
-        this.grantConsumerTokens(fn);
-        return;
-      case 'oauthStates':
-        this.grantPutOAuthStates(fn);
-        return;
+  grantTableAccess(grantee: IGrantable, access: TableAccess): void {
+    const families = Object.entries(access.items) as [ItemFamily, readonly TableAction[]][];
+    const actions = families.flatMap(([, granted]) => granted);
+    this.grantKey(grantee, actions.some((action) => WRITES.has(action)) ? KEY_WRITE_ACTIONS : KEY_READ_ACTIONS);
+    for (const [family, granted] of families) {
+      Grant.addToPrincipal({
+        grantee,
+        actions: granted.map((action) => `dynamodb:${action}`),
+        resourceArns: [this.table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [ITEM_FAMILY_KEYS[family]] } },
+      });
     }
+    if (access.dueIndex !== undefined) {
+      Grant.addToPrincipal({
+        grantee,
+        actions: ['dynamodb:Query'],
+        resourceArns: [this.dueIndexArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [DUE_ENTRY_KEYS[access.dueIndex]] } },
+      });
+    }
+  }
+
+  /** The consumer library's access (`CONSUMER_TABLE_ACCESS`): portal items only. */
+  grantConsumerTokens(grantee: IGrantable): void {
+    this.grantTableAccess(grantee, CONSUMER_TABLE_ACCESS);
+  }
+
+  /**
+   * Hands newly parked install claims to `fn` from the table's stream (keys only, filtered to
+   * `PARKED_CLAIM_STREAM_FILTER` so nothing else invokes it), within a second of their receipt. A batch
+   * that keeps failing goes to `onFailure`; the claims stay parked, and the schedule retries them.
+   */
+  streamParkedClaimsTo(fn: LambdaFunction, options: { readonly onFailure: IQueue }): EventSourceMapping {
+    const streamArn = this.table.tableStreamArn;
+    if (streamArn === undefined) throw new Error('the token table has no stream');
+    Grant.addToPrincipal({
+      grantee: fn,
+      actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+      resourceArns: [streamArn],
+    });
+    Grant.addToPrincipal({
+      grantee: fn,
+      actions: ['dynamodb:ListStreams'],
+      resourceArns: [`${this.table.tableArn}/stream/*`],
+    });
+    if (fn.role !== undefined) {
+      Validations.of(fn.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.table.node.defaultChild as CfnTable)}.Arn>/stream/*]`,
+        reason:
+          "dynamodb:ListStreams on this table's streams (`<table>/stream/*`): a stream's ARN ends in a label known only once it exists; reading is granted on the one stream ARN.",
+      });
+    }
+    return new EventSourceMapping(this, 'ParkedClaims', {
+      target: fn,
+      eventSourceArn: streamArn,
+      // New claims only: the schedule owns anything older.
+      startingPosition: StartingPosition.LATEST,
+      batchSize: 10,
+      bisectBatchOnError: true,
+      retryAttempts: 2,
+      reportBatchItemFailures: true,
+      filters: [{ pattern: JSON.stringify(PARKED_CLAIM_STREAM_FILTER) }],
+      onFailure: new SqsDlq(options.onFailure),
+    });
+  }
+
+  /** Grants `access` (or the consumer access) and sets the table name variable. */
+  bind(fn: LambdaFunction, access: TableAccess | 'consumer'): void {
+    fn.addEnvironment(this.envName, this.table.tableName);
+    this.grantTableAccess(fn, access === 'consumer' ? CONSUMER_TABLE_ACCESS : access);
   }
 
   private grantKey(grantee: IGrantable, actions: readonly string[]): void {

@@ -1,5 +1,6 @@
 import { BitrixRestError, httpStatusCode, OWN_ERROR_CODES, ValidationError } from '#shared/core/domain/errors.js';
 import { stringifyPhpForm } from '#shared/core/domain/php-form.js';
+import { portalMoveAllowed } from '#shared/core/domain/portal-address.js';
 import { rewriteUrl } from '#shared/core/domain/url-rewrites.js';
 import type { Logger } from '#shared/core/ports/logger.js';
 import type { AccessToken, GetAccessTokenInput } from './access-token.js';
@@ -57,6 +58,11 @@ export interface BitrixRestClientOptions {
   readonly tokens: AccessTokenSource;
   /** `BITRIX_URL_REWRITES`: transport-level redirection to an emulator or proxy. @default {} */
   readonly urlRewrites?: Readonly<Record<string, string>>;
+  /**
+   * `BITRIX_ON_PREMISE_PORTALS`: on-premise portals a redirect may lead to (besides the portal's own
+   * host). @default [] (cloud portals move only within their zone, on-premise ones only on their host)
+   */
+  readonly onPremisePortals?: readonly string[];
   /** Timeout of one HTTP request. @default 30_000 */
   readonly timeoutMs?: number;
   /** Attempts while the portal answers `QUERY_LIMIT_EXCEEDED` / `OPERATION_TIME_LIMIT`. @default 4 */
@@ -88,8 +94,9 @@ const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => set
  * parameters and `auth` in a form body, with a timeout. On `expired_token` / `invalid_token` it asks for
  * a fresh token once (reporting the version it used, so only one refresh happens) and retries once.
  * `QUERY_LIMIT_EXCEEDED` and `OPERATION_TIME_LIMIT` are retried with jittered back-off. A 302 (the
- * portal was renamed) is followed by POSTing the same body to the new address, which is then stored.
- * Every other failure is a `BitrixRestError`.
+ * portal was renamed) is followed by POSTing the same body to the new address, which is then stored,
+ * but only within the portal's own Bitrix24 cloud zone over https (`portalMoveAllowed`): the body
+ * carries the access token. Every other failure is a `BitrixRestError`.
  *
  * @example
  * const rest = new BitrixRestClient({ tokens });
@@ -321,7 +328,9 @@ export class BitrixRestClient {
 
   /**
    * The portal's new REST base from a redirect's `Location`: the real URL (the transport's rewrite
-   * undone), minus the method. Only http(s) targets that keep the `{base}{method}` shape are followed.
+   * undone), minus the method. Followed only when it keeps the `{base}{method}` shape and the move is
+   * one a portal can make (`portalMoveAllowed`: https, the same cloud zone, or the same on-premise
+   * host): the request carries the access token, so a redirect elsewhere is refused, never sent.
    */
   private movedEndpoint(location: string | null, requestUrl: string, endpoint: string, method: string): string {
     if (location === null || location === '') {
@@ -330,8 +339,10 @@ export class BitrixRestClient {
     const target = restoreUrl(new URL(location, requestUrl).toString(), this.rewrites);
     const url = new URL(target);
     const previous = new URL(endpoint);
-    const allowedProtocol = url.protocol === 'https:' || url.protocol === previous.protocol;
-    if (!allowedProtocol || !url.pathname.endsWith(`/${method}`)) {
+    if (
+      !portalMoveAllowed(previous, url, this.options.onPremisePortals ?? []) ||
+      !url.pathname.endsWith(`/${method}`)
+    ) {
       throw new BitrixRestError(
         OWN_ERROR_CODES.unexpectedRedirect,
         'the portal redirected somewhere that is not its REST API',

@@ -87,8 +87,9 @@ ${error}<form method="get" action="start">
 }
 
 /**
- * The page that ends the callback, with its status: 200 connected (or a reload of a finished one),
- * 400 bad or stale input, 403 wrong browser, untrusted server or refused app, 502 server failure.
+ * The page that ends the callback, with its status: 200 connected, 400 bad or stale input (an unknown
+ * state, a reload included, gets one neutral page), 403 wrong browser, untrusted server or refused
+ * app, 502 server failure.
  */
 export function authorizationPage(outcome: AuthorizationOutcome): APIGatewayProxyStructuredResultV2 {
   const portal = outcome.portal;
@@ -98,23 +99,15 @@ export function authorizationPage(outcome: AuthorizationOutcome): APIGatewayProx
     case 'connected':
       return page(200, 'Your Bitrix24 is connected', [`${name} is connected. You can close this tab.`], portal, false);
     case 'state_unknown':
-      if (outcome.connected) {
-        return page(
-          200,
-          'This link was already used',
-          [`This link was already used; ${name} is connected. You can close this tab.`],
-          portal,
-          false,
-        );
-      }
+      // One page whatever the query says: it names no portal and tells nothing about stored tokens.
       return page(
         400,
         'This link is no longer valid',
         [
-          'This authorization link was already used, has expired, or was not started here.',
-          `${nothingStored} Please start again.`,
+          `This authorization link was already used, has expired, or was not started here. ${nothingStored}`,
+          'If you have just connected your Bitrix24, nothing more is needed: you can close this tab. Otherwise, please start again.',
         ],
-        portal,
+        undefined,
       );
     case 'invalid_request':
       return page(

@@ -1,8 +1,10 @@
 import { ConfigError } from '#shared/core/domain/errors.js';
+import { parsePortalAddress } from '#shared/core/domain/portal-address.js';
 import { REFRESH_POLICY_MODES } from '#shared/core/domain/refresh-policy.js';
 import type { DynamoDbClientLimits } from './clients.js';
 import {
   int,
+  listOf,
   lowerCaseList,
   nonNegative,
   oneOf,
@@ -32,8 +34,25 @@ const schema = {
    * `{"*": "http://127.0.0.1:8080/h/{host}"}`. Data keeps the real host names.
    */
   BITRIX_URL_REWRITES: urlMap({}),
+  /**
+   * On-premise portals this deployment serves (host, with the port when not 443), comma-separated:
+   * `/oauth/start` sends browsers only to Bitrix24 cloud portals and these, and a REST call follows a
+   * redirect of such a portal only to its own host or another of these. Empty: cloud portals only.
+   */
+  BITRIX_ON_PREMISE_PORTALS: listOf<string>([], (part) => {
+    try {
+      return { value: parsePortalAddress(part) };
+    } catch (error) {
+      return { problem: `is not a host name with an optional port (${error instanceof Error ? error.message : ''})` };
+    }
+  }),
   /** Secrets Manager id (name or ARN) of `{"clientId": "...", "clientSecret": "..."}`. */
   CLIENT_CREDENTIALS_SECRET_ID: optionalText(),
+  /**
+   * The app's client id, for `/oauth/start`, which may not read the secret (the stack sets it from its
+   * `clientId`). Unset: the `clientId` of the credentials secret (local runs, tests).
+   */
+  BITRIX_CLIENT_ID: optionalText(),
   /** How long the client credentials stay cached, so a rotation takes effect. */
   CLIENT_CREDENTIALS_MAX_AGE_SECONDS: int(300),
   /**

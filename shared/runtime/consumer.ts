@@ -59,6 +59,7 @@ export function createTokenConsumer(options: TokenConsumerOptions = {}): TokenCo
   const rest = new BitrixRestClient({
     tokens,
     urlRewrites: config.BITRIX_URL_REWRITES,
+    onPremisePortals: config.BITRIX_ON_PREMISE_PORTALS,
     timeoutMs: config.BITRIX_REST_TIMEOUT_MS,
     maxAttempts: config.BITRIX_REST_MAX_ATTEMPTS,
     backoffBaseMs: config.BITRIX_REST_BACKOFF_BASE_MS,

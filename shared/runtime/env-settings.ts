@@ -115,6 +115,26 @@ export function lowerCaseList(fallback: readonly string[]): Setting<readonly str
   );
 }
 
+/**
+ * A comma-separated list whose parts `item` checks and normalises (empty parts dropped); the first
+ * part it refuses is the problem.
+ */
+export function listOf<T>(
+  fallback: readonly T[],
+  item: (part: string) => { readonly value: T } | { readonly problem: string },
+): Setting<readonly T[]> {
+  return setting<readonly T[]>(fallback, (raw) => {
+    const values: T[] = [];
+    for (const part of raw.split(',').map((p) => p.trim())) {
+      if (part.length === 0) continue;
+      const result = item(part);
+      if ('problem' in result) return { problem: `has "${part}", which ${result.problem}` };
+      values.push(result.value);
+    }
+    return values;
+  });
+}
+
 /** A JSON object whose values are http(s) URLs (keys are free text). */
 export function urlMap(fallback: Readonly<Record<string, string>>): Setting<Readonly<Record<string, string>>> {
   return setting(fallback, (raw) => {

@@ -9,12 +9,17 @@ import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-reposit
 import { EventBridgeNotificationPublisher } from '#shared/adapters/eventbridge-notification-publisher.js';
 import { LoggingNotificationPublisher } from '#shared/adapters/logging-notification-publisher.js';
 import { SecretsManagerCredentials } from '#shared/adapters/secrets-manager-credentials.js';
+import { ConfigError } from '#shared/core/domain/errors.js';
 import { once } from '#shared/core/domain/once.js';
 import { PARKED_RETRY_SPREAD } from '#shared/core/domain/parked-event.js';
 import { DAY, HOUR, MINUTE, SECOND } from '#shared/core/domain/time.js';
 import type { MetricsRecorder } from '#shared/core/ports/metrics.js';
 import type { NotificationPublisher } from '#shared/core/ports/notification-publisher.js';
-import type { BitrixOAuthClient, ClientCredentialsProvider } from '#shared/core/ports/oauth-client.js';
+import type {
+  BitrixOAuthClient,
+  ClientCredentialsProvider,
+  ClientIdProvider,
+} from '#shared/core/ports/oauth-client.js';
 import type { OAuthStateRepository } from '#shared/core/ports/oauth-state-repository.js';
 import type { ParkedEventRepository } from '#shared/core/ports/parked-event-repository.js';
 import type { PortalAddressStore } from '#shared/core/ports/portal-address-store.js';
@@ -69,6 +74,8 @@ export interface Wiring {
   readonly listing: PortalListing;
   readonly states: OAuthStateRepository;
   readonly credentials: ClientCredentialsProvider;
+  /** `BITRIX_CLIENT_ID`, else the secret's `clientId`. */
+  readonly clientId: ClientIdProvider;
   readonly parked: ParkedEventRepository;
   readonly recovery: RecoveryStore;
   readonly notifications: NotificationPublisher;
@@ -112,6 +119,20 @@ export function wire(config: Config, options: WireOptions = {}): Wiring {
         client: clients().secretsManager,
       }),
   );
+  // The deployed `oauth-start` has BITRIX_CLIENT_ID and no access to the secret; local hosts and tests
+  // keep one source, the secret.
+  const clientId = once((): ClientIdProvider => {
+    const fixed = config.BITRIX_CLIENT_ID;
+    if (fixed !== undefined) return { clientId: async () => fixed };
+    if (config.CLIENT_CREDENTIALS_SECRET_ID === undefined) {
+      return {
+        clientId: async () => {
+          throw new ConfigError('BITRIX_CLIENT_ID is not set (deploy with the clientId context, docs/DEPLOY.md)');
+        },
+      };
+    }
+    return { clientId: async () => (await credentials().get()).clientId };
+  });
   const credentialsHealth = once(
     () => new DynamoDbCredentialsHealth({ client: clients().documents, tableName: config.TABLE_NAME }),
   );
@@ -192,7 +213,8 @@ export function wire(config: Config, options: WireOptions = {}): Wiring {
   const startAuthorization = once(
     (): StartAuthorizationDeps => ({
       states: states(),
-      credentials: credentials(),
+      clientId: clientId(),
+      onPremisePortals: config.BITRIX_ON_PREMISE_PORTALS,
       stateTtlMs: config.OAUTH_STATE_TTL_SECONDS * SECOND,
       urlRewrites: config.BITRIX_URL_REWRITES,
       now: clock,
@@ -229,6 +251,9 @@ export function wire(config: Config, options: WireOptions = {}): Wiring {
     },
     get credentials() {
       return credentials();
+    },
+    get clientId() {
+      return clientId();
     },
     get parked() {
       return parked();

@@ -79,9 +79,10 @@ describe('OAuth flow in a real browser', () => {
     });
     const [chain] = emulator.chainState(portal, 1);
     expect(emulator.fingerprint(stored?.refreshToken ?? '')).toBe(chain?.refreshFingerprint);
-    // A reload of the callback explains itself and writes nothing.
-    expect(reloaded?.status()).toBe(200);
-    expect(reloadBody).toContain('This link was already used; browser.bitrix24.com is connected');
+    // A reload of the callback gets the neutral page (it names no portal) and writes nothing.
+    expect(reloaded?.status()).toBe(400);
+    expect(reloadBody).toContain('This link is no longer valid');
+    expect(reloadBody).not.toContain('browser.bitrix24.com');
     const afterReload = await new DynamoDbTokenRepository({
       client: table.client,
       tableName: table.tableName,

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Validations } from 'aws-cdk-lib';
 import { Topic } from 'aws-cdk-lib/aws-sns';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import type { BitrixTokenStackProps } from '#infra/bitrix-token-stack.js';
@@ -38,7 +39,7 @@ function violations(directory: string): string[] {
   );
 }
 
-describe('cdk-nag AwsSolutions', () => {
+describe('cdk-nag AwsSolutions and Serverless', () => {
   it('finds nothing unacknowledged in the stack as deployed by default', () => {
     // Prepare
     const { app } = nagApp();
@@ -60,6 +61,14 @@ describe('cdk-nag AwsSolutions', () => {
       {
         existingCredentialsSecret: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:bitrix24/client-AbCdEf',
         notificationEmail: 'ops@example.com',
+      },
+    ],
+    [
+      'a custom domain with its Route 53 zone',
+      {
+        domainName: 'bitrix.example.com',
+        certificateArn: 'arn:aws:acm:eu-central-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789',
+        hostedZone: { id: 'Z0123456789ABCDEFGHIJ', name: 'example.com' },
       },
     ],
   ])('finds nothing unacknowledged with %s', (_label, props) => {
@@ -91,22 +100,47 @@ describe('cdk-nag AwsSolutions', () => {
     expect(message).toContain('AwsSolutions-SNS3');
   });
 
+  it('fails the synth on a Serverless finding nobody acknowledged', () => {
+    // Prepare
+    const { app, stack } = nagApp();
+    new Queue(stack, 'QueueWithoutRedrive', { enforceSSL: true }); // Serverless-SQSRedrivePolicy
+
+    // Act
+    let message = '';
+    try {
+      app.synth();
+    } catch (error) {
+      message = String(error);
+    }
+
+    // Assess
+    expect(message).toContain('Bitrix24TokenService/QueueWithoutRedrive/Resource');
+    expect(message).toContain('Serverless-SQSRedrivePolicy');
+  });
+
   it('acknowledges only the expected findings, each with its reason', () => {
     // Prepare
     const { stack } = nagApp();
     const refresh = stack.resolve(stack.functions.refreshTokens.functionArn)['Fn::GetAtt'][0];
     const parked = stack.resolve(stack.functions.processParkedEvents.functionArn)['Fn::GetAtt'][0];
+    const table = stack.resolve(stack.tokens.table.tableArn)['Fn::GetAtt'][0];
 
     // Act
     const found = acknowledgements(stack);
 
     // Assess
+    const functions = Object.keys(stack.functions).length;
     expect(found.map((a) => a.id).sort()).toEqual(
       [
         'AwsSolutions-SMG4',
         ...Array.from({ length: 5 }, () => 'AwsSolutions-APIG4'),
         `AwsSolutions-IAM5[Resource::<${refresh}.Arn>:*]`,
         `AwsSolutions-IAM5[Resource::<${parked}.Arn>:*]`,
+        `AwsSolutions-IAM5[Resource::<${table}.Arn>/stream/*]`,
+        'AwsSolutions-SQS3',
+        'Serverless-SQSRedrivePolicy',
+        ...Array.from({ length: functions }, () => 'Serverless-LambdaDLQ'),
+        ...Array.from({ length: functions }, () => 'Serverless-LambdaTracing'),
       ].sort(),
     );
     for (const { reason } of found) expect(reason.length).toBeGreaterThan(40);
@@ -117,5 +151,10 @@ describe('cdk-nag AwsSolutions', () => {
       'GET--bitrix--install',
       'POST--bitrix--install',
     ]);
+    const dlqReason = (path: string) =>
+      found.find((a) => a.id === 'Serverless-LambdaDLQ' && a.path === `Bitrix24TokenService/${path}`)?.reason;
+    expect(dlqReason('RefreshTokens')).toContain('on-failure destination');
+    expect(dlqReason('ProcessParkedEvents')).toContain('on-failure destination');
+    expect(dlqReason('AppEvents')).toContain('synchronously by API Gateway');
   });
 });

@@ -1,8 +1,14 @@
 import { Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { FUNCTIONS, type FunctionName, RESOURCE_SETTINGS, SETTING_AREAS } from '#infra/function-catalog.js';
+import {
+  FUNCTIONS,
+  type FunctionName,
+  PROP_SETTINGS,
+  RESOURCE_SETTINGS,
+  SETTING_AREAS,
+} from '#infra/function-catalog.js';
 import { ConfigError } from '#shared/core/domain/errors.js';
 import { loadConfig } from '#shared/runtime/config.js';
 import { actionsOf, arnOf, buildApp, buildStack, logicalId, statementsOfRole } from './stack-fixture.js';
@@ -43,6 +49,7 @@ describe('operator settings', () => {
   it.each([
     [{ NOT_A_SETTING: '1' }, /NOT_A_SETTING is read by no function/],
     [{ TABLE_NAME: 'mine' }, /TABLE_NAME is set from the deployed resources/],
+    [{ BITRIX_CLIENT_ID: 'local.1.2' }, /BITRIX_CLIENT_ID is set from the stack's clientId/],
   ])('refuses %j at synth', (settings, message) => {
     expect(() => buildStack({ settings: settings as never })).toThrow(message);
   });
@@ -50,7 +57,11 @@ describe('operator settings', () => {
   it('cover every setting of shared/runtime/config.ts (a new setting must be given to the functions that read it)', () => {
     // Prepare: every setting with a default; the optional ones are bound to resources
     const all = Object.keys(loadConfig({}));
-    const mapped = new Set<string>([...Object.values(SETTING_AREAS).flat(), ...RESOURCE_SETTINGS]);
+    const mapped = new Set<string>([
+      ...Object.values(SETTING_AREAS).flat(),
+      ...RESOURCE_SETTINGS,
+      ...Object.keys(PROP_SETTINGS),
+    ]);
 
     // Assess
     expect(all.length).toBeGreaterThan(10);
@@ -59,6 +70,38 @@ describe('operator settings', () => {
 
   it('refuses a value the functions would refuse at cold start', () => {
     expect(() => buildStack({ settings: { DUE_SHARDS: '0' } })).toThrow(ConfigError);
+  });
+});
+
+describe('client id', () => {
+  it('reaches only oauth-start, as BITRIX_CLIENT_ID', () => {
+    // Act
+    const built = buildStack({ clientId: 'local.6500f0c0a1b2c3.12345678' });
+    const functions = built.template.findResources('AWS::Lambda::Function');
+    const holders = NAMES.filter(
+      (name) =>
+        'BITRIX_CLIENT_ID' in
+        (functions[logicalId(built.stack.functions[name])]?.Properties.Environment.Variables ?? {}),
+    );
+
+    // Assess
+    expect(holders).toEqual(['oauthStart']);
+    expect(
+      functions[logicalId(built.stack.functions.oauthStart)]?.Properties.Environment.Variables.BITRIX_CLIENT_ID,
+    ).toBe('local.6500f0c0a1b2c3.12345678');
+  });
+
+  it('is optional: without it the synth warns that /oauth/start cannot work yet', () => {
+    // Act
+    const built = buildStack();
+
+    // Assess
+    const warnings = Annotations.fromStack(built.stack).findWarning('*', Match.stringLikeRegexp('clientId is not set'));
+    expect(warnings.map((w) => w.id)).toEqual(['/Bitrix24TokenService/OAuthStart']);
+  });
+
+  it('refuses a value that is not a client id', () => {
+    expect(() => buildStack({ clientId: 'local.1 2' })).toThrow(/clientId must be the Bitrix24 client id/);
   });
 });
 
@@ -87,8 +130,10 @@ describe('grantConsumer', () => {
         'dynamodb:ConditionCheckItem',
         'dynamodb:DeleteItem',
         'dynamodb:GetItem',
+        'dynamodb:GetItem',
         'dynamodb:PutItem',
         'dynamodb:Query',
+        'dynamodb:UpdateItem',
         'dynamodb:UpdateItem',
         'events:PutEvents',
         'kms:Decrypt',
@@ -100,9 +145,10 @@ describe('grantConsumer', () => {
         'secretsmanager:GetSecretValue',
       ].sort(),
     );
-    expect(statements.find((s) => actionsOf(s).includes('dynamodb:UpdateItem'))?.Condition).toEqual({
-      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['PORTAL#*'] },
-    });
+    expect(statements.filter((s) => actionsOf(s).includes('dynamodb:UpdateItem')).map((s) => s.Condition)).toEqual([
+      { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['PORTAL#*'] } },
+      { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['APP#*'] } },
+    ]);
   });
 });
 
@@ -129,7 +175,7 @@ describe('client credentials secret', () => {
 
     // Act
     const built = buildStack({ existingCredentialsSecret: arn });
-    const role = logicalId(built.stack.functions.oauthStart.role);
+    const role = logicalId(built.stack.functions.oauthCallback.role);
 
     // Assess
     built.template.resourceCountIs('AWS::SecretsManager::Secret', 0);
@@ -163,7 +209,7 @@ describe('notification topic', () => {
     }
   });
 
-  it('subscribes an email address', () => {
+  it('subscribes an email address, with undeliverable mails kept in the dead-letters queue', () => {
     // Act
     const built = buildStack({ notificationEmail: 'ops@example.com' });
 
@@ -172,6 +218,7 @@ describe('notification topic', () => {
       Protocol: 'email',
       Endpoint: 'ops@example.com',
       TopicArn: { Ref: logicalId(built.stack.notifications.topic) },
+      RedrivePolicy: { deadLetterTargetArn: arnOf(logicalId(built.stack.deadLetters.queue)) },
     });
   });
 

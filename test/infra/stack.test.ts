@@ -1,8 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CfnResource, TagManager } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ATTENTION_EVENTS } from '#infra/constructs/notifications.js';
+import { DEFAULT_ROUTE_THROTTLES } from '#infra/constructs/oauth-http-api.js';
 import { FUNCTIONS, type FunctionName } from '#infra/function-catalog.js';
 import { createTableInput, TABLE_SCHEMA } from '#shared/adapters/dynamodb/table-schema.js';
 import { NOTIFICATION_SOURCE, TOKEN_STATUS_DETAIL_TYPE } from '#shared/adapters/eventbridge-notification-publisher.js';
@@ -127,6 +129,7 @@ describe('AppFunction', () => {
     });
     expect(built.template.findResources('AWS::Logs::LogGroup')[logGroupId]?.Properties).toEqual({
       RetentionInDays: 30,
+      Tags: expect.any(Array),
     });
   });
 
@@ -153,12 +156,12 @@ describe('AppFunction', () => {
 
 describe('environment per function', () => {
   const expected: Record<FunctionName, string[]> = {
-    oauthStart: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID'],
+    oauthStart: ['TABLE_NAME'],
     oauthCallback: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID'],
     appEvents: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID'],
-    installPage: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID'],
+    installPage: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID', 'EVENT_BUS_NAME'],
     refreshTokens: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID', 'EVENT_BUS_NAME'],
-    processParkedEvents: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID'],
+    processParkedEvents: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID', 'EVENT_BUS_NAME'],
     exampleConsumer: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID', 'EVENT_BUS_NAME'],
   };
 
@@ -172,87 +175,174 @@ describe('environment per function', () => {
     // Assess
     expect(resourceVariables.sort()).toEqual([...expected[name]].sort());
     expect(environment.TABLE_NAME).toEqual({ Ref: tableId() });
-    expect(environment.CLIENT_CREDENTIALS_SECRET_ID).toEqual({ Ref: secretId() });
+    if (expected[name].includes('CLIENT_CREDENTIALS_SECRET_ID')) {
+      expect(environment.CLIENT_CREDENTIALS_SECRET_ID).toEqual({ Ref: secretId() });
+    }
     if (expected[name].includes('EVENT_BUS_NAME')) expect(environment.EVENT_BUS_NAME).toEqual({ Ref: busId() });
   });
 });
 
 describe('least privilege', () => {
-  const readWrite = [
-    'dynamodb:GetItem',
-    'dynamodb:Query',
-    'dynamodb:PutItem',
-    'dynamodb:UpdateItem',
-    'dynamodb:DeleteItem',
-    'dynamodb:BatchWriteItem',
-    'dynamodb:ConditionCheckItem',
-  ];
-  const serviceFunctions = NAMES.filter((name) => FUNCTIONS[name].tokens === 'readWrite');
+  /** A statement on the table (or the due index) limited to partition keys matching `pattern`. */
+  const onItems = (actions: string[], pattern: string, resource: unknown = arnOf(tableId())) => ({
+    Action: actions.length === 1 ? `dynamodb:${actions[0]}` : actions.map((action) => `dynamodb:${action}`),
+    Effect: 'Allow',
+    Resource: resource,
+    Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [pattern] } },
+  });
+  const onDueIndex = (pattern: string) => onItems(['Query'], pattern, indexArn());
 
-  it.each(serviceFunctions)(
-    '%s may read and write the token table and its due index, nothing else in DynamoDB',
-    (name) => {
-      // Act
-      const dynamo = statements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
+  // Written out by hand from the use cases each function runs (docs/DEPLOY.md §1): a change of what a
+  // function does shows up here as a change of its grant.
+  const expected = (): Record<FunctionName, unknown[]> => ({
+    oauthStart: [onItems(['PutItem'], 'STATE#*')],
+    oauthCallback: [
+      onItems(['GetItem', 'PutItem', 'UpdateItem'], 'PORTAL#*'),
+      onItems(['DeleteItem'], 'STATE#*'),
+      onItems(['UpdateItem'], 'APP#*'),
+    ],
+    appEvents: [
+      onItems(['GetItem', 'Query', 'PutItem', 'DeleteItem', 'BatchWriteItem'], 'PORTAL#*'),
+      onItems(['GetItem', 'Query', 'PutItem', 'DeleteItem', 'BatchWriteItem'], 'LIFECYCLE#*'),
+    ],
+    installPage: [
+      onItems(['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'], 'PORTAL#*'),
+      onItems(['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'], 'LIFECYCLE#*'),
+      onItems(['GetItem', 'UpdateItem'], 'APP#*'),
+    ],
+    refreshTokens: [
+      onItems(['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'], 'PORTAL#*'),
+      onItems(['GetItem', 'UpdateItem'], 'APP#*'),
+      onDueIndex('DUE#*'),
+    ],
+    processParkedEvents: [
+      onItems(['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'], 'PORTAL#*'),
+      onItems(['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'], 'LIFECYCLE#*'),
+      onItems(['GetItem', 'UpdateItem'], 'APP#*'),
+      onDueIndex('PARKED#*'),
+    ],
+    exampleConsumer: [
+      onItems(['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'], 'PORTAL#*'),
+      onItems(['GetItem', 'UpdateItem'], 'APP#*'),
+    ],
+  });
 
-      // Assess
-      expect(dynamo).toEqual([{ Action: readWrite, Effect: 'Allow', Resource: [arnOf(tableId()), indexArn()] }]);
-    },
-  );
-
-  it('lets the public start of the OAuth flow only create OAuth states', () => {
+  it('lets process-parked-events read the table stream and nothing else reads it', () => {
     // Act
-    const dynamo = statements('oauthStart').filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
+    const readers = NAMES.filter((name) => JSON.stringify(statements(name)).includes('StreamArn'));
+    const streamStatements = statements('processParkedEvents').filter((s) =>
+      actionsOf(s).some((a) => ['dynamodb:GetRecords', 'dynamodb:ListStreams'].includes(a)),
+    );
 
     // Assess
-    expect(dynamo).toEqual([
-      {
-        Action: 'dynamodb:PutItem',
-        Effect: 'Allow',
-        Resource: arnOf(tableId()),
-        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['STATE#*'] } },
-      },
+    expect(readers).toEqual(['processParkedEvents']);
+    expect(streamStatements.map(actionsOf)).toEqual([
+      ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+      ['dynamodb:ListStreams'],
     ]);
   });
 
-  it('lets a consumer read and write portal items only: no batch write, no index, no other partitions', () => {
+  it('hands only newly parked claims from the keys-only stream to process-parked-events, failures to the dead letters', () => {
     // Act
-    const dynamo = statements('exampleConsumer').filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
+    const mappings = Object.values(built.template.findResources('AWS::Lambda::EventSourceMapping'));
+    const table = Object.values(built.template.findResources('AWS::DynamoDB::Table'))[0];
 
     // Assess
-    expect(dynamo).toEqual([
-      {
-        Action: [
-          'dynamodb:GetItem',
-          'dynamodb:Query',
-          'dynamodb:UpdateItem',
-          'dynamodb:PutItem',
-          'dynamodb:DeleteItem',
-          'dynamodb:ConditionCheckItem',
+    expect(table?.Properties.StreamSpecification).toEqual({ StreamViewType: 'KEYS_ONLY' });
+    expect(mappings).toHaveLength(1);
+    expect(mappings[0]?.Properties).toMatchObject({
+      StartingPosition: 'LATEST',
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 2,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      FilterCriteria: {
+        Filters: [
+          {
+            Pattern: JSON.stringify({
+              eventName: ['INSERT'],
+              dynamodb: { Keys: { sk: { S: [{ prefix: 'PARKED#' }] } } },
+            }),
+          },
         ],
-        Effect: 'Allow',
-        Resource: arnOf(tableId()),
-        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['PORTAL#*'] } },
       },
-    ]);
+    });
+    expect(JSON.stringify(mappings[0]?.Properties.DestinationConfig)).toContain('DeadLetters');
   });
+
+  /** Statements on the table and its index (the stream has its own ARN and no partition keys). */
+  const onTable = (name: FunctionName) =>
+    statements(name).filter(
+      (s) =>
+        actionsOf(s).some((a) => a.startsWith('dynamodb:')) && !/StreamArn|\/stream\//.test(JSON.stringify(s.Resource)),
+    );
+
+  it.each(NAMES)('%s may do in DynamoDB exactly what its use cases do, on its item families only', (name) => {
+    // Act
+    const dynamo = onTable(name);
+
+    // Assess
+    expect(dynamo).toEqual(expected()[name]);
+  });
+
+  it('grants BatchWriteItem only to the function that runs a clean uninstall', () => {
+    // Act
+    const batchWriters = NAMES.filter((name) =>
+      statements(name).flatMap(actionsOf).includes('dynamodb:BatchWriteItem'),
+    );
+
+    // Assess
+    expect(batchWriters).toEqual(['appEvents']);
+  });
+
+  it('lets only the two scheduled functions query the due index, each its own entries', () => {
+    // Act
+    const readers = NAMES.filter((name) => JSON.stringify(statements(name)).includes('/index/'));
+
+    // Assess
+    expect(readers).toEqual(['refreshTokens', 'processParkedEvents']);
+  });
+
+  it.each(NAMES)('%s has no DynamoDB statement without a partition-key condition', (name) => {
+    // Act
+    const unscoped = onTable(name).filter((s) => s.Condition === undefined);
+
+    // Assess
+    expect(unscoped).toEqual([]);
+  });
+
+  const secretReaders = NAMES.filter((name) => FUNCTIONS[name].clientCredentials);
 
   it.each(NAMES)('%s uses the table key through DynamoDB and the secret key through Secrets Manager only', (name) => {
     // Act
     const kms = statements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
 
     // Assess
-    expect(kms).toHaveLength(2);
+    expect(kms).toHaveLength(secretReaders.includes(name) ? 2 : 1);
     for (const statement of kms) {
       expect(statement.Resource).toEqual(arnOf(keyId()));
       expect(JSON.stringify(statement.Condition)).toMatch(
         /"kms:ViaService":\{"Fn::Join":\["",\["(dynamodb|secretsmanager)\."/,
       );
     }
-    expect(kms.map((s) => actionsOf(s).includes('kms:Encrypt'))).toEqual([true, false]);
+    expect(kms.map((s) => actionsOf(s).includes('kms:Encrypt'))).toEqual(
+      secretReaders.includes(name) ? [true, false] : [true],
+    );
   });
 
-  it.each(NAMES)('%s may read the one credentials secret', (name) => {
+  it('does not let the public start of the OAuth flow read the client secret in any way', () => {
+    // Act
+    const granted = statements('oauthStart');
+    const text = JSON.stringify(granted);
+
+    // Assess: no Secrets Manager action, no key use through Secrets Manager, no reference to the secret
+    expect(secretReaders).not.toContain('oauthStart');
+    expect(granted.flatMap(actionsOf).filter((a) => a.startsWith('secretsmanager:'))).toEqual([]);
+    expect(text).not.toContain('secretsmanager');
+    expect(text).not.toContain(secretId());
+    expect(environmentOf('oauthStart').CLIENT_CREDENTIALS_SECRET_ID).toBeUndefined();
+  });
+
+  it.each(secretReaders)('%s may read the one credentials secret', (name) => {
     // Act
     const secrets = statements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('secretsmanager:')));
 
@@ -266,12 +356,12 @@ describe('least privilege', () => {
     ]);
   });
 
-  it.each(NAMES)('%s may put events on the one bus only if it runs the refresh path', (name) => {
+  it.each(NAMES)('%s may put events on the one bus only if it tells operators something', (name) => {
     // Act
     const events = statements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('events:')));
 
-    // Assess
-    const publishes = name === 'refreshTokens' || name === 'exampleConsumer';
+    // Assess: the refresh path's transitions and lost installs (install_lost)
+    const publishes = ['refreshTokens', 'exampleConsumer', 'installPage', 'processParkedEvents'].includes(name);
     expect(events).toEqual(
       publishes ? [{ Action: 'events:PutEvents', Effect: 'Allow', Resource: arnOf(busId()) }] : [],
     );
@@ -337,6 +427,49 @@ describe('OAuthHttpApi', () => {
     });
   });
 
+  it('gives each route its own throttle, so a flood of /oauth/start leaves the events their budget', () => {
+    // Act
+    const stage = Object.values(built.template.findResources('AWS::ApiGatewayV2::Stage'))[0];
+
+    // Assess
+    expect(stage?.Properties.RouteSettings).toEqual({
+      'GET /oauth/start': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+      'GET /oauth/callback': { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 },
+      'POST /bitrix/events': { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
+      'GET /bitrix/install': { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
+      'POST /bitrix/install': { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
+    });
+    expect(DEFAULT_ROUTE_THROTTLES.oauthStart.rateLimit).toBeLessThan(DEFAULT_ROUTE_THROTTLES.events.rateLimit);
+  });
+
+  it('creates the stage after its routes (API Gateway refuses settings of a route it does not know)', () => {
+    // Prepare
+    const routeIds = Object.keys(built.template.findResources('AWS::ApiGatewayV2::Route'));
+
+    // Act
+    const stage = Object.values(built.template.findResources('AWS::ApiGatewayV2::Stage'))[0];
+
+    // Assess
+    expect(routeIds).toHaveLength(5);
+    expect(stage?.DependsOn).toEqual(expect.arrayContaining(routeIds));
+  });
+
+  it('lets an operator change one route throttle and keeps the others', () => {
+    // Act
+    const custom = buildStack({ routeThrottles: { events: { rateLimit: 300, burstLimit: 600 } } });
+    const stage = Object.values(custom.template.findResources('AWS::ApiGatewayV2::Stage'))[0];
+
+    // Assess
+    expect(stage?.Properties.RouteSettings['POST /bitrix/events']).toEqual({
+      ThrottlingRateLimit: 300,
+      ThrottlingBurstLimit: 600,
+    });
+    expect(stage?.Properties.RouteSettings['GET /oauth/start']).toEqual({
+      ThrottlingRateLimit: 5,
+      ThrottlingBurstLimit: 10,
+    });
+  });
+
   it('throttles the default stage and writes an access log without query strings', () => {
     // Prepare
     const accessLogsId = logicalId(built.stack.api.accessLogs);
@@ -357,6 +490,7 @@ describe('OAuthHttpApi', () => {
     expect(format).not.toMatch(/querystring|\$context\.path|\$request/i);
     expect(built.template.findResources('AWS::Logs::LogGroup')[accessLogsId]?.Properties).toEqual({
       RetentionInDays: 30,
+      Tags: expect.any(Array),
     });
   });
 
@@ -375,41 +509,69 @@ describe('OAuthHttpApi', () => {
 });
 
 describe('TokenRefreshSchedule', () => {
+  const queueId = () => logicalId(built.stack.deadLetters.queue);
+
   it.each([
     ['refreshTokens', 'rate(5 minutes)', 300],
     ['processParkedEvents', 'rate(1 minute)', 60],
-  ] as const)('invokes %s on %s with retries', (name, expression, maxAge) => {
-    built.template.hasResourceProperties('AWS::Scheduler::Schedule', {
-      ScheduleExpression: expression,
-      State: 'ENABLED',
-      Target: {
-        Arn: arnOf(fnId(name)),
-        RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: maxAge },
-      },
-    });
-  });
-
-  it.each(['refreshTokens', 'processParkedEvents'] as const)(
-    'does not let Lambda retry %s (the next tick does)',
-    (name) => {
-      built.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
-        FunctionName: { Ref: fnId(name) },
-        MaximumRetryAttempts: 0,
+  ] as const)(
+    'invokes %s on %s with retries within one interval, and a dead-letter queue',
+    (name, expression, maxAge) => {
+      built.template.hasResourceProperties('AWS::Scheduler::Schedule', {
+        ScheduleExpression: expression,
+        State: 'ENABLED',
+        Target: {
+          Arn: arnOf(fnId(name)),
+          RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: maxAge },
+          DeadLetterConfig: { Arn: arnOf(queueId()) },
+        },
       });
     },
   );
 
-  it('lets the scheduler invoke those two functions only', () => {
+  it.each([
+    ['refreshTokens', 300],
+    ['processParkedEvents', 60],
+  ] as const)(
+    'does not let Lambda retry %s (the next tick does), drops it after one interval and sends failures to the queue',
+    (name, maxAge) => {
+      built.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: fnId(name) },
+        MaximumRetryAttempts: 0,
+        MaximumEventAgeInSeconds: maxAge,
+        DestinationConfig: { OnFailure: { Destination: arnOf(queueId()) } },
+      });
+      expect(statements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('sqs:')))).toEqual([
+        {
+          Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+          Effect: 'Allow',
+          Resource: arnOf(queueId()),
+        },
+      ]);
+    },
+  );
+
+  it('has an asynchronous invocation config only on the two scheduled functions', () => {
+    const configured = Object.values(built.template.findResources('AWS::Lambda::EventInvokeConfig')).map(
+      (c) => c.Properties.FunctionName.Ref,
+    );
+    expect(configured.sort()).toEqual([fnId('refreshTokens'), fnId('processParkedEvents')].sort());
+  });
+
+  it('lets the scheduler invoke those two functions and write to the dead-letter queue, nothing else', () => {
     // Prepare
     const scheduleRole = Object.values(built.template.findResources('AWS::Scheduler::Schedule'))[0]?.Properties.Target
       .RoleArn['Fn::GetAtt'][0];
 
     // Act
     const granted = statementsOfRole(built.template, String(scheduleRole));
+    const invoke = granted.filter((s) => actionsOf(s).includes('lambda:InvokeFunction'));
 
     // Assess
-    expect(granted.flatMap(actionsOf)).toEqual(['lambda:InvokeFunction', 'lambda:InvokeFunction']);
-    expect(JSON.stringify(granted.map((s) => s.Resource))).toBe(
+    expect(granted.flatMap(actionsOf).sort()).toEqual(
+      ['lambda:InvokeFunction', 'lambda:InvokeFunction', 'sqs:SendMessage'].sort(),
+    );
+    expect(JSON.stringify(invoke.map((s) => s.Resource))).toBe(
       JSON.stringify(
         (['refreshTokens', 'processParkedEvents'] as const).map((name) => [
           arnOf(fnId(name)),
@@ -417,6 +579,25 @@ describe('TokenRefreshSchedule', () => {
         ]),
       ),
     );
+    expect(granted.find((s) => actionsOf(s).includes('sqs:SendMessage'))?.Resource).toEqual(arnOf(queueId()));
+  });
+});
+
+describe('DeadLetters', () => {
+  it('is one encrypted queue that refuses plain http and keeps messages for 14 days', () => {
+    built.template.resourceCountIs('AWS::SQS::Queue', 1);
+    built.template.hasResourceProperties('AWS::SQS::Queue', {
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+    });
+    built.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+    built.template.hasOutput('DeadLettersQueueUrl', { Value: { Ref: logicalId(built.stack.deadLetters.queue) } });
   });
 });
 
@@ -434,7 +615,12 @@ describe('Notifications', () => {
           'detail-type': [TOKEN_STATUS_DETAIL_TYPE],
           detail: { event: [event] },
         },
-        Targets: [Match.objectLike({ Arn: { Ref: topicId } })],
+        Targets: [
+          Match.objectLike({
+            Arn: { Ref: topicId },
+            DeadLetterConfig: { Arn: arnOf(logicalId(built.stack.deadLetters.queue)) },
+          }),
+        ],
       });
     }
     expect(ATTENTION_EVENTS).toEqual(expect.arrayContaining(['reauth_required', 'payment_required']));
@@ -526,6 +712,48 @@ describe('Alarms', () => {
     expect(unpublished).toEqual([]);
   });
 
+  it('raises an alarm as soon as the dead-letters queue holds a message', () => {
+    expect(alarms()).toContainEqual(
+      expect.objectContaining({
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [
+          { Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(built.stack.deadLetters.queue), 'QueueName'] } },
+        ],
+        Statistic: 'Maximum',
+        Threshold: 1,
+      }),
+    );
+  });
+
+  it.each(['ReadThrottleEvents', 'WriteThrottleEvents'])(
+    'watches %s of the table and of the due index',
+    (metricName) => {
+      // Prepare
+      const table = { Name: 'TableName', Value: { Ref: tableId() } };
+
+      // Assess
+      expect(alarms()).toContainEqual(
+        expect.objectContaining({
+          Namespace: 'AWS/DynamoDB',
+          MetricName: metricName,
+          Dimensions: [table],
+          Threshold: 1,
+        }),
+      );
+      expect(alarms()).toContainEqual(
+        expect.objectContaining({
+          Namespace: 'AWS/DynamoDB',
+          MetricName: metricName,
+          Dimensions: expect.arrayContaining([
+            table,
+            { Name: 'GlobalSecondaryIndexName', Value: TABLE_SCHEMA.dueIndex.name },
+          ]),
+        }),
+      );
+    },
+  );
+
   it('sends every alarm to the notification topic', () => {
     // Prepare
     const topicId = logicalId(built.stack.notifications.topic);
@@ -533,5 +761,121 @@ describe('Alarms', () => {
     // Assess
     expect(alarms().length).toBeGreaterThan(NAMES.length);
     for (const alarm of alarms()) expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
+  });
+});
+
+describe('tags', () => {
+  /** A resource's tags, whichever of CloudFormation's two shapes (list of Key/Value, or a map) it uses. */
+  function tagsOf(properties: Record<string, unknown> | undefined): Record<string, string> {
+    const tags: unknown = properties?.Tags;
+    if (Array.isArray(tags)) {
+      return Object.fromEntries(tags.map((tag: { Key: string; Value: string }) => [tag.Key, tag.Value]));
+    }
+    return typeof tags === 'object' && tags !== null ? (tags as Record<string, string>) : {};
+  }
+
+  it('puts service and component on every taggable resource', () => {
+    // Prepare
+    const resources = built.template.toJSON().Resources as Record<string, { Properties?: Record<string, unknown> }>;
+    const taggable = built.stack.node
+      .findAll()
+      .filter((c): c is CfnResource => CfnResource.isCfnResource(c) && TagManager.isTaggable(c))
+      .map((c) => String(built.stack.resolve(c.logicalId)));
+
+    // Act
+    const untagged = taggable.filter((id) => {
+      const tags = tagsOf(resources[id]?.Properties);
+      return tags.service !== 'bitrix24-token-service' || tags.component === undefined;
+    });
+
+    // Assess
+    expect(taggable.length).toBeGreaterThan(30);
+    expect(untagged).toEqual([]);
+  });
+
+  it('names each concern, and each function by its entry', () => {
+    // Prepare
+    const resources = built.template.toJSON().Resources as Record<string, { Properties?: Record<string, unknown> }>;
+    const component = (id: string) => tagsOf(resources[id]?.Properties).component;
+
+    // Assess
+    expect(component(tableId())).toBe('token-store');
+    expect(component(fnId('oauthStart'))).toBe('oauth-start');
+    expect(component(roleId('refreshTokens'))).toBe('refresh-tokens');
+    expect(component(logicalId(built.stack.functions.appEvents.logGroup))).toBe('app-events');
+    expect(component(logicalId(built.stack.api.httpApi))).toBe('http-api');
+    expect(component(logicalId(built.stack.deadLetters.queue))).toBe('dead-letters');
+  });
+});
+
+describe('custom domain', () => {
+  const certificateArn = 'arn:aws:acm:eu-central-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
+
+  it('maps a regional custom domain to the default stage and gives the URLs to paste on it', () => {
+    // Act
+    const custom = buildStack({ domainName: 'bitrix.example.com', certificateArn });
+    const domainId = logicalId(custom.stack.api.domain);
+    const stageId = logicalId(custom.stack.api.stage);
+
+    // Assess
+    custom.template.hasResourceProperties('AWS::ApiGatewayV2::DomainName', {
+      DomainName: 'bitrix.example.com',
+      DomainNameConfigurations: [
+        { CertificateArn: certificateArn, EndpointType: 'REGIONAL', SecurityPolicy: 'TLS_1_2' },
+      ],
+    });
+    const [mapping] = Object.values(custom.template.findResources('AWS::ApiGatewayV2::ApiMapping'));
+    expect(mapping?.Properties).toMatchObject({
+      ApiId: { Ref: logicalId(custom.stack.api.httpApi) },
+      DomainName: { Ref: domainId },
+      Stage: '$default',
+    });
+    expect(mapping?.Properties.ApiMappingKey).toBeUndefined();
+    expect(mapping?.DependsOn).toContain(stageId);
+    custom.template.hasOutput('ApiUrl', { Value: 'https://bitrix.example.com' });
+    custom.template.hasOutput('RedirectUri', { Value: 'https://bitrix.example.com/oauth/callback' });
+    custom.template.hasOutput('InstallUrl', { Value: 'https://bitrix.example.com/bitrix/install' });
+    custom.template.hasOutput('EventHandlerUrl', { Value: 'https://bitrix.example.com/bitrix/events' });
+    custom.template.hasOutput('OAuthStartUrl', { Value: 'https://bitrix.example.com/oauth/start' });
+    custom.template.hasOutput('CustomDomainTarget', { Value: { 'Fn::GetAtt': [domainId, 'RegionalDomainName'] } });
+    custom.template.hasOutput('ExecuteApiUrl', {
+      Value: { 'Fn::GetAtt': [logicalId(custom.stack.api.httpApi), 'ApiEndpoint'] },
+    });
+    custom.template.resourceCountIs('AWS::Route53::RecordSet', 0);
+  });
+
+  it('adds the alias record when the Route 53 zone is given', () => {
+    // Act
+    const custom = buildStack({
+      domainName: 'bitrix.example.com',
+      certificateArn,
+      hostedZone: { id: 'Z0123456789ABCDEFGHIJ', name: 'example.com' },
+    });
+    const domainId = logicalId(custom.stack.api.domain);
+
+    // Assess
+    custom.template.hasResourceProperties('AWS::Route53::RecordSet', {
+      Name: 'bitrix.example.com.',
+      Type: 'A',
+      HostedZoneId: 'Z0123456789ABCDEFGHIJ',
+      AliasTarget: {
+        DNSName: { 'Fn::GetAtt': [domainId, 'RegionalDomainName'] },
+        HostedZoneId: { 'Fn::GetAtt': [domainId, 'RegionalHostedZoneId'] },
+      },
+    });
+  });
+
+  it('keeps the execute-api URLs without a domain', () => {
+    built.template.resourceCountIs('AWS::ApiGatewayV2::DomainName', 0);
+    expect(built.template.findOutputs('CustomDomainTarget')).toEqual({});
+  });
+
+  it.each([
+    [{ domainName: 'bitrix.example.com' }, /both domainName and certificate/],
+    [{ certificateArn }, /both domainName and certificate/],
+    [{ domainName: 'Bitrix.Example.com', certificateArn }, /lower-case host name/],
+    [{ domainName: 'bitrix.example.com', certificateArn: 'arn:aws:iam::123456789012:role/x' }, /ACM certificate/],
+  ])('refuses %j', (props, message) => {
+    expect(() => buildStack(props)).toThrow(message);
   });
 });

@@ -38,17 +38,20 @@ export const keys = {
   recoverySkPrefix: 'RECOVERY#',
   statePk: (state: string): string => `STATE#${state}`,
   stateSk: 'STATE',
-  dueShard: (shard: number): string => `DUE#${shard}`,
+  dueShard: (shard: number): string => `${keys.dueShardPrefix}${shard}`,
+  dueShardPrefix: 'DUE#',
   /** Parked install claims and receipts of finished ones (docs/LIFECYCLE.md). */
   lifecyclePk: (memberId: string): string => `LIFECYCLE#${memberId}`,
   parkedSk: (id: string): string => `PARKED#${id}`,
   parkedSkPrefix: 'PARKED#',
   receiptSk: (id: string): string => `RECEIPT#${id}`,
-  /** The one item about the app itself: when our client credentials were last accepted. */
+  /** Items about the app itself; one so far: when our client credentials were last accepted. */
+  appPkPrefix: 'APP#',
   credentialsPk: 'APP#CREDENTIALS',
   credentialsSk: 'HEALTH',
   /** Due-index shard of parked claims: its own prefix, so the token sweep never sees them. */
-  parkedShard: (shard: number): string => `PARKED#${shard}`,
+  parkedShard: (shard: number): string => `${keys.parkedShardPrefix}${shard}`,
+  parkedShardPrefix: 'PARKED#',
 } as const;
 
 /**

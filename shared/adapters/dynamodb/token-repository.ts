@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
+  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -284,11 +285,16 @@ export class DynamoDbTokenRepository implements TokenRepository, PortalAddressSt
       const sk = String(item.sk);
       return sk.startsWith(keys.tokenSkPrefix) || sk.startsWith(keys.recoverySkPrefix);
     });
-    await deleteItems(this.doc, this.table, itemKeys);
+    // One DeleteItem each (a portal has a token set per user who opened the app): the functions that
+    // only clean up after a raced install need no BatchWriteItem (infra/function-catalog.ts).
+    for (const item of itemKeys) {
+      await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { pk: item.pk, sk: item.sk } }));
+    }
     return itemKeys.filter((item) => String(item.sk).startsWith(keys.tokenSkPrefix)).length;
   }
 
   async deletePortal(memberId: string): Promise<number> {
+    // A clean uninstall: every item of the portal, in batches of 25.
     const itemKeys = await this.portalItemKeys(memberId);
     await deleteItems(this.doc, this.table, itemKeys);
     return itemKeys.length;

@@ -12,6 +12,37 @@ const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 const MAX_HOST_LENGTH = 253;
 
 /**
+ * The zones of the Bitrix24 cloud: a cloud portal is `{name}.bitrix24.{zone}`, one label before
+ * `bitrix24`. The list and its sources are in docs/OAUTH.md ("Which portals"). Hosts such as
+ * `*.bitrix24.site` or `*.bitrix24.shop` are sites built with Bitrix24, not portals.
+ */
+export const BITRIX24_CLOUD_ZONES: readonly string[] = [
+  'com',
+  'de',
+  'eu',
+  'es',
+  'com.br',
+  'fr',
+  'it',
+  'com.tr',
+  'pl',
+  'ru',
+  'ua',
+  'by',
+  'kz',
+  'in',
+  'cn',
+  'id',
+  'vn',
+  'jp',
+  'uk',
+];
+
+const CLOUD_HOST = new RegExp(
+  `^(?!-)[a-z0-9-]{1,63}(?<!-)\\.bitrix24\\.(${BITRIX24_CLOUD_ZONES.map((zone) => zone.replace('.', '\\.')).join('|')})$`,
+);
+
+/**
  * Validates and normalises a portal address: lower case, no trailing dot, IDN converted to punycode,
  * default port 443 dropped. Throws `ValidationError` with a message fit for the user.
  *
@@ -61,4 +92,55 @@ function toAsciiHost(raw: string): string {
   const tld = labels[labels.length - 1] ?? '';
   if (/^(\d+|0x[0-9a-f]*)$/.test(tld)) throw new ValidationError('enter the portal by name, not by IP address');
   return host;
+}
+
+/**
+ * The cloud zone of a Bitrix24 cloud portal's address (`alpha.bitrix24.de` → `de`), or undefined for
+ * anything else: another host, a deeper name (`a.b.bitrix24.com`), or an address with a port. Expects
+ * a normalised address (`parsePortalAddress`).
+ *
+ * @example
+ * cloudZoneOf('alpha.bitrix24.com.br') // → 'com.br'
+ * cloudZoneOf('crm.example.org') // → undefined
+ */
+export function cloudZoneOf(address: string): string | undefined {
+  return CLOUD_HOST.exec(address)?.[1];
+}
+
+/**
+ * Validates a portal address (`parsePortalAddress`) and checks that the service may send a browser or
+ * a REST call there: a Bitrix24 cloud portal, or an on-premise portal the operator listed in
+ * `BITRIX_ON_PREMISE_PORTALS` (normalised addresses, exact match including the port). Throws
+ * `ValidationError` with a message fit for the user.
+ *
+ * @example
+ * parseAllowedPortal('Alpha.Bitrix24.de', []) // → 'alpha.bitrix24.de'
+ * parseAllowedPortal('crm.example.org:8443', ['crm.example.org:8443']) // → 'crm.example.org:8443'
+ * parseAllowedPortal('evil.example', []) // throws ValidationError
+ */
+export function parseAllowedPortal(input: string, onPremisePortals: readonly string[]): string {
+  const address = parsePortalAddress(input);
+  if (cloudZoneOf(address) !== undefined || onPremisePortals.includes(address)) return address;
+  throw new ValidationError(
+    'this is not a Bitrix24 cloud address (yourcompany.bitrix24.com, .de, .eu, .ru, …). An on-premise portal ' +
+      "must first be added to this service's list of portals by its administrator",
+  );
+}
+
+/**
+ * Whether a REST call to the portal at `from` may follow a redirect to `to` (a renamed portal answers
+ * 302 with its new address, and the call is sent again there with its access token). Only https; a
+ * cloud portal only to another portal name of the same cloud zone; an on-premise portal only to its
+ * own host (a changed path, or http → https) or to another address of `onPremisePortals`. No user
+ * info in the target. docs/CONSUMERS.md says why.
+ *
+ * @example
+ * portalMoveAllowed(new URL('https://old.bitrix24.com/rest/'), new URL('https://new.bitrix24.com/rest/profile'), []) // → true
+ * portalMoveAllowed(new URL('https://old.bitrix24.com/rest/'), new URL('https://old.bitrix24.de/rest/profile'), []) // → false
+ */
+export function portalMoveAllowed(from: URL, to: URL, onPremisePortals: readonly string[]): boolean {
+  if (to.protocol !== 'https:' || to.username !== '' || to.password !== '') return false;
+  const zone = cloudZoneOf(from.host);
+  if (zone !== undefined) return cloudZoneOf(to.host) === zone;
+  return to.host === from.host || onPremisePortals.includes(to.host);
 }

@@ -12,6 +12,17 @@ export interface ClientCredentialsProvider {
 }
 
 /**
+ * The app's client id alone. It is public (it is in every authorize URL), so the anonymous start of
+ * the code flow gets it from here and never holds the client secret.
+ *
+ * @example
+ * const query = new URLSearchParams({ client_id: await ids.clientId(), state });
+ */
+export interface ClientIdProvider {
+  clientId(): Promise<string>;
+}
+
+/**
  * Bitrix24's authorization server (`/oauth/token/`). Errors are `BitrixOAuthError` with a `category`.
  *
  * @example

@@ -31,9 +31,10 @@ export type AuthorizationOutcome =
   | { readonly kind: 'invalid_request'; readonly portal?: string | undefined; readonly problem: string }
   /**
    * No pending authorization has this `state`: it was used already (a reload), expired long ago, or
-   * was never issued. `connected` tells whether the portal of the query already has tokens.
+   * was never issued. Nothing is looked up, so the answer says nothing about any portal; `portal` is
+   * the query's unverified `domain`, for the log only.
    */
-  | { readonly kind: 'state_unknown'; readonly portal?: string | undefined; readonly connected: boolean }
+  | { readonly kind: 'state_unknown'; readonly portal?: string | undefined }
   | { readonly kind: 'state_expired'; readonly portal: string }
   /** The `state` was issued to another browser (or the cookie is gone). */
   | { readonly kind: 'browser_mismatch'; readonly portal: string }
@@ -52,7 +53,7 @@ export type AuthorizationOutcomeKind = AuthorizationOutcome['kind'];
 /** The part of the token store this use case needs. */
 export type AuthorizationStore = Pick<
   TokenRepository,
-  'getTokenSet' | 'listTokenSets' | 'storeNewChain' | 'getInstallation' | 'saveInstallation'
+  'getTokenSet' | 'storeNewChain' | 'getInstallation' | 'saveInstallation'
 >;
 
 export interface CompleteAuthorizationDeps {
@@ -89,10 +90,7 @@ export async function completeAuthorization(
 ): Promise<AuthorizationOutcome> {
   const queryPortal = portalOrUndefined(input.domain);
   const memberId = input.memberId !== undefined && MEMBER_ID.test(input.memberId) ? input.memberId : undefined;
-  if (!isOpaqueValue(input.state)) {
-    // Not a state we could have issued: nothing to look up, but a reload check is still useful.
-    return { kind: 'state_unknown', portal: queryPortal, connected: await isConnected(memberId, deps.tokens) };
-  }
+  if (!isOpaqueValue(input.state)) return { kind: 'state_unknown', portal: queryPortal };
   if (input.code === undefined || input.code.length === 0 || input.code.length > 512) {
     return { kind: 'invalid_request', portal: queryPortal, problem: 'the authorization code is missing' };
   }
@@ -104,9 +102,9 @@ export async function completeAuthorization(
 
   // Spent first, whatever follows: a state can never be tried twice.
   const record = await deps.states.consume(input.state);
-  if (record === undefined) {
-    return { kind: 'state_unknown', portal: queryPortal, connected: await isConnected(memberId, deps.tokens) };
-  }
+  // Whoever holds an unknown state learns nothing: whether the query's member_id has tokens is not
+  // looked up (that would tell anybody which portals are connected).
+  if (record === undefined) return { kind: 'state_unknown', portal: queryPortal };
   const portal = record.portal;
   const now = deps.now();
   // DynamoDB's TTL deletes late (up to days), so the expiry is checked here.
@@ -154,13 +152,6 @@ function portalOrUndefined(value: string | undefined): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Whether the portal already has a working token set (explains a reload of a used callback). */
-async function isConnected(memberId: string | undefined, tokens: AuthorizationStore): Promise<boolean> {
-  if (memberId === undefined) return false;
-  const sets = await tokens.listTokenSets(memberId);
-  return sets.some((set) => set.status === 'active' || set.status === 'degraded');
 }
 
 function exchangeFailure(error: BitrixOAuthError, portal: string): AuthorizationOutcome {

@@ -1,14 +1,17 @@
 import { hashBrowserBinding, isOpaqueValue, newOpaqueValue } from '#shared/core/domain/authorization-state.js';
 import { ValidationError } from '#shared/core/domain/errors.js';
-import { parsePortalAddress } from '#shared/core/domain/portal-address.js';
+import { parseAllowedPortal } from '#shared/core/domain/portal-address.js';
 import type { EpochMs } from '#shared/core/domain/time.js';
 import { rewriteUrl } from '#shared/core/domain/url-rewrites.js';
-import type { ClientCredentialsProvider } from '#shared/core/ports/oauth-client.js';
+import type { ClientIdProvider } from '#shared/core/ports/oauth-client.js';
 import type { OAuthStateRepository } from '#shared/core/ports/oauth-state-repository.js';
 
 export interface StartAuthorizationDeps {
   readonly states: OAuthStateRepository;
-  readonly credentials: ClientCredentialsProvider;
+  /** The app's client id (never the secret: this use case serves anonymous requests). */
+  readonly clientId: ClientIdProvider;
+  /** `BITRIX_ON_PREMISE_PORTALS`: the on-premise portals a browser may be sent to (cloud portals always). */
+  readonly onPremisePortals: readonly string[];
   /** How long the user has to come back through the callback. */
   readonly stateTtlMs: number;
   /** `BITRIX_URL_REWRITES`: lets the browser reach an emulator instead of the real portal. */
@@ -41,7 +44,8 @@ export interface StartedAuthorization {
 /**
  * Starts the authorization-code flow for a portal: stores a single-use `state` bound to the browser
  * (only the hash of the cookie value is stored) and builds the portal's authorize URL. An address that
- * is not a plain host name with an optional port stores nothing and comes back as `invalid_portal`.
+ * is not a plain host name with an optional port, or neither a Bitrix24 cloud portal nor an allowed
+ * on-premise one, comes back as `invalid_portal` before anything is read or stored.
  *
  * @example
  * const started = await startAuthorization({ portal: 'alpha.bitrix24.com' }, deps);
@@ -53,12 +57,12 @@ export async function startAuthorization(
 ): Promise<StartOutcome> {
   let portal: string;
   try {
-    portal = parsePortalAddress(input.portal);
+    portal = parseAllowedPortal(input.portal, deps.onPremisePortals);
   } catch (error) {
     if (error instanceof ValidationError) return { kind: 'invalid_portal', message: error.message };
     throw error;
   }
-  const { clientId } = await deps.credentials.get();
+  const clientId = await deps.clientId.clientId();
   const state = newOpaqueValue();
   const browserBinding = isOpaqueValue(input.browserBinding) ? input.browserBinding : newOpaqueValue();
   const createdAt = deps.now();

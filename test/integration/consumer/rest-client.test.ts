@@ -150,6 +150,31 @@ describe('BitrixRestClient (emulator + DynamoDB Local)', () => {
     expect((await h.tokenClient().getAccessToken({ memberId: portal.memberId })).clientEndpoint).not.toBe(oldEndpoint);
   });
 
+  it.each([
+    ['another cloud zone', (name: string) => name.replace(/\.com$/, '.de')],
+    ['a host outside the Bitrix24 cloud', (name: string) => name.replace(/\.bitrix24\.com$/, '.example.org')],
+  ])('does not follow a rename to %s: the token is not sent there and nothing is stored', async (_label, moved) => {
+    // Prepare
+    const { portal } = await h.seedPortal(domain());
+    const oldEndpoint = portal.clientEndpoint;
+    const rest = h.restClient(h.tokenClient());
+    const newDomain = moved(`renamed-${domain()}`);
+    h.emulator.rename(portal, newDomain);
+    h.emulator.resetCounters();
+
+    // Act
+    const failure = await rest.call(portal.memberId, 'profile').catch((error: unknown) => error);
+
+    // Assess
+    expect(failure).toBeInstanceOf(BitrixRestError);
+    expect(failure).toMatchObject({ error: 'unexpected_redirect' });
+    expect(h.emulator.counters.rest.profile).toEqual({ redirect_renamed: 1 });
+    expect((await h.repository.getTokenSet({ memberId: portal.memberId, userId: 1 }))?.clientEndpoint).toBe(
+      oldEndpoint,
+    );
+    expect((await h.repository.getInstallation(portal.memberId))?.clientEndpoint).toBe(oldEndpoint);
+  });
+
   it('retries once with a fresh token on expired_token and surfaces the second refusal', async () => {
     // Prepare
     const { portal } = await h.seedPortal(domain());

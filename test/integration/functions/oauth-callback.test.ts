@@ -140,7 +140,7 @@ describe('OAuth callback (emulator, DynamoDB Local)', () => {
     });
   });
 
-  it('explains a reload of a finished callback and changes nothing', async () => {
+  it('answers a reload of a finished callback with the neutral page and changes nothing', async () => {
     // Prepare
     const { cookie, callbackUrl } = await authorize(west);
     expect((await callback(callbackUrl, cookie)).status).toBe(200);
@@ -151,10 +151,26 @@ describe('OAuth callback (emulator, DynamoDB Local)', () => {
     const reload = await callback(callbackUrl, cookie);
 
     // Assess
-    expect(reload.status).toBe(200);
-    expect(reload.body).toContain('This link was already used; <strong>alpha.bitrix24.com</strong> is connected');
+    expect(reload.status).toBe(400);
+    expect(reload.body).toContain('This link is no longer valid');
+    expect(reload.body).not.toContain('alpha.bitrix24.com');
     expect(emulator.counters.token.total).toBe(exchanges);
     expect(await repo.getTokenSet({ memberId: west.memberId, userId: 1 })).toEqual(before);
+  });
+
+  it('answers an unknown state identically for a connected member_id and an unknown one', async () => {
+    // Prepare: west is connected by the test above or this one
+    const { cookie, callbackUrl } = await authorize(west);
+    expect((await callback(callbackUrl, cookie)).status).toBe(200);
+    const forged = (memberId: string) => tampered(callbackUrl, { state: 'A'.repeat(43), member_id: memberId });
+
+    // Act
+    const connected = await callback(forged(west.memberId), cookie);
+    const unknown = await callback(forged('0'.repeat(32)), cookie);
+
+    // Assess
+    expect(connected.status).toBe(400);
+    expect({ status: unknown.status, body: unknown.body }).toEqual({ status: connected.status, body: connected.body });
   });
 
   it("replaces the user's chain on a second authorization, at the next version", async () => {
@@ -191,10 +207,10 @@ describe('OAuth callback (emulator, DynamoDB Local)', () => {
     expect(page.body).toContain('href="start?portal=expired.bitrix24.com"');
     expect(codeExchanges('oauth.bitrix.info').expired_token).toBeGreaterThanOrEqual(1);
     expect(await portalItems(portal.memberId)).toEqual([]);
-    // A reload now has neither a state nor tokens: start again.
+    // A reload now has no state: the neutral page, whose link goes to the bare start form.
     expect(reload.status).toBe(400);
     expect(reload.body).toContain('This link is no longer valid');
-    expect(reload.body).toContain('href="start?portal=expired.bitrix24.com"');
+    expect(reload.body).toContain('href="start"');
   });
 
   it('treats an error body on HTTP 200 as an error', async () => {

@@ -28,6 +28,7 @@ beforeAll(async () => {
     BITRIX_URL_REWRITES: JSON.stringify({ '*': 'http://127.0.0.1:9/h/{host}' }),
     OAUTH_STATE_TTL_SECONDS: '300',
     OAUTH_COOKIE_SECURE: 'auto',
+    BITRIX_ON_PREMISE_PORTALS: 'crm.example.org:8443',
   };
   const wiring = wire(loadConfig(env), {
     aws: awsClientSettingsFromEnv({ ...process.env, ...env }),
@@ -117,25 +118,73 @@ describe('GET /oauth/start (DynamoDB Local, local Secrets Manager)', () => {
     expect(second.headers.getSetCookie()[0]?.split(';')[0]).toBe(pair);
   });
 
-  it.each(['https://alpha.bitrix24.com', 'alpha.bitrix24.com/x', 'user@alpha.bitrix24.com', '127.0.0.1', '[::1]'])(
-    'answers %j with a 400 page and stores nothing',
-    async (portal) => {
-      // Prepare
-      const before = await itemCount();
+  it.each([
+    'https://alpha.bitrix24.com',
+    'alpha.bitrix24.com/x',
+    'user@alpha.bitrix24.com',
+    '127.0.0.1',
+    '[::1]',
+    'evil.example',
+    'alpha.bitrix24.com.evil.example',
+    'crm.example.org',
+  ])('answers %j with a 400 page and stores nothing', async (portal) => {
+    // Prepare
+    const before = await itemCount();
 
+    // Act
+    const response = await start(portal);
+    const body = await response.text();
+
+    // Assess
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toContain('text/html');
+    expect(response.headers.get('location')).toBeNull();
+    expect(response.headers.getSetCookie()).toEqual([]);
+    expect(body).toContain('name="portal"');
+    expect(await itemCount()).toBe(before);
+  });
+
+  it('takes the client id from BITRIX_CLIENT_ID without any access to the secret, as deployed', async () => {
+    // Prepare: the deployed function's environment: the table and the client id, no secret id
+    const deployed = wire(
+      loadConfig({ TABLE_NAME: table.tableName, BITRIX_CLIENT_ID: 'app.deployed.1', OAUTH_COOKIE_SECURE: 'auto' }),
+      { aws: awsClientSettingsFromEnv(process.env), logger: powertoolsLogger() },
+    );
+    const server = await startLambdaHttpServer({ 'GET /oauth/start': makeOAuthStart(deployed) });
+
+    try {
       // Act
-      const response = await start(portal);
-      const body = await response.text();
+      const response = await fetch(`${server.url}/oauth/start?portal=alpha.bitrix24.com`, { redirect: 'manual' });
 
       // Assess
-      expect(response.status).toBe(400);
-      expect(response.headers.get('content-type')).toContain('text/html');
+      expect(response.status).toBe(302);
+      expect(new URL(response.headers.get('location') ?? '').searchParams.get('client_id')).toBe('app.deployed.1');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('fails closed without a client id and stores nothing', async () => {
+    // Prepare: neither BITRIX_CLIENT_ID nor a secret
+    const unconfigured = wire(loadConfig({ TABLE_NAME: table.tableName }), {
+      aws: awsClientSettingsFromEnv(process.env),
+      logger: powertoolsLogger(),
+    });
+    const server = await startLambdaHttpServer({ 'GET /oauth/start': makeOAuthStart(unconfigured) });
+    const before = await itemCount();
+
+    try {
+      // Act
+      const response = await fetch(`${server.url}/oauth/start?portal=alpha.bitrix24.com`, { redirect: 'manual' });
+
+      // Assess
+      expect(response.status).toBe(500);
       expect(response.headers.get('location')).toBeNull();
-      expect(response.headers.getSetCookie()).toEqual([]);
-      expect(body).toContain('name="portal"');
       expect(await itemCount()).toBe(before);
-    },
-  );
+    } finally {
+      await server.stop();
+    }
+  });
 
   it('shows the address form when no portal is given', async () => {
     const response = await fetch(`${api.url}/oauth/start`);

@@ -60,8 +60,6 @@ describe('authorizationPage', () => {
   const portal = 'alpha.bitrix24.com';
   const cases: [AuthorizationOutcome, number, RegExp][] = [
     [{ kind: 'connected', portal, memberId: 'm', userId: 1 }, 200, /is connected/],
-    [{ kind: 'state_unknown', portal, connected: true }, 200, /already used; .*alpha\.bitrix24\.com.* is connected/],
-    [{ kind: 'state_unknown', portal, connected: false }, 400, /already used, has expired/],
     [{ kind: 'invalid_request', portal, problem: 'the authorization code is missing' }, 400, /code is missing/],
     [{ kind: 'state_expired', portal }, 400, /not finished in time/],
     [{ kind: 'browser_mismatch', portal }, 403, /another browser/],
@@ -85,8 +83,17 @@ describe('authorizationPage', () => {
     else expect(page.body).not.toContain('Start again');
   });
 
-  it('links to the bare start form when the portal is unknown', () => {
-    const page = authorizationPage({ kind: 'state_unknown', portal: undefined, connected: false });
-    expect(page.body).toContain('href="start"');
+  it('answers an unknown state with one neutral page: no portal named, a link to the bare start form', () => {
+    // Act
+    const named = authorizationPage({ kind: 'state_unknown', portal });
+    const unnamed = authorizationPage({ kind: 'state_unknown', portal: undefined });
+
+    // Assess
+    expect(named).toEqual(unnamed);
+    expect(named.statusCode).toBe(400);
+    expect(named.body).toMatch(/already used, has expired/);
+    expect(named.body).toContain('href="start"');
+    expect(named.body).not.toContain(portal);
+    expect(named.body).not.toMatch(/is connected/);
   });
 });

@@ -28,6 +28,17 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ BITRIX_HTTP_TIMEOUT_MS: '40000', REFRESH_LEASE_SECONDS: '30' })).toThrow(/shorter than/);
   });
 
+  it('normalises the on-premise portals and refuses an entry that is not a host name', () => {
+    expect(loadConfig({}).BITRIX_ON_PREMISE_PORTALS).toEqual([]);
+    expect(
+      loadConfig({ BITRIX_ON_PREMISE_PORTALS: ' CRM.example.org:8443, box.example.com:443,' })
+        .BITRIX_ON_PREMISE_PORTALS,
+    ).toEqual(['crm.example.org:8443', 'box.example.com']);
+    expect(() => loadConfig({ BITRIX_ON_PREMISE_PORTALS: 'crm.example.org,https://box.example.com' })).toThrow(
+      /BITRIX_ON_PREMISE_PORTALS has "https:\/\/box\.example\.com", which is not a host name/,
+    );
+  });
+
   it('treats empty strings as unset', () => {
     expect(loadConfig({ DUE_SHARDS: '' }).DUE_SHARDS).toBe(4);
   });

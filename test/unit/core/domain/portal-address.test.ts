@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '#shared/core/domain/errors.js';
-import { parsePortalAddress } from '#shared/core/domain/portal-address.js';
+import {
+  BITRIX24_CLOUD_ZONES,
+  cloudZoneOf,
+  parseAllowedPortal,
+  parsePortalAddress,
+  portalMoveAllowed,
+} from '#shared/core/domain/portal-address.js';
 
 describe('parsePortalAddress', () => {
   it.each([
@@ -51,5 +57,67 @@ describe('parsePortalAddress', () => {
   it('names the problem in words a user can act on', () => {
     expect(() => parsePortalAddress('https://alpha.bitrix24.com/')).toThrow(/without http:\/\/ or https:\/\//);
     expect(() => parsePortalAddress('10.0.0.5')).toThrow(/not by IP address/);
+  });
+});
+
+describe('cloudZoneOf', () => {
+  it.each(BITRIX24_CLOUD_ZONES.map((zone) => [`b24-aokwy2.bitrix24.${zone}`, zone]))(
+    'knows %s (zone %s)',
+    (host, zone) => {
+      expect(cloudZoneOf(host)).toBe(zone);
+    },
+  );
+
+  it.each([
+    'bitrix24.com',
+    'a.b.bitrix24.com',
+    'alpha.bitrix24.com:8443',
+    'alpha.bitrix24.com.evil.example',
+    'alpha.bitrix24.br',
+    'alpha.bitrix24.tr',
+    'alpha.bitrix24.site',
+    'alpha.bitrix24.shop',
+    'oauth.bitrix24.tech',
+    'alpha.notbitrix24.com',
+    'alpha-bitrix24.com',
+    'crm.example.org',
+  ])('does not take %j for a cloud portal', (host) => {
+    expect(cloudZoneOf(host)).toBeUndefined();
+  });
+});
+
+describe('parseAllowedPortal', () => {
+  it('accepts every cloud portal and only the listed on-premise ones', () => {
+    expect(parseAllowedPortal(' Alpha.Bitrix24.COM.br ', [])).toBe('alpha.bitrix24.com.br');
+    expect(parseAllowedPortal('crm.example.org:8443', ['crm.example.org:8443'])).toBe('crm.example.org:8443');
+    expect(parseAllowedPortal('crm.example.org:443', ['crm.example.org'])).toBe('crm.example.org');
+    expect(() => parseAllowedPortal('crm.example.org', [])).toThrow(/not a Bitrix24 cloud address/);
+    expect(() => parseAllowedPortal('crm.example.org:8443', ['crm.example.org'])).toThrow(ValidationError);
+    expect(() => parseAllowedPortal('https://alpha.bitrix24.com', [])).toThrow(/without http/);
+  });
+});
+
+describe('portalMoveAllowed', () => {
+  const url = (text: string) => new URL(text);
+
+  it.each([
+    ['https://old.bitrix24.com/rest/', 'https://new.bitrix24.com/rest/profile', [], true],
+    ['https://old.bitrix24.com.br/rest/', 'https://novo.bitrix24.com.br/rest/profile', [], true],
+    ['https://old.bitrix24.com/rest/', 'https://old.bitrix24.de/rest/profile', [], false],
+    ['https://old.bitrix24.com/rest/', 'http://new.bitrix24.com/rest/profile', [], false],
+    ['https://old.bitrix24.com/rest/', 'https://evil.example/rest/profile', [], false],
+    ['https://old.bitrix24.com/rest/', 'https://a.b.bitrix24.com/rest/profile', [], false],
+    ['https://old.bitrix24.com/rest/', 'https://new.bitrix24.com:8443/rest/profile', [], false],
+    ['https://old.bitrix24.com/rest/', 'https://user:pw@new.bitrix24.com/rest/profile', [], false],
+    ['https://old.bitrix24.com/rest/', 'https://crm.example.org/rest/profile', ['crm.example.org'], false],
+    ['http://crm.example.org/rest/', 'https://crm.example.org/rest/profile', [], true],
+    ['https://crm.example.org/rest/', 'https://crm.example.org/portal/rest/profile', [], true],
+    ['https://crm.example.org/rest/', 'https://crm.example.org:8443/rest/profile', [], false],
+    ['https://crm.example.org/rest/', 'https://crm2.example.org/rest/profile', ['crm2.example.org'], true],
+    ['https://crm.example.org/rest/', 'https://crm2.example.org/rest/profile', [], false],
+    ['https://crm.example.org/rest/', 'https://new.bitrix24.com/rest/profile', [], false],
+    ['http://crm.example.org/rest/', 'http://crm.example.org/portal/rest/profile', [], false],
+  ] as const)('from %s to %s (allow-list %j): %s', (from, to, allowed, expected) => {
+    expect(portalMoveAllowed(url(from), url(to), allowed)).toBe(expected);
   });
 });

@@ -38,11 +38,11 @@ class FakeStore implements AuthorizationStore {
   writes = 0;
 
   async getTokenSet(key: TokenKey) {
+    this.reads += 1;
     return this.tokenSets.get(`${key.memberId}#${key.userId}`);
   }
-  async listTokenSets(memberId: string) {
-    return [...this.tokenSets.values()].filter((t) => t.memberId === memberId);
-  }
+  /** Every read of the store, to prove which outcomes look nothing up. */
+  reads = 0;
   async storeNewChain(input: NewChainInput, expectedVersion: number | null): Promise<TokenSet> {
     const current = await this.getTokenSet(input);
     this.loseRaceIfAsked();
@@ -62,6 +62,7 @@ class FakeStore implements AuthorizationStore {
     return stored;
   }
   async getInstallation(memberId: string) {
+    this.reads += 1;
     return this.installations.get(memberId);
   }
   async saveInstallation(input: InstallationInput, expectedVersion: number | null): Promise<Installation> {
@@ -95,7 +96,7 @@ class FakeOAuth implements BitrixOAuthClient {
   }
 }
 
-const credentials = { get: async () => ({ clientId: 'app.test.1', clientSecret: 'secret-value' }) };
+const clientId = { clientId: async () => 'app.test.1' };
 
 function setup(answer: () => IssuedTokens) {
   const states = new FakeStates();
@@ -127,9 +128,10 @@ async function pending(states: FakeStates, portal = 'alpha.bitrix24.com') {
 }
 
 describe('startAuthorization', () => {
-  const deps = (states: FakeStates) => ({
+  const deps = (states: FakeStates, onPremisePortals: readonly string[] = []) => ({
     states,
-    credentials,
+    clientId,
+    onPremisePortals,
     stateTtlMs: 600_000,
     urlRewrites: { '*': 'http://127.0.0.1:9/h/{host}' },
     now: () => NOW,
@@ -184,6 +186,49 @@ describe('startAuthorization', () => {
     expect(started).toEqual({ kind: 'invalid_portal', message: expect.stringContaining('without http://') });
     expect(states.records.size).toBe(0);
   });
+
+  it.each(['evil.example', 'alpha.bitrix24.com.evil.example', 'a.b.bitrix24.com', 'alpha.bitrix24.site'])(
+    'refuses %j (no cloud portal, not allowed) before reading the client id or storing a state',
+    async (portal) => {
+      // Prepare
+      const states = new FakeStates();
+      let clientIdReads = 0;
+      const counted = {
+        ...deps(states),
+        clientId: {
+          clientId: async () => {
+            clientIdReads += 1;
+            return clientId.clientId();
+          },
+        },
+      };
+
+      // Act
+      const started = await startAuthorization({ portal }, counted);
+
+      // Assess
+      expect(started).toEqual({ kind: 'invalid_portal', message: expect.stringContaining('not a Bitrix24 cloud') });
+      expect(states.records.size).toBe(0);
+      expect(clientIdReads).toBe(0);
+    },
+  );
+
+  it('sends the browser to an on-premise portal of the allow-list, with its port', async () => {
+    // Prepare
+    const states = new FakeStates();
+
+    // Act
+    const started = await startAuthorization(
+      { portal: 'CRM.example.org:8443' },
+      deps(states, ['crm.example.org:8443']),
+    );
+    const otherPort = await startAuthorization({ portal: 'crm.example.org' }, deps(states, ['crm.example.org:8443']));
+
+    // Assess
+    expect(started).toMatchObject({ kind: 'redirect', portal: 'crm.example.org:8443' });
+    expect(otherPort.kind).toBe('invalid_portal');
+    expect(states.records.size).toBe(1);
+  });
 });
 
 describe('completeAuthorization', () => {
@@ -199,10 +244,37 @@ describe('completeAuthorization', () => {
 
     // Assess
     expect(first).toEqual({ kind: 'browser_mismatch', portal: 'alpha.bitrix24.com' });
-    expect(second).toMatchObject({ kind: 'state_unknown', connected: false });
+    expect(second).toEqual({ kind: 'state_unknown', portal: undefined });
     expect(oauth.calls).toHaveLength(0);
     expect(store.writes).toBe(0);
   });
+
+  it.each([
+    ['a state never issued', () => newOpaqueValue()],
+    ['a malformed state', () => 'not-a-state'],
+  ])(
+    'answers %s the same for a connected portal and an unknown member_id, without reading the store',
+    async (_label, state) => {
+      // Prepare: one portal with working tokens
+      const { store, deps } = setup(() => issuedTokens());
+      const connected = newMemberId();
+      await store.storeNewChain(
+        { ...issuedTokens({ memberId: connected }), source: 'oauth_code', refreshExpiresAt: NOW + HOUR, now: NOW },
+        null,
+      );
+      const reads = store.reads;
+      const query = { code: 'c', domain: 'alpha.bitrix24.com', serverDomain: 'oauth.bitrix.info' };
+
+      // Act
+      const forConnected = await completeAuthorization({ ...query, state: state(), memberId: connected }, deps);
+      const forUnknown = await completeAuthorization({ ...query, state: state(), memberId: newMemberId() }, deps);
+
+      // Assess
+      expect(forConnected).toEqual({ kind: 'state_unknown', portal: 'alpha.bitrix24.com' });
+      expect(forUnknown).toEqual(forConnected);
+      expect(store.reads).toBe(reads);
+    },
+  );
 
   it('keeps the state when the query lacks the code (nothing to spend it on)', async () => {
     // Prepare
