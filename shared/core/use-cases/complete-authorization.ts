@@ -10,6 +10,12 @@ import type { TokenRepository } from '#shared/core/ports/token-repository.js';
 /** The callback's query (`/oauth/callback?code&state&domain&member_id&scope&server_domain`) plus the cookie. */
 export interface CallbackInput {
   readonly code?: string | undefined;
+  /**
+   * An OAuth 2.0 error answer (`error=access_denied`, RFC 6749 §4.1.2.1) instead of a code. Bitrix24
+   * documents none (its refusals stay on the portal's page, docs/PROTOCOL.md §2.3); a callback that
+   * carries one is still a refusal, never a missing code.
+   */
+  readonly error?: string | undefined;
   readonly state?: string | undefined;
   /** Portal host as the portal reported it (attacker-controllable: only used for links). */
   readonly domain?: string | undefined;
@@ -27,6 +33,10 @@ export interface CallbackInput {
  */
 export type AuthorizationOutcome =
   | { readonly kind: 'connected'; readonly portal: string; readonly memberId: string; readonly userId: number }
+  /** Opened without any parameter: somebody typed or bookmarked the address; it is no link from Bitrix24. */
+  | { readonly kind: 'not_a_callback' }
+  /** The portal answered with an OAuth error (`access_denied`, …) instead of a code. The state is spent. */
+  | { readonly kind: 'refused_by_portal'; readonly portal?: string | undefined; readonly error: string }
   /** The query lacks or garbles a parameter the protocol always sends. */
   | { readonly kind: 'invalid_request'; readonly portal?: string | undefined; readonly problem: string }
   /**
@@ -70,6 +80,8 @@ export interface CompleteAuthorizationDeps {
 
 const MEMBER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const HOST = /^[a-z0-9.-]{1,253}$/;
+/** RFC 6749 error codes are ASCII without quotes or backslashes; ours are shown, so only plain words pass. */
+const ERROR_CODE = /^[A-Za-z0-9_.-]{1,64}$/;
 /** Writes that lose a race re-read and try again this many times before giving up. */
 const WRITE_ATTEMPTS = 5;
 
@@ -89,6 +101,15 @@ export async function completeAuthorization(
 ): Promise<AuthorizationOutcome> {
   const queryPortal = portalOrUndefined(input.domain);
   const memberId = input.memberId !== undefined && MEMBER_ID.test(input.memberId) ? input.memberId : undefined;
+  const { browserBinding: _cookie, ...query } = input;
+  if (Object.values(query).every((value) => value === undefined || value === '')) return { kind: 'not_a_callback' };
+  if (input.error !== undefined && input.error !== '') {
+    const error = ERROR_CODE.test(input.error) ? input.error : 'unknown';
+    if (!isOpaqueValue(input.state)) return { kind: 'refused_by_portal', portal: queryPortal, error };
+    // The authorization it started is over: the state is spent, so a replay with a code cannot use it.
+    const record = await deps.states.consume(input.state);
+    return { kind: 'refused_by_portal', portal: record?.portal ?? queryPortal, error };
+  }
   if (!isOpaqueValue(input.state)) {
     // Not a state we could have issued: nothing to look up, but a reload check is still useful.
     return { kind: 'state_unknown', portal: queryPortal, connected: await isConnected(memberId, deps.tokens) };
@@ -132,7 +153,8 @@ export async function completeAuthorization(
 
 /** What a log line may say about an outcome: names and ids, never the code, state or tokens. */
 export function outcomeLogKeys(outcome: AuthorizationOutcome): Record<string, string | number | boolean | undefined> {
-  const { kind, portal } = outcome;
+  const { kind } = outcome;
+  const portal = 'portal' in outcome ? outcome.portal : undefined;
   switch (kind) {
     case 'connected':
       return { outcome: kind, portal, memberId: outcome.memberId, userId: outcome.userId };
@@ -142,6 +164,10 @@ export function outcomeLogKeys(outcome: AuthorizationOutcome): Record<string, st
       return { outcome: kind, portal, serverDomain: outcome.serverDomain };
     case 'denied':
       return { outcome: kind, portal, reason: outcome.reason };
+    case 'refused_by_portal':
+      return { outcome: kind, portal, error: outcome.error };
+    case 'not_a_callback':
+      return { outcome: kind };
     default:
       return { outcome: kind, portal };
   }
