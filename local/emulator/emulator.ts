@@ -57,7 +57,7 @@ export interface BitrixEmulatorOptions {
   readonly codeLifetimeMs?: number;
   /** @default 3600000 (1 h) */
   readonly accessLifetimeMs?: number;
-  /** @default 2592000000 (30 days: what real tokens embed, PROTOCOL.md §1.7) */
+  /** @default 2592000000 (30 days: what real tokens embed, docs/PROTOCOL.md §2.7) */
   readonly refreshLifetimeMs?: number;
   /** `scope` of refresh answers: `'app'` as real local apps answer, or the granted list. @default 'app' */
   readonly refreshScope?: 'app' | 'granted';
@@ -292,7 +292,7 @@ export class BitrixEmulator {
 
   /**
    * Installs the app: new application_token (32 hex), a new chain for the installing admin, and
-   * (unless `sendEvent: false`) ONAPPINSTALL with both tokens to the event handler (PROTOCOL.md §4.3).
+   * (unless `sendEvent: false`) ONAPPINSTALL with both tokens to the event handler (docs/PROTOCOL.md §4.3).
    */
   async install(portalRef: PortalRef, options: InstallOptions = {}): Promise<LifecycleResult> {
     const portal = this.state.portal(portalRef);
@@ -331,7 +331,7 @@ export class BitrixEmulator {
     );
   }
 
-  /** Updates the app: a new chain and ONAPPUPDATE with both tokens (PROTOCOL.md §4.5). */
+  /** Updates the app: a new chain and ONAPPUPDATE with both tokens (docs/PROTOCOL.md §4.5). */
   async update(portalRef: PortalRef, options: UpdateOptions = {}): Promise<LifecycleResult> {
     const portal = this.state.portal(portalRef);
     const app = this.state.app(options.clientId);
@@ -370,7 +370,7 @@ export class BitrixEmulator {
   /**
    * Uninstalls the app: every chain and pending code of the app on the portal is revoked (refresh →
    * `invalid_grant`, REST → `invalid_token`), then ONAPPUNINSTALL without tokens is posted with the
-   * application_token the installation had (PROTOCOL.md §4.4).
+   * application_token the installation had (docs/PROTOCOL.md §4.4).
    */
   async uninstall(portalRef: PortalRef, options: UninstallOptions = {}): Promise<LifecycleResult> {
     const portal = this.state.portal(portalRef);
@@ -395,7 +395,7 @@ export class BitrixEmulator {
 
   /**
    * Opens the app as the portal's frame does: POST to the app's installUrl with DOMAIN, PROTOCOL, LANG
-   * and APP_SID in the query and a fresh chain for the user in the form body (PROTOCOL.md §5).
+   * and APP_SID in the query and a fresh chain for the user in the form body (docs/PROTOCOL.md §5).
    */
   async openApp(portalRef: PortalRef, options: OpenAppOptions = {}): Promise<FrameResult> {
     const portal = this.state.portal(portalRef);
@@ -435,7 +435,7 @@ export class BitrixEmulator {
     url.searchParams.set('DOMAIN', portal.domain);
     url.searchParams.set('PROTOCOL', '1');
     url.searchParams.set('LANG', portal.language);
-    // A per-render session id for the JS library: not the application token (PROTOCOL.md §5).
+    // A per-render session id for the JS library: not the application token (docs/PROTOCOL.md §5).
     url.searchParams.set('APP_SID', randomHex(16));
     const placementOptions = options.placementOptions ?? '{}';
     const fields: Record<string, string> = {
@@ -457,7 +457,7 @@ export class BitrixEmulator {
 
   /**
    * Sends any event (also forged or raw) to the app's event handler. Default `auth`: access token
-   * only, as ordinary app events carry (PROTOCOL.md §4.2).
+   * only, as ordinary app events carry (docs/PROTOCOL.md §4.2).
    */
   async sendEvent(portalRef: PortalRef, eventName: string, options: SendEventOptions = {}): Promise<LifecycleResult> {
     const portal = this.state.portal(portalRef);

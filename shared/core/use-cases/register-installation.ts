@@ -17,7 +17,7 @@ import type { TokenRepository } from '#shared/core/ports/token-repository.js';
  * Registers an installation from an install claim (ONAPPINSTALL, ONAPPUPDATE or the install frame's
  * POST) — but only once the authorization server has confirmed it.
  *
- * How authenticity is established (PROTOCOL.md §4.3, §6): nothing in the message is trusted. We spend
+ * How authenticity is established (docs/PROTOCOL.md §4.3, §6): nothing in the message is trusted. We spend
  * the claim's refresh token with OUR client credentials on an allow-listed authorization server. The
  * server answers only for a chain it issued to our app, and its answer names the portal (`member_id`);
  * it must be the portal the claim names. The answer's new pair is what we store (the claim's pair is
