@@ -94,12 +94,29 @@ const OPTIONS = {
 
 type Flags = ReturnType<typeof parse>['values'];
 
+/** Printed under every usage error instead of the whole reference. */
+const HELP_HINT = 'run `npm run ops -- --help` for the commands and options';
+
 function parse(argv: readonly string[]) {
   try {
     return parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError(parseProblem(error));
   }
+}
+
+/** `node:util` parseArgs' message, shortened to what is wrong (its own wording quotes unevenly). */
+function parseProblem(error: unknown): string {
+  const { code, message } = error as NodeJS.ErrnoException;
+  const option = /'(-{1,2}[^'\s]+)/.exec(message)?.[1] ?? '';
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option ${option}`;
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return `${option} needs a value`;
+  return message;
+}
+
+/** `1 portal`, `2 portals`. */
+function count(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 function wholeNumber(value: string | undefined, name: string): number | undefined {
@@ -203,22 +220,33 @@ const ROW_HEADERS = [
   'LAST FAILURE',
 ];
 
+/** `--status a,b` → the statuses it names; unknown names are a usage error. */
+function statusesOf(flags: Flags): PortalRowStatus[] | undefined {
+  if (flags.status === undefined) return undefined;
+  const names = flags.status.split(',').map((s) => s.trim());
+  const unknown = names.filter((name) => !isRowStatus(name));
+  if (unknown.length > 0) throw new UsageError(`unknown status ${unknown.join(', ')}; use ${ROW_STATUSES.join(', ')}`);
+  return names.filter(isRowStatus);
+}
+
+/** Usage errors in option values, found before the target is touched. */
+function checkValues(flags: Flags): void {
+  statusesOf(flags);
+  wholeNumber(flags['page-size'], '--page-size');
+  wholeNumber(flags.user, '--user');
+  wholeNumber(flags.port, '--port');
+}
+
 async function list(wiring: Wiring, flags: Flags, io: OpsIo): Promise<number> {
-  let statuses: PortalRowStatus[] | undefined;
-  if (flags.status !== undefined) {
-    const names = flags.status.split(',').map((s) => s.trim());
-    const unknown = names.filter((name) => !isRowStatus(name));
-    if (unknown.length > 0)
-      throw new UsageError(`unknown status ${unknown.join(', ')}; use ${ROW_STATUSES.join(', ')}`);
-    statuses = names.filter(isRowStatus);
-  }
+  const statuses = statusesOf(flags);
   const pageSize = wholeNumber(flags['page-size'], '--page-size');
   const report = await collectPortalStatus(
     { listing: wiring.listing, now: Date.now },
     {
       statuses,
       pageSize,
-      onProgress: (p) => progressLine(io, `reading… page ${p.pages}, ${p.scanned} items, ${p.portals} portals`),
+      onProgress: (p) =>
+        progressLine(io, `reading… page ${p.pages}, ${count(p.scanned, 'item')}, ${count(p.portals, 'portal')}`),
     },
   );
   endProgress(io);
@@ -229,7 +257,18 @@ async function list(wiring: Wiring, flags: Flags, io: OpsIo): Promise<number> {
   const counts = ROW_STATUSES.filter((s) => report.counts[s] > 0)
     .map((s) => `${report.counts[s]} ${s}`)
     .join(', ');
-  io.stdout.write(`${report.portals} portal${report.portals === 1 ? '' : 's'}${counts === '' ? '' : `: ${counts}`}\n`);
+  const whole = `${count(report.portals, 'portal')}${counts === '' ? '' : `: ${counts}`}`;
+  if (statuses === undefined) io.stdout.write(`${whole}\n`);
+  else {
+    // The counts cover the whole table; the rows only what the filter kept.
+    const total = Object.values(report.counts).reduce((sum, n) => sum + n, 0);
+    const wanted = statuses.join(', ');
+    io.stdout.write(
+      report.rows.length === 0
+        ? `no portal matches ${wanted}; ${whole}\n`
+        : `${report.rows.length} of ${count(total, 'row')} match ${wanted}; ${whole}\n`,
+    );
+  }
   if (report.rows.length > 0) {
     io.stdout.write(
       `${table(
@@ -451,9 +490,23 @@ function failureMessage(error: unknown): string {
       : `portal ${memberId} has no token set for user ${userId}`;
   }
   if (error instanceof CommandError || isAppError(error)) return error.message;
+  // The SDK's words for a client built without a region (no AWS_REGION, no region in the profile).
+  if (error instanceof Error && /^Region (is missing|not accepted)/.test(error.message)) {
+    return 'no AWS region for --table: set AWS_REGION (e.g. AWS_REGION=eu-central-1) or a region in your AWS profile';
+  }
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   return String(error);
 }
+
+/** Each command and how many positional arguments it takes. */
+const ARGUMENTS: Readonly<Record<string, number>> = {
+  list: 0,
+  show: 1,
+  refresh: 1,
+  uninstall: 1,
+  sweep: 0,
+  'status-page': 0,
+};
 
 /**
  * Runs one CLI command and returns its exit code: 0 done, 1 failed, 2 wrong usage.
@@ -472,13 +525,18 @@ async function runOps(
       io.stdout.write(`${USAGE}\n`);
       return command === undefined && !flags.help ? 2 : 0;
     }
+    const arity = ARGUMENTS[command];
+    if (arity === undefined) throw new UsageError(`unknown command ${command}`);
+    if (args.length > arity) {
+      const takes = arity === 0 ? 'no arguments' : 'one memberId';
+      throw new UsageError(`${command} takes ${takes}; unexpected: ${args.slice(arity).join(' ')}`);
+    }
+    checkValues(flags);
     const needMember = () => {
       const memberId = args[0];
       if (memberId === undefined || memberId === '') throw new UsageError(`${command} needs a memberId`);
       return memberId;
     };
-    const known = ['list', 'show', 'refresh', 'uninstall', 'sweep', 'status-page'];
-    if (!known.includes(command)) throw new UsageError(`unknown command ${command}`);
     const { wiring, description } = target(flags);
     if (!flags.json) io.stderr.write(`target: ${description}\n`);
     switch (command) {
@@ -497,7 +555,7 @@ async function runOps(
     }
   } catch (error) {
     if (error instanceof UsageError) {
-      io.stderr.write(`error: ${error.message}\n\n${USAGE}\n`);
+      io.stderr.write(`error: ${error.message}\n${HELP_HINT}\n`);
       return 2;
     }
     io.stderr.write(`error: ${failureMessage(error)}\n`);
