@@ -13,7 +13,6 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import { makeAppEvents } from '#functions/app-events.js';
@@ -31,6 +30,7 @@ import { int, optionalText, optionalUrl, parseSettings, type SettingsOf, text } 
 import { SERVICE_NAME } from '#shared/runtime/logger.js';
 import { DISCARDED_METRICS } from '#shared/runtime/metrics.js';
 import { wire } from '#shared/runtime/wiring.js';
+import { ConsoleLogger } from './console-logger.js';
 import { ensureTable } from './create-table.js';
 import { startDynamoDbServer } from './dynamodb-server.js';
 import { freePort, portIsFree } from './free-port.js';
@@ -79,6 +79,26 @@ type ScheduledHandler = (event: unknown, context: Context) => Promise<unknown>;
 
 const FIRST_RUN_AFTER_MS = 5000;
 
+/**
+ * A run's summary as one line: `due 2, refreshed 1, failed 1 (invalid_grant 1), …` (durations left out).
+ */
+function summaryLine(summary: unknown): string {
+  if (typeof summary !== 'object' || summary === null) return String(summary);
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(summary)) {
+    if (key.endsWith('Ms')) continue;
+    if (typeof value === 'number') parts.push(`${key} ${value}`);
+    else if (typeof value === 'object' && value !== null && 'total' in value) {
+      const detail = 'byCategory' in value && typeof value.byCategory === 'object' && value.byCategory !== null;
+      const categories = detail
+        ? Object.entries(value.byCategory as Record<string, number>).map(([name, n]) => `${name} ${n}`)
+        : [];
+      parts.push(`${key} ${String(value.total)}${categories.length > 0 ? ` (${categories.join(', ')})` : ''}`);
+    } else if (value === true) parts.push(key);
+  }
+  return parts.join(', ');
+}
+
 /** Whether a run's summary counts anything (idle runs stay out of the console). */
 function somethingHappened(summary: unknown): boolean {
   if (typeof summary === 'number') return summary > 0;
@@ -95,7 +115,7 @@ function schedule(name: string, everyMs: number, run: (context: Context) => Prom
     running = run(localContext(name, Math.min(everyMs, 5 * 60_000)))
       .then(
         (result) => {
-          if (somethingHappened(result)) log(`[${name}] ${JSON.stringify(result)}`);
+          if (somethingHappened(result)) log(`[${name}] ${summaryLine(result)}`);
         },
         (error: unknown) => log(`[${name}] failed: ${error instanceof Error ? error.message : String(error)}`),
       )
@@ -206,12 +226,16 @@ async function main(): Promise<void> {
       OAUTH_COOKIE_SECURE: serviceUrl.startsWith('https://') ? 'auto' : 'false',
       ...(demo === undefined ? {} : { BITRIX_URL_REWRITES: JSON.stringify(demo.urlRewrites) }),
     };
+    // One readable line per entry for the person at the terminal; refused requests are summarised.
+    const logger = new ConsoleLogger({
+      write: log,
+      serviceName: SERVICE_NAME,
+      logLevel: process.env.POWERTOOLS_LOG_LEVEL === undefined ? 'WARN' : undefined,
+    });
+    stops.push(async () => logger.flushSummary());
     const wiring = wire(loadConfig({ ...process.env, ...handlerEnv }), {
       clients: createAwsClients(awsClientSettingsFromEnv(handlerEnv)),
-      logger: new Logger({
-        serviceName: SERVICE_NAME,
-        logLevel: process.env.POWERTOOLS_LOG_LEVEL === undefined ? 'WARN' : undefined,
-      }),
+      logger,
       metrics: DISCARDED_METRICS,
     });
     const installPage = makeInstallPage(wiring);

@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Logger } from '@aws-lambda-powertools/logger';
+import { ConsoleLogger } from '#local/console-logger.js';
 import { startLambdaHttpServer } from '#local/lambda-http-server.js';
 import { readServiceDescriptor } from '#local/service-descriptor.js';
 import {
@@ -140,12 +140,13 @@ interface Target {
  */
 function target(flags: Flags): Target {
   const env = process.env;
-  // Results own stdout: the service's log lines go to stderr, errors only unless POWERTOOLS_LOG_LEVEL
-  // says otherwise, and no metrics are published from an operator's machine.
+  // Results own stdout and already say what failed and why: the service's own log lines stay quiet
+  // unless POWERTOOLS_LOG_LEVEL asks for them (then one readable line each, on stderr). No metrics are
+  // published from an operator's machine.
   const options = {
-    logger: new Logger({
+    logger: new ConsoleLogger({
       serviceName: SERVICE_NAME,
-      logLevel: env.POWERTOOLS_LOG_LEVEL === undefined ? 'ERROR' : undefined,
+      logLevel: env.POWERTOOLS_LOG_LEVEL === undefined ? 'SILENT' : undefined,
     }),
     metrics: DISCARDED_METRICS,
   };
