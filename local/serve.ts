@@ -9,7 +9,8 @@
  * - unless real credentials are configured (`BITRIX_CLIENT_ID`, `BITRIX_CLIENT_SECRET`,
  *   `PUBLIC_BASE_URL`): the Bitrix24 emulator with a demo portal and the app registered at our URLs.
  *
- * Stops cleanly on SIGINT/SIGTERM. See docs/OPERATIONS.md.
+ * One service per data folder (a lock file in it). Stops cleanly on SIGINT, SIGTERM and SIGHUP, and
+ * when the process that started it (npm) goes away. See docs/OPERATIONS.md.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
@@ -35,6 +36,7 @@ import { ensureTable } from './create-table.js';
 import { startDynamoDbServer } from './dynamodb-server.js';
 import { freePort, portIsFree } from './free-port.js';
 import { localContext, type RouteTable, startLambdaHttpServer } from './lambda-http-server.js';
+import { acquireRunLock, RunLockHeldError } from './run-lock.js';
 import { startSecretsManagerServer } from './secrets-manager-server.js';
 import { removeServiceDescriptor, writeServiceDescriptor } from './service-descriptor.js';
 
@@ -72,6 +74,27 @@ async function choosePort(wanted: number): Promise<number> {
   const port = await freePort();
   if (wanted !== 0) log(`port ${wanted} is taken: using ${port} (set PORT to choose)`);
   return port;
+}
+
+/** Signals that stop the service: Ctrl-C, process managers and IDE stop buttons, a closed terminal. */
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/** The data folder's lock, or an error that says who holds it and how to run a second service. */
+function takeDataDir(dataDir: string) {
+  try {
+    return acquireRunLock(dataDir);
+  } catch (error) {
+    if (!(error instanceof RunLockHeldError)) throw error;
+    const since = error.holder.startedAt > 0 ? `, started ${new Date(error.holder.startedAt).toLocaleString()}` : '';
+    throw new Error(
+      [
+        `${dataDir} is in use by another npm start (pid ${error.holder.pid}${since}).`,
+        `Stop that one (Ctrl-C in its terminal, or kill ${error.holder.pid}), or give this one its own data folder:`,
+        '  LOCAL_DATA_DIR=.local-data-2 npm start',
+        `(The lock is ${error.path}; it is taken over by itself once its process is gone.)`,
+      ].join('\n'),
+    );
+  }
 }
 
 /** A scheduled function's handler, as EventBridge Scheduler invokes it. */
@@ -153,6 +176,10 @@ async function main(): Promise<void> {
       ? { clientId, clientSecret, publicBaseUrl }
       : undefined;
   const dataDir = resolve(settings.LOCAL_DATA_DIR);
+  // Before anything starts: a second service on this folder would share DynamoDB Local's files and
+  // take the CLI's endpoint.json from the first.
+  const lock = takeDataDir(dataDir);
+  process.once('exit', () => lock.release());
 
   // Everything started is stopped in reverse order, on a signal or when a later step fails.
   const stops: (() => Promise<void>)[] = [];
@@ -167,19 +194,28 @@ async function main(): Promise<void> {
           log(`while stopping: ${error instanceof Error ? error.message : String(error)}`);
         }
       }
+      lock.release();
     })();
     return stopping;
   };
-  const onSignal = (signal: NodeJS.Signals) => {
-    // The handler is registered once: a second Ctrl-C gets Node's default and ends the process at once.
-    log(`\n${signal}: stopping… (Ctrl-C again to force)`);
+  const onSignal = (reason: string) => {
+    // Registered once per signal: a second Ctrl-C gets Node's default and ends the process at once.
+    log(`\n${reason}: stopping… (Ctrl-C again to force)`);
     void stopAll().then(() => {
       log('stopped.');
       process.exit(0);
     });
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  for (const signal of STOP_SIGNALS) process.once(signal, onSignal);
+  // npm passes SIGINT and SIGTERM on to us, but dies of a SIGHUP without passing it on: the parent
+  // going away (we are re-parented) is then the only sign, so it stops us too.
+  const parent = process.ppid;
+  const orphanWatch = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(orphanWatch);
+    onSignal(`parent process ${parent} exited`);
+  }, 500);
+  orphanWatch.unref();
 
   try {
     const ddb = await startDynamoDbServer({ dataDir: join(dataDir, 'dynamodb') });

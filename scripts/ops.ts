@@ -475,8 +475,7 @@ async function statusPage(wiring: Wiring, flags: Flags, io: OpsIo): Promise<numb
   io.stdout.write(`status page: ${server.url}/status  (Ctrl-C to stop)\n`);
   await new Promise<void>((resolveStop) => {
     const stop = () => resolveStop();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, stop);
   });
   await server.stop();
   return 0;

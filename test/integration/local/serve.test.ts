@@ -8,6 +8,7 @@ import {
   removeDataDir,
   type ServeProcess,
   startServeProcess,
+  waitUntilGone,
 } from '#test/helpers/processes/serve-process.js';
 
 let serve: ServeProcess;
@@ -117,17 +118,21 @@ describe('npm start (local/serve.ts as a child process)', () => {
     expect(JSON.stringify(report)).not.toMatch(/accessToken|refreshToken/);
   });
 
-  it('stops cleanly on SIGTERM: exit code 0, no DynamoDB Local left, descriptor removed', async () => {
+  it('stops as a whole when npm gets SIGTERM: npm, node and DynamoDB Local gone, exit code 0, descriptor and lock removed', async () => {
     // Prepare
     expect(processesMentioning(serve.dataDir).length).toBeGreaterThan(0);
+    expect(serve.tree.length).toBeGreaterThanOrEqual(3);
 
     // Act
-    const code = await serve.stop();
+    const code = await serve.stop('SIGTERM');
+    const left = await waitUntilGone(serve.tree, 20_000);
 
     // Assess
     expect(code).toBe(0);
     expect(serve.output()).toContain('SIGTERM: stopping');
+    expect(left).toEqual([]);
     expect(processesMentioning(serve.dataDir)).toEqual([]);
     expect(existsSync(join(serve.dataDir, 'endpoint.json'))).toBe(false);
+    expect(existsSync(join(serve.dataDir, 'serve.lock'))).toBe(false);
   });
 });
