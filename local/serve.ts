@@ -33,6 +33,7 @@ import { DISCARDED_METRICS } from '#shared/runtime/metrics.js';
 import { wire } from '#shared/runtime/wiring.js';
 import { ConsoleLogger } from './console-logger.js';
 import { ensureTable } from './create-table.js';
+import { docsRoutes } from './docs-routes.js';
 import { startDynamoDbServer } from './dynamodb-server.js';
 import { freePort, portIsFree } from './free-port.js';
 import { localContext, type RouteTable, startLambdaHttpServer } from './lambda-http-server.js';
@@ -260,7 +261,10 @@ async function main(): Promise<void> {
       CLIENT_CREDENTIALS_SECRET_ID: SECRET_ID,
       // Browsers keep Secure cookies on http only for localhost; a tunnel is https.
       OAUTH_COOKIE_SECURE: serviceUrl.startsWith('https://') ? 'auto' : 'false',
-      ...(demo === undefined ? {} : { BITRIX_URL_REWRITES: JSON.stringify(demo.urlRewrites) }),
+      // The browser reaches the demo portal through the emulator, and so does its BX24.js.
+      ...(demo === undefined
+        ? {}
+        : { BITRIX_URL_REWRITES: JSON.stringify(demo.urlRewrites), BX24_LIBRARY_URL: demo.bx24LibraryUrl }),
     };
     // One readable line per entry for the person at the terminal; refused requests are summarised.
     const logger = new ConsoleLogger({
@@ -287,6 +291,7 @@ async function main(): Promise<void> {
       'GET /status': statusPage.html,
       'GET /status.json': statusPage.json,
       'GET /': async () => ({ statusCode: 302, headers: { Location: '/status' }, body: '' }),
+      ...docsRoutes(),
     };
     const server = await startLambdaHttpServer(routes, { port });
     stops.push(server.stop);
@@ -335,6 +340,7 @@ interface Demo {
   readonly portal: string;
   readonly credentials: { readonly clientId: string; readonly clientSecret: string };
   readonly urlRewrites: Record<string, string>;
+  readonly bx24LibraryUrl: string;
   /** The demo portal was installed in an earlier run (whose tokens the emulator has forgotten). */
   readonly restarted: boolean;
   stop(): Promise<void>;
@@ -362,6 +368,10 @@ async function startDemo(localUrl: string, port: number, alreadyInstalled: boole
     },
     // The table remembers an install from an earlier run; the emulator starts empty, so it is told.
     portals: [{ domain: DEMO_PORTAL, memberId: DEMO_MEMBER_ID, region: 'west', installed: alreadyInstalled }],
+    links: [
+      { label: 'Status page of the service →', url: `${localUrl}/status` },
+      { label: 'The service’s operator docs', url: `${localUrl}/docs/OPERATIONS.md` },
+    ],
   });
   return {
     url: emulator.baseUrl,
@@ -369,6 +379,7 @@ async function startDemo(localUrl: string, port: number, alreadyInstalled: boole
     portal: DEMO_PORTAL,
     credentials: { clientId: DEFAULT_APP.clientId, clientSecret: DEFAULT_APP.clientSecret },
     urlRewrites: { ...emulator.urlRewrites },
+    bx24LibraryUrl: emulator.bx24LibraryUrl,
     restarted: alreadyInstalled,
     stop: () => emulator.stop(),
   };

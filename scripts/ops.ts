@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConsoleLogger } from '#local/console-logger.js';
+import { docsRoutes } from '#local/docs-routes.js';
 import { startLambdaHttpServer } from '#local/lambda-http-server.js';
 import { readServiceDescriptor } from '#local/service-descriptor.js';
 import {
@@ -471,7 +472,10 @@ async function statusPage(wiring: Wiring, flags: Flags, io: OpsIo): Promise<numb
   const port = wholeNumber(flags.port, '--port') ?? 0;
   const listing = wiring.listing;
   const page = statusPageHandlers((statuses) => collectPortalStatus({ listing, now: Date.now }, { statuses }));
-  const server = await startLambdaHttpServer({ 'GET /status': page.html, 'GET /status.json': page.json }, { port });
+  const server = await startLambdaHttpServer(
+    { 'GET /status': page.html, 'GET /status.json': page.json, ...docsRoutes() },
+    { port },
+  );
   io.stdout.write(`status page: ${server.url}/status  (Ctrl-C to stop)\n`);
   await new Promise<void>((resolveStop) => {
     const stop = () => resolveStop();

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { BX24_LIBRARY_HOST, routeLibrary } from './bx24.js';
 import { EmulatorClock, type EmulatorClockOptions } from './clock.js';
 import { routeControl } from './control.js';
 import { Counters, type CountersSnapshot } from './counters.js';
@@ -69,6 +70,14 @@ export interface BitrixEmulatorOptions {
   readonly faultSeed?: number;
   /** Memory bounds of the token store. @default { maxChains: 20000, maxCodes: 10000 } */
   readonly limits?: TokenStoreLimits;
+  /** Links the control page shows at the top (e.g. the service's status page). @default none */
+  readonly links?: readonly EmulatorLink[];
+}
+
+/** A link on the control page. */
+export interface EmulatorLink {
+  readonly label: string;
+  readonly url: string;
 }
 
 /** The app used when none is configured: a local app with deterministic credentials. */
@@ -195,9 +204,13 @@ export class BitrixEmulator {
   readonly baseUrl: string;
   /** `BITRIX_URL_REWRITES` for the service: `{ '*': '{baseUrl}/h/{host}' }`. */
   readonly urlRewrites: Readonly<Record<string, string>>;
+  /** `BX24_LIBRARY_URL` for the service: the emulator's BX24.js stand-in (see `bx24.ts`). */
+  readonly bx24LibraryUrl: string;
   readonly clock: EmulatorClock;
   /** Fault injection per target (`token`, `rest`, `appInfo`, `authorize`, `*`). */
   readonly faults: FaultController;
+  /** Links the control page shows at the top. */
+  links: readonly EmulatorLink[] = [];
   private readonly stopController = new AbortController();
   private stopped = false;
 
@@ -209,6 +222,7 @@ export class BitrixEmulator {
   ) {
     this.baseUrl = `http://127.0.0.1:${port}`;
     this.urlRewrites = Object.freeze({ '*': `${this.baseUrl}/h/{host}` });
+    this.bx24LibraryUrl = `${this.baseUrl}/h/${BX24_LIBRARY_HOST}/api/v1/`;
     this.clock = state.clock;
     this.faults = state.faults;
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -696,9 +710,14 @@ export class BitrixEmulator {
     const host = decodeURIComponent(virtual[1] ?? '').toLowerCase();
     const request = toEmulatorRequest(method, virtual[2] ?? '/', url.search, contentType, rawBody);
     const isAuthServer = AUTH_SERVER_HOST_LIST.includes(host);
-    const routed = isAuthServer ? routeAuthServer(this.state, host, request) : routePortal(this.state, host, request);
+    const routed =
+      host === BX24_LIBRARY_HOST
+        ? routeLibrary(this.baseUrl, request)
+        : isAuthServer
+          ? routeAuthServer(this.state, host, request)
+          : routePortal(this.state, host, request);
     if (routed === undefined) {
-      const known = isAuthServer || this.state.portals.findByHost(host) !== undefined;
+      const known = isAuthServer || host === BX24_LIBRARY_HOST || this.state.portals.findByHost(host) !== undefined;
       send(res, textResponse(404, known ? 'Not found' : `Unknown virtual host ${host}`));
       return;
     }
@@ -823,6 +842,7 @@ export async function startBitrixEmulator(options: BitrixEmulatorOptions = {}): 
   if (address === null || typeof address === 'string') throw new Error('could not read the listening port');
   const port = address.port;
   const emulator = new BitrixEmulator(server, port, state);
+  emulator.links = options.links ?? [];
   for (const portal of options.portals ?? []) emulator.addPortal(portal);
   return emulator;
 }

@@ -98,6 +98,16 @@ export class EmulatorPortal {
     return this.findInstallation(clientId)?.installed === true;
   }
 
+  /** Whether the app called `BX24.installFinish()` (or was installed as finished). */
+  installFinished(clientId?: string): boolean {
+    return this.findInstallation(clientId)?.finished === true;
+  }
+
+  /** Whether the app's paid period is over here (`setPayment(…, 'expired')`). */
+  paymentExpired(clientId?: string): boolean {
+    return this.findInstallation(clientId)?.paymentExpired === true;
+  }
+
   /** The app's current `application_token` here (secret: for assertions, never log it). */
   applicationToken(clientId?: string): string | undefined {
     return this.findInstallation(clientId)?.applicationToken;
