@@ -8,6 +8,8 @@
  * - the refresh sweep and the parked-events processor on timers, as EventBridge Scheduler would run them,
  * - unless real credentials are configured (`BITRIX_CLIENT_ID`, `BITRIX_CLIENT_SECRET`,
  *   `PUBLIC_BASE_URL`): the Bitrix24 emulator with a demo portal and the app registered at our URLs.
+ *   The service then runs on the emulator's clock (leases, expiries, due times, the sweep's timer, the
+ *   status page), so its clock buttons act on the service as they act on Bitrix24.
  *
  * One service per data folder (a lock file in it). Stops cleanly on SIGINT, SIGTERM and SIGHUP, and
  * when the process that started it (npm) goes away. See docs/OPERATIONS.md.
@@ -38,6 +40,7 @@ import { startDynamoDbServer } from './dynamodb-server.js';
 import { freePort, portIsFree } from './free-port.js';
 import { localContext, type RouteTable, startLambdaHttpServer } from './lambda-http-server.js';
 import { acquireRunLock, RunLockHeldError } from './run-lock.js';
+import { schedule } from './schedule.js';
 import { startSecretsManagerServer } from './secrets-manager-server.js';
 import { removeServiceDescriptor, writeServiceDescriptor } from './service-descriptor.js';
 
@@ -101,8 +104,6 @@ function takeDataDir(dataDir: string) {
 /** A scheduled function's handler, as EventBridge Scheduler invokes it. */
 type ScheduledHandler = (event: unknown, context: Context) => Promise<unknown>;
 
-const FIRST_RUN_AFTER_MS = 5000;
-
 /**
  * A run's summary as one line: `due 2, refreshed 1, failed 1 (invalid_grant 1), …` (durations left out).
  */
@@ -128,36 +129,6 @@ function somethingHappened(summary: unknown): boolean {
   if (typeof summary === 'number') return summary > 0;
   if (typeof summary !== 'object' || summary === null) return false;
   return Object.entries(summary).some(([key, value]) => !key.endsWith('Ms') && somethingHappened(value));
-}
-
-/** A scheduled function run on a timer, never overlapping itself; failures are logged and the timer goes on. */
-function schedule(name: string, everyMs: number, run: (context: Context) => Promise<unknown>) {
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let stopped = false;
-  const tick = () => {
-    running = run(localContext(name, Math.min(everyMs, 5 * 60_000)))
-      .then(
-        (result) => {
-          if (somethingHappened(result)) log(`[${name}] ${summaryLine(result)}`);
-        },
-        (error: unknown) => log(`[${name}] failed: ${error instanceof Error ? error.message : String(error)}`),
-      )
-      .finally(() => {
-        running = undefined;
-        if (!stopped) timer = setTimeout(tick, everyMs);
-      });
-  };
-  // The first run comes soon after start: whatever fell due while the service was stopped.
-  timer = setTimeout(tick, Math.min(everyMs, FIRST_RUN_AFTER_MS));
-  return {
-    /** Stops the timer and waits for a run in progress (it holds leases: let it finish). */
-    stop: async () => {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-    },
-  };
 }
 
 async function main(): Promise<void> {
@@ -273,14 +244,17 @@ async function main(): Promise<void> {
       logLevel: process.env.POWERTOOLS_LOG_LEVEL === undefined ? 'WARN' : undefined,
     });
     stops.push(async () => logger.flushSummary());
+    // With the emulator, its clock is the service's: "+1 hour" there expires our access tokens too.
+    const clock = demo?.clock ?? Date.now;
     const wiring = wire(loadConfig({ ...process.env, ...handlerEnv }), {
+      clock,
       clients: createAwsClients(awsClientSettingsFromEnv(handlerEnv)),
       logger,
       metrics: DISCARDED_METRICS,
     });
     const installPage = makeInstallPage(wiring);
     const statusPage = statusPageHandlers((statuses) =>
-      collectPortalStatus({ listing: wiring.listing, now: Date.now }, { statuses }),
+      collectPortalStatus({ listing: wiring.listing, now: wiring.clock }, { statuses }),
     );
     const routes: RouteTable = {
       'GET /oauth/start': makeOAuthStart(wiring),
@@ -301,7 +275,15 @@ async function main(): Promise<void> {
       ['process-parked-events', settings.PARKED_INTERVAL_SECONDS, makeProcessParkedEvents(wiring)],
     ];
     for (const [name, everySeconds, handler] of scheduled) {
-      const timer = schedule(name, everySeconds * 1000, (context) => handler(scheduledEvent(), context));
+      const everyMs = everySeconds * 1000;
+      const timer = schedule(() => handler(scheduledEvent(clock), localContext(name, Math.min(everyMs, 5 * 60_000))), {
+        everyMs,
+        clock,
+        onResult: (result) => {
+          if (somethingHappened(result)) log(`[${name}] ${summaryLine(result)}`);
+        },
+        onError: (error) => log(`[${name}] failed: ${error instanceof Error ? error.message : String(error)}`),
+      });
       stops.push(timer.stop);
     }
 
@@ -319,15 +301,15 @@ async function main(): Promise<void> {
   }
 }
 
-/** The event EventBridge Scheduler hands a scheduled function. */
-function scheduledEvent() {
+/** The event EventBridge Scheduler hands a scheduled function, at the service's time. */
+function scheduledEvent(clock: () => number) {
   return {
     version: '0',
     id: randomUUID(),
     'detail-type': 'Scheduled Event',
     source: 'aws.scheduler',
     account: '000000000000',
-    time: new Date().toISOString(),
+    time: new Date(clock()).toISOString(),
     region: process.env.AWS_REGION ?? 'us-east-1',
     resources: ['arn:aws:scheduler:local:000000000000:schedule/default/local'],
     detail: {},
@@ -341,6 +323,8 @@ interface Demo {
   readonly credentials: { readonly clientId: string; readonly clientSecret: string };
   readonly urlRewrites: Record<string, string>;
   readonly bx24LibraryUrl: string;
+  /** The emulator's clock, which the service runs on. */
+  readonly clock: () => number;
   /** The demo portal was installed in an earlier run (whose tokens the emulator has forgotten). */
   readonly restarted: boolean;
   stop(): Promise<void>;
@@ -380,6 +364,7 @@ async function startDemo(localUrl: string, port: number, alreadyInstalled: boole
     credentials: { clientId: DEFAULT_APP.clientId, clientSecret: DEFAULT_APP.clientSecret },
     urlRewrites: { ...emulator.urlRewrites },
     bx24LibraryUrl: emulator.bx24LibraryUrl,
+    clock: () => emulator.clock.now(),
     restarted: alreadyInstalled,
     stop: () => emulator.stop(),
   };
@@ -412,17 +397,23 @@ function printBanner(input: {
   log(`  data                ${input.dataDir}`);
   log('');
   log('What to try:');
+  const every = `every ${input.settings.SWEEP_INTERVAL_SECONDS} s`;
   if (demo !== undefined) {
     log('  1. Open the emulator page and click "Install" on the demo portal: the install event stores tokens.');
-    log('  2. Open the status page: the demo portal shows "active" with its access-token countdown.');
-    log('  3. Click "Open app" (install frame) or the authorize link above: each starts a new token chain.');
+    log('  2. Open the status page: the demo portal shows "active", its access-token countdown and its timeline.');
+    log(
+      '  3. Click "Open app in browser" (the app in the portal\'s frame) or the authorize link: each starts a new chain.',
+    );
+    log('  4. Click "+1 hour": the service runs on the emulator\'s clock, so the sweep refreshes the expired token at');
+    log(
+      '     once. "+31 days" (a month without sweeps) ends in reauth_required; "Open app in browser" brings it back.',
+    );
+    log(`  5. npm run ops -- list | show <memberId> | refresh <memberId> | sweep   (the sweep also runs ${every})`);
   } else {
     log('  1. Install the app on your portal: Bitrix24 calls the install and event handlers through your tunnel.');
     log('  2. Open the status page to see its tokens.');
+    log(`  3. npm run ops -- list | show <memberId> | refresh <memberId> | sweep   (the sweep also runs ${every})`);
   }
-  log(
-    `  4. npm run ops -- list | show <memberId> | refresh <memberId> | sweep   (the sweep also runs every ${input.settings.SWEEP_INTERVAL_SECONDS} s)`,
-  );
   if (demo?.restarted === true) {
     log('');
     log(`Note: ${demo.portal} was installed in an earlier run. The emulator keeps its tokens in memory only, so the`);

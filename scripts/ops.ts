@@ -139,7 +139,7 @@ interface Target {
  * `--data-dir` through the endpoints its descriptor names. Reads this process's environment, never
  * changes it.
  */
-function target(flags: Flags): Target {
+async function target(flags: Flags): Promise<Target> {
   const env = process.env;
   // Results own stdout and already say what failed and why: the service's own log lines stay quiet
   // unless POWERTOOLS_LOG_LEVEL asks for them (then one readable line each, on stderr). No metrics are
@@ -165,13 +165,33 @@ function target(flags: Flags): Target {
   } catch (error) {
     throw new CommandError((error as Error).message);
   }
+  const clock = descriptor.emulatorUrl === undefined ? undefined : await emulatorClock(descriptor.emulatorUrl);
   return {
     wiring: wire(loadConfig(descriptor.env), {
       ...options,
       clients: createAwsClients(awsClientSettingsFromEnv(descriptor.env)),
+      ...(clock === undefined ? {} : { clock }),
     }),
-    description: `local service ${descriptor.serviceUrl} (${dataDir})`,
+    description: `local service ${descriptor.serviceUrl} (${dataDir})${clock === undefined ? '' : `, on the emulator's clock (${new Date(clock()).toISOString()})`}`,
   };
+}
+
+/**
+ * A service against the emulator runs on the emulator's clock (`npm start`); so must its CLI, or the
+ * CLI would judge expiries and due times a month off after "+31 days". Read once: the emulator's clock
+ * runs at real speed between its jumps.
+ */
+async function emulatorClock(emulatorUrl: string): Promise<() => number> {
+  try {
+    const response = await fetch(new URL('/_emulator/clock', emulatorUrl), { signal: AbortSignal.timeout(3000) });
+    const { now } = (await response.json()) as { now: number };
+    const offset = now - Date.now();
+    return () => Date.now() + offset;
+  } catch (error) {
+    throw new CommandError(
+      `the local service's Bitrix24 emulator does not answer at ${emulatorUrl}: ${(error as Error).message}`,
+    );
+  }
 }
 
 function progressLine(io: OpsIo, text: string): void {
@@ -243,7 +263,7 @@ async function list(wiring: Wiring, flags: Flags, io: OpsIo): Promise<number> {
   const statuses = statusesOf(flags);
   const pageSize = wholeNumber(flags['page-size'], '--page-size');
   const report = await collectPortalStatus(
-    { listing: wiring.listing, now: Date.now },
+    { listing: wiring.listing, now: wiring.clock },
     {
       statuses,
       pageSize,
@@ -288,7 +308,7 @@ async function show(wiring: Wiring, memberId: string, flags: Flags, io: OpsIo): 
     io.stdout.write(`${JSON.stringify(detail, null, 2)}\n`);
     return 0;
   }
-  const now = Date.now();
+  const now = wiring.clock();
   const at = (ms: number | undefined) => (ms === undefined ? '—' : new Date(ms).toISOString());
   const lines: string[] = [`portal ${memberId}`];
   const i = detail.installation;
@@ -356,7 +376,7 @@ async function refresh(wiring: Wiring, memberId: string, flags: Flags, io: OpsIo
       const summary = summarizeTokenSet(tokenSet);
       results.push({ userId: set.userId, outcome: kind, versionBefore: set.version, tokenSet: summary });
       if (!flags.json) {
-        const expires = describeRow(summary, Date.now()).accessExpiresIn;
+        const expires = describeRow(summary, wiring.clock()).accessExpiresIn;
         io.stdout.write(
           `user ${set.userId}: ${kind} (version ${set.version} → ${tokenSet.version}), ${tokenSet.status}, access token expires ${expires}\n`,
         );
@@ -471,7 +491,7 @@ const SWEEP_BUDGET_MS = 15 * 60_000;
 async function statusPage(wiring: Wiring, flags: Flags, io: OpsIo): Promise<number> {
   const port = wholeNumber(flags.port, '--port') ?? 0;
   const listing = wiring.listing;
-  const page = statusPageHandlers((statuses) => collectPortalStatus({ listing, now: Date.now }, { statuses }));
+  const page = statusPageHandlers((statuses) => collectPortalStatus({ listing, now: wiring.clock }, { statuses }));
   const server = await startLambdaHttpServer(
     { 'GET /status': page.html, 'GET /status.json': page.json, ...docsRoutes() },
     { port },
@@ -541,7 +561,7 @@ async function runOps(
       if (memberId === undefined || memberId === '') throw new UsageError(`${command} needs a memberId`);
       return memberId;
     };
-    const { wiring, description } = target(flags);
+    const { wiring, description } = await target(flags);
     if (!flags.json) io.stderr.write(`target: ${description}\n`);
     switch (command) {
       case 'list':

@@ -119,6 +119,7 @@ async function controlApi(
         return done('counters reset', { ok: true });
       }
     }
+    if (first === 'clock' && method === 'GET') return jsonResponse(200, { now: emulator.clock.now() });
     if (first === 'clock' && method === 'POST') {
       const advance = intParam(request, 'advanceMs');
       const set = intParam(request, 'set');

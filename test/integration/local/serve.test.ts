@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PortalStatusReport } from '#shared/core/use-cases/portal-status.js';
+import { DAY, HOUR, MINUTE } from '#shared/core/domain/time.js';
+import type { PortalStatusReport, PortalStatusRow } from '#shared/core/use-cases/portal-status.js';
 import { type CliResult, runOps } from '#test/helpers/processes/ops-cli.js';
 import {
   processesMentioning,
@@ -35,6 +37,26 @@ function ops(args: readonly string[]): Promise<CliResult> {
 async function installDemo(): Promise<{ delivered: boolean; status: number }> {
   const response = await fetch(`${serve.emulatorUrl}_emulator/portals/demo.bitrix24.com/install`, { method: 'POST' });
   return (await response.json()) as { delivered: boolean; status: number };
+}
+
+/** Moves the emulator's clock; resolves with its new time. */
+async function advanceEmulatorClock(ms: number): Promise<number> {
+  const response = await fetch(`${serve.emulatorUrl}_emulator/clock`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ advanceMs: ms }),
+  });
+  return ((await response.json()) as { now: number }).now;
+}
+
+/** The demo portal's row once `condition` holds (the sweep runs by itself, within about a second). */
+async function waitForRow(condition: (row: PortalStatusRow) => boolean): Promise<PortalStatusRow> {
+  for (let attempt = 0; attempt < 150; attempt += 1) {
+    const row = (await statusJson()).rows[0];
+    if (row !== undefined && condition(row)) return row;
+    await sleep(200);
+  }
+  throw new Error(`the demo row never matched:\n${serve.output()}`);
 }
 
 /** Follows one redirect by hand (fetch would drop the cookie between the hops). */
@@ -116,6 +138,31 @@ describe('npm start (local/serve.ts as a child process)', () => {
     expect(report.rows[0]).toMatchObject({ memberId, status: 'active', source: 'refresh' });
     expect(report.rows[0]?.lastRefreshAt).toBeGreaterThan(0);
     expect(JSON.stringify(report)).not.toMatch(/accessToken|refreshToken/);
+  });
+
+  it('runs on the emulator’s clock: “+1 hour” is refreshed by the sweep at once, “+31 days” ends in reauth_required', async () => {
+    // Prepare
+    await installDemo();
+    const before = (await statusJson()).rows[0];
+
+    // Act
+    const hourLater = await advanceEmulatorClock(HOUR);
+    const refreshed = await waitForRow((row) => (row.lastRefreshAt ?? 0) >= hourLater);
+    const monthLater = await advanceEmulatorClock(31 * DAY);
+    const dead = await waitForRow((row) => row.status === 'reauth_required');
+    const report = await statusJson();
+    const list = await ops(['list', '--json']);
+
+    // Assess
+    expect(before?.status).toBe('active');
+    // The sweep ran on the emulator's time: the new access token lives an hour from the jump, not from now.
+    expect(refreshed.accessExpiresAt).toBeGreaterThan(hourLater + 50 * MINUTE);
+    expect(dead.lastFailure).toMatchObject({ category: 'invalid_grant', code: 'invalid_grant' });
+    expect(dead.lastFailure?.at).toBeGreaterThanOrEqual(monthLater);
+    expect(report.generatedAt).toBeGreaterThanOrEqual(monthLater);
+    expect((JSON.parse(list.stdout) as PortalStatusReport).generatedAt).toBeGreaterThanOrEqual(monthLater);
+    expect(serve.output()).toMatch(/\[refresh-tokens\] due 1, refreshed 1/);
+    expect(serve.output()).toMatch(/\[refresh-tokens\] due 1, refreshed 0, failed 1 \(invalid_grant 1\)/);
   });
 
   it('stops as a whole when npm gets SIGTERM: npm, node and DynamoDB Local gone, exit code 0, descriptor and lock removed', async () => {
