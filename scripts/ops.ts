@@ -16,6 +16,7 @@ import {
   TokenRefreshError,
   TokenUnavailableError,
 } from '#shared/core/domain/errors.js';
+import type { HistoryEntry } from '#shared/core/domain/token-history.js';
 import {
   collectPortalStatus,
   describePortal,
@@ -343,9 +344,24 @@ async function show(wiring: Wiring, memberId: string, flags: Flags, io: OpsIo): 
     );
     if (row.leaseUntil !== undefined && row.leaseUntil > now)
       lines.push(`    refresh lease held until ${at(row.leaseUntil)}`);
+    const history = (row.history ?? []).map(historyLine);
+    if (history.length > 0) lines.push('    history:', ...history.map((line) => `      ${line}`));
   }
   io.stdout.write(`${lines.join('\n')}\n`);
   return 0;
+}
+
+/** One entry of a token set's history as a line of `show` (what the status page draws). */
+function historyLine(entry: HistoryEntry): string {
+  const at = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+  switch (entry.kind) {
+    case 'chain':
+      return `${at(entry.at)}  new chain (${entry.source.replaceAll('_', ' ')})`;
+    case 'access':
+      return `${at(entry.from)}  access tokens valid until ${at(entry.until)}, ${entry.refreshes} refresh${entry.refreshes === 1 ? '' : 'es'}`;
+    case 'failure':
+      return `${at(entry.from)}  ${entry.count === 1 ? 'refresh failed' : `${entry.count} refreshes failed until ${at(entry.to)}`}: ${entry.category} (${entry.code}) → ${entry.status}`;
+  }
 }
 
 async function refresh(wiring: Wiring, memberId: string, flags: Flags, io: OpsIo): Promise<number> {

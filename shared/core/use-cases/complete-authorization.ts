@@ -2,6 +2,7 @@ import { browserBindingMatches, isOpaqueValue } from '#shared/core/domain/author
 import { BitrixOAuthError, TokenConflictError } from '#shared/core/domain/errors.js';
 import { parsePortalAddress } from '#shared/core/domain/portal-address.js';
 import { nextRefreshAt, type RefreshPolicy } from '#shared/core/domain/refresh-policy.js';
+import { withChain } from '#shared/core/domain/token-history.js';
 import { domainFromEndpoint, type IssuedTokens, type TokenKey } from '#shared/core/domain/token-set.js';
 import type { BitrixOAuthClient } from '#shared/core/ports/oauth-client.js';
 import type { OAuthStateRepository } from '#shared/core/ports/oauth-state-repository.js';
@@ -216,8 +217,15 @@ async function storeChain(issued: IssuedTokens, queryScope: string | undefined, 
   };
   for (let attempt = 1; ; attempt += 1) {
     const existing = await deps.tokens.getTokenSet(key);
+    const now = deps.now();
+    const history = withChain(existing?.history, {
+      at: now,
+      source: 'oauth_code',
+      accessExpiresAt: issued.accessExpiresAt,
+      refreshed: false,
+    });
     try {
-      return await deps.tokens.storeNewChain({ ...chain, now: deps.now() }, existing?.version ?? null);
+      return await deps.tokens.storeNewChain({ ...chain, history, now }, existing?.version ?? null);
     } catch (error) {
       if (!(error instanceof TokenConflictError) || attempt >= WRITE_ATTEMPTS) throw error;
     }

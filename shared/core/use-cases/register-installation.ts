@@ -2,6 +2,7 @@ import { backoffDelayMs } from '#shared/core/domain/backoff.js';
 import { BitrixOAuthError, OWN_ERROR_CODES, TokenConflictError, ValidationError } from '#shared/core/domain/errors.js';
 import { claimId, type InstallClaim } from '#shared/core/domain/lifecycle-events.js';
 import type { ParkingPolicy } from '#shared/core/domain/parked-event.js';
+import { withChain } from '#shared/core/domain/token-history.js';
 import {
   domainFromEndpoint,
   type Installation,
@@ -306,8 +307,19 @@ async function storeChain(
   for (let attempt = 1; ; attempt += 1) {
     const existing = await deps.tokens.getTokenSet(key);
     if (existing !== undefined && HEALTHY.has(existing.status) && existing.updatedAt > claim.receivedAt) return true;
+    const now = deps.now();
+    // The pair is the answer of the refresh that verified the claim: the chain's last refresh is that one.
+    const history = withChain(existing?.history, {
+      at: now,
+      source: chain.source,
+      accessExpiresAt: issued.accessExpiresAt,
+      refreshed: true,
+    });
     try {
-      await deps.tokens.storeNewChain({ ...chain, now: deps.now() }, existing?.version ?? null);
+      await deps.tokens.storeNewChain(
+        { ...chain, refreshedAt: issued.refreshIssuedAt, history, now },
+        existing?.version ?? null,
+      );
       return false;
     } catch (error) {
       if (!(error instanceof TokenConflictError) || attempt >= WRITE_ATTEMPTS) throw error;

@@ -94,6 +94,9 @@ describe('npm start (local/serve.ts as a child process)', () => {
       status: 'active',
       source: 'install_event',
     });
+    // The install was verified by spending its refresh token: that refresh is the chain's last one.
+    expect(report.rows[0]?.lastRefreshAt).toBeGreaterThan(0);
+    expect(report.rows[0]?.history?.map((entry) => entry.kind)).toEqual(['chain', 'access']);
   });
 
   it('connects the demo portal through the OAuth code flow: start → portal consent → callback', async () => {

@@ -355,6 +355,8 @@ describe('npm run ops refresh, sweep and uninstall (through the refresh path, ag
     });
     expect(otherUser.code).toBe(1);
     expect(otherUser.stderr).toContain(`portal ${member} has no token set for user 5`);
+    const shown = await ops(['show', member, '--table', live.tableName], env);
+    expect(shown.stdout).toMatch(/history:\n.*refresh failed: invalid_grant \(invalid_grant\) → reauth_required/);
   });
 
   it('sweep refreshes what is due, reports each status change and exits 1 when a refresh failed', async () => {
