@@ -78,6 +78,11 @@ export interface BridgeSettings {
   readonly restBase: string;
   /** Control route that marks `installFinish` done. */
   readonly finishUrl: string;
+  /**
+   * Control route that issues the user a fresh pair: what the real library gets from the portal
+   * (`BX24.refreshAuth`) once the app's server has refreshed the frame's pair and so retired its token.
+   */
+  readonly tokensUrl: string;
   /** The frame's access token (the page already holds it in the frame form, as the real portal does). */
   readonly accessToken: string;
   readonly domain: string;
@@ -116,12 +121,21 @@ export function framePageBridge(settings: BridgeSettings): string {
       });
     } else if (message.method === 'callMethod') {
       var method = String(message.params.method);
-      var body = Object.assign({}, message.params.params, { auth: s.accessToken });
-      fetch(s.restBase + encodeURIComponent(method), {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body)
-      }).then(function (response) { return response.json(); }).then(function (answer) {
+      var call = function (retried) {
+        var body = Object.assign({}, message.params.params, { auth: s.accessToken });
+        return fetch(s.restBase + encodeURIComponent(method), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body)
+        }).then(function (response) { return response.json(); }).then(function (answer) {
+          var stale = answer.error === 'expired_token' || answer.error === 'invalid_token';
+          if (!stale || retried) return answer;
+          // The app's server spent the frame's pair (that retires its access token): renew, as BX24 does.
+          return fetch(s.tokensUrl, { method: 'POST' }).then(function (response) { return response.json(); })
+            .then(function (tokens) { s.accessToken = tokens.accessToken; return call(true); });
+        });
+      };
+      call(false).then(function (answer) {
         say('The app called BX24.callMethod(\\'' + method + '\\')' + (answer.error ? ': ' + answer.error : '.'));
         reply(message.id, answer.error ? { error: answer.error, errorDescription: answer.error_description } : { data: answer.result });
       });

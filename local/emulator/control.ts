@@ -326,6 +326,7 @@ function browserFrame(
     appOrigin: new URL(frame.url).origin,
     restBase: `/h/${portal.domain}/rest/`,
     finishUrl: `/_emulator/portals/${ref}/finish-install?clientId=${encodeURIComponent(app.clientId)}`,
+    tokensUrl: `/_emulator/portals/${ref}/tokens?clientId=${encodeURIComponent(app.clientId)}${userId === undefined ? '' : `&userId=${userId}`}`,
     accessToken: frame.fields.AUTH_ID ?? '',
     domain: portal.domain,
     memberId: portal.memberId,
