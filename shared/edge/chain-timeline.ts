@@ -90,12 +90,42 @@ function entriesOf(row: TimelineRow): History {
   return entries;
 }
 
+/** A stretch of the axis: linear, or a long quiet stretch drawn narrow (a break). */
+interface Segment {
+  readonly from: EpochMs;
+  readonly to: EpochMs;
+  readonly x0: number;
+  readonly x1: number;
+  readonly broken: boolean;
+}
+
 interface Scale {
   readonly start: EpochMs;
   readonly end: EpochMs;
+  readonly segments: readonly Segment[];
   x(at: EpochMs): number;
 }
 
+/** Width of a break: a long stretch in which nothing happened. */
+const BREAK_WIDTH = 110;
+
+/** Every instant at which something starts or ends: the axis keeps room around these. */
+function instantsOf(row: TimelineRow, entries: History, now: EpochMs): EpochMs[] {
+  const instants = [now, row.refreshIssuedAt, row.accessExpiresAt, row.nextRefreshAt, row.lastRefreshAt];
+  for (const entry of entries) {
+    if (entry.kind === 'chain') instants.push(entry.at);
+    else if (entry.kind === 'access') instants.push(entry.from, entry.until, entry.lastAt);
+    else instants.push(entry.from, entry.to);
+  }
+  return instants.filter((at): at is number => at !== undefined);
+}
+
+/**
+ * The time axis: from the oldest event (at most `MAX_SPAN` back) to a little after now, including the
+ * current token's remaining life. Stretches in which nothing starts or ends and that would take more
+ * than a quarter of the width are drawn as narrow breaks, so the hours around a month-long silence
+ * stay readable.
+ */
 function scaleFor(row: TimelineRow, entries: History, now: EpochMs): Scale {
   const starts = [...entries.map(entryStart), row.refreshIssuedAt ?? now, now];
   // The current token's remaining life and the next refresh belong in the picture, up to an hour ahead.
@@ -104,13 +134,35 @@ function scaleFor(row: TimelineRow, entries: History, now: EpochMs): Scale {
     .map((at) => Math.min(at, now + HOUR));
   const end = Math.max(now, ...ahead) + 5 * 60_000;
   const start = Math.min(Math.max(Math.min(...starts), end - MAX_SPAN), end - MIN_SPAN);
-  const span = end - start;
+  const instants = [
+    ...new Set([start, end, ...instantsOf(row, entries, now).filter((at) => at > start && at < end)]),
+  ].sort((a, b) => a - b);
+  const quiet = Math.max(6 * HOUR, (end - start) / 4);
+  const pieces = instants.slice(1).map((to, index) => {
+    const from = instants[index] ?? start;
+    return { from, to, broken: to - from > quiet };
+  });
+  const linear = pieces.filter((piece) => !piece.broken).reduce((sum, piece) => sum + (piece.to - piece.from), 0);
+  const breaks = linear === 0 ? 0 : pieces.filter((piece) => piece.broken).length;
+  const room = PLOT_RIGHT - PLOT_LEFT - breaks * BREAK_WIDTH;
+  let cursor = PLOT_LEFT;
+  const segments = pieces.map((piece) => {
+    const broken = piece.broken && breaks > 0;
+    const width = broken ? BREAK_WIDTH : ((piece.to - piece.from) / (linear === 0 ? end - start : linear)) * room;
+    const segment = { ...piece, broken, x0: cursor, x1: cursor + width };
+    cursor += width;
+    return segment;
+  });
   return {
     start,
     end,
+    segments,
     x: (at) => {
       const clamped = Math.min(end, Math.max(start, at));
-      return Math.round((PLOT_LEFT + ((clamped - start) / span) * (PLOT_RIGHT - PLOT_LEFT)) * 10) / 10;
+      const segment = segments.find((candidate) => clamped <= candidate.to) ?? segments.at(-1);
+      if (segment === undefined) return PLOT_LEFT;
+      const share = segment.to === segment.from ? 0 : (clamped - segment.from) / (segment.to - segment.from);
+      return Math.round((segment.x0 + share * (segment.x1 - segment.x0)) * 10) / 10;
     },
   };
 }
@@ -140,23 +192,26 @@ function accessRuns(scale: Scale, entries: History): string {
 }
 
 /**
- * Long stretches without a valid access token, named ("31 d without a refresh"): the story of a chain
- * that was left alone longer than its refresh token lives.
+ * The breaks of the axis, each named by how long it lasted and whether valid access tokens covered it
+ * ("31 d without a refresh": a chain left alone longer than its refresh token lives).
  */
-function gaps(scale: Scale, entries: History, now: EpochMs): string {
+function breaks(scale: Scale, entries: History): string {
   const runs = entries.filter((entry): entry is Extract<HistoryEntry, { kind: 'access' }> => entry.kind === 'access');
-  const labels: string[] = [];
-  for (const [index, run] of runs.entries()) {
-    const next =
-      runs[index + 1]?.from ?? Math.min(now, ...entries.filter((e) => entryStart(e) > run.until).map(entryStart));
-    const gap = next - run.until;
-    if (gap < DAY || gap < (scale.end - scale.start) / 5) continue;
-    const x = (scale.x(run.until) + scale.x(next)) / 2;
-    labels.push(
-      `<text class="gap" x="${Math.round(x)}" y="${LANES.access.y + LANES.access.h - 3}" font-size="10" fill="#98a2b3" text-anchor="middle">${escapeHtml(`${formatDuration(gap)} without a refresh`)}</text>`,
-    );
-  }
-  return labels.join('');
+  return scale.segments
+    .filter((segment) => segment.broken)
+    .map((segment) => {
+      const covered = runs.some((run) => run.from <= segment.from && run.until >= segment.to);
+      const label = `${formatDuration(segment.to - segment.from)}${covered ? '' : ' without a refresh'}`;
+      const mid = Math.round((segment.x0 + segment.x1) / 2);
+      const top = LANES.access.y - 2;
+      const bottom = LANES.status.y + LANES.status.h + 2;
+      return (
+        `<g class="break"><title>${escapeHtml(`${label}: ${when(segment.from)} to ${when(segment.to)} (drawn shorter)`)}</title>` +
+        `<path d="M${mid - 5} ${bottom} L${mid - 1} ${top} M${mid + 1} ${bottom} L${mid + 5} ${top}" stroke="#98a2b3" stroke-width="1.5" fill="none"/>` +
+        `<text class="gap" x="${mid}" y="${AXIS_Y}" font-size="10" fill="#667085" text-anchor="middle">${escapeHtml(label)}</text></g>`
+      );
+    })
+    .join('');
 }
 
 function chainStarts(scale: Scale, entries: History): string {
@@ -214,7 +269,7 @@ function statusBand(scale: Scale, entries: History, current: PortalRowStatus, no
   for (const [index, change] of runs.entries()) {
     const to = runs[index + 1]?.at ?? scale.end;
     if (to < scale.start || to <= change.at) continue;
-    const r = bar(scale, change.at, to, LANES.status, 1);
+    const r = bar(scale, change.at, to, LANES.status);
     const title = `${change.status} from ${when(change.at)}${index + 1 < runs.length ? ` to ${when(to)}` : ''}`;
     segments.push(
       `<rect class="status-${change.status}" x="${r.x}" y="${r.y}" width="${r.width}" height="${r.height}" fill="${STATUS_COLOURS[change.status]}"><title>${escapeHtml(title)}</title></rect>`,
@@ -282,10 +337,10 @@ export function renderChainTimeline(row: TimelineRow, now: EpochMs): string {
     laneLabels() +
     refreshWindow(scale, row, now) +
     accessRuns(scale, entries) +
-    gaps(scale, entries, now) +
     statusBand(scale, entries, row.status, now) +
     chainStarts(scale, entries) +
     failures(scale, entries) +
+    breaks(scale, entries) +
     nextRefresh(scale, row, now) +
     axis(scale, now) +
     '</svg>'
