@@ -36,10 +36,14 @@ function urlAfter(output: string, label: string): string {
   return match[1];
 }
 
-/** The environment of a test run: free ports, emulator mode, timers slowed down so only the test sweeps. */
+/**
+ * The environment of a test run: a newcomer's (none of the test runner's POWERTOOLS_* settings, which
+ * silence the service's log), free ports, emulator mode, timers slowed down so only the test sweeps.
+ */
 function serveEnv(dataDir: string, env: Record<string, string>): NodeJS.ProcessEnv {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('POWERTOOLS_')));
   return {
-    ...process.env,
+    ...inherited,
     PORT: '0',
     EMULATOR_PORT: '0',
     LOCAL_DATA_DIR: dataDir,

@@ -168,6 +168,28 @@ describe('npm start (local/serve.ts as a child process)', () => {
     expect(serve.output()).toMatch(/\[refresh-tokens\] due 1, refreshed 0, failed 1 \(invalid_grant 1\)/);
   });
 
+  it('prints one readable line per log entry and one line for a burst of refused requests', async () => {
+    // Act
+    const answers: number[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      const response = await fetch(`${serve.serviceUrl}/bitrix/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'event=ONAPPINSTALL&auth[member_id]=x',
+      });
+      answers.push(response.status);
+    }
+    // The child's output arrives through a pipe: give it a moment.
+    for (let i = 0; i < 50 && !serve.output().includes('request refused'); i += 1) await sleep(100);
+    const output = serve.output();
+
+    // Assess
+    expect(answers.every((status) => status >= 400 && status < 500)).toBe(true);
+    expect(output.match(/request refused: 4\d\d POST \/bitrix\/events/g)).toHaveLength(1);
+    expect(output.split('\n').filter((line) => line.trimStart().startsWith('{'))).toEqual([]);
+    expect(output).not.toContain('No application metrics to publish');
+  });
+
   it('stops as a whole when npm gets SIGTERM: npm, node and DynamoDB Local gone, exit code 0, descriptor and lock removed', async () => {
     // Prepare
     expect(processesMentioning(serve.dataDir).length).toBeGreaterThan(0);
@@ -180,6 +202,8 @@ describe('npm start (local/serve.ts as a child process)', () => {
     // Assess
     expect(code).toBe(0);
     expect(serve.output()).toContain('SIGTERM: stopping');
+    // The rest of the burst above, counted when the service stops.
+    expect(serve.output()).toMatch(/4 more requests refused: 4× 4\d\d POST \/bitrix\/events/);
     expect(left).toEqual([]);
     expect(processesMentioning(serve.dataDir)).toEqual([]);
     expect(existsSync(join(serve.dataDir, 'endpoint.json'))).toBe(false);

@@ -137,14 +137,17 @@ describe('npm run ops (against a table, as in AWS)', () => {
   });
 
   it('answers wrong usage with exit code 2, one line saying what is wrong and where the reference is', async () => {
-    // Act
-    const unknownCommand = await ops(['frobnicate']);
-    const badStatus = await ops(['list', '--status', 'fine', '--table', table.tableName]);
-    const unknownOption = await ops(['list', '--bogus']);
-    const missingValue = await ops(['list', '--status']);
-    const extraArgument = await ops(['show', 'a', 'b', '--table', table.tableName]);
-    const argumentToList = await ops(['list', 'everything', '--table', table.tableName]);
-    const help = await ops(['--help']);
+    // Act: each run is its own process; they run side by side.
+    const [unknownCommand, badStatus, unknownOption, missingValue, extraArgument, argumentToList, help] =
+      await Promise.all([
+        ops(['frobnicate']),
+        ops(['list', '--status', 'fine', '--table', table.tableName]),
+        ops(['list', '--bogus']),
+        ops(['list', '--status']),
+        ops(['show', 'a', 'b', '--table', table.tableName]),
+        ops(['list', 'everything', '--table', table.tableName]),
+        ops(['--help']),
+      ]);
 
     // Assess
     const hint = 'run `npm run ops -- --help` for the commands and options\n';
@@ -348,6 +351,8 @@ describe('npm run ops refresh, sweep and uninstall (through the refresh path, ag
     // Assess
     expect(first.code).toBe(1);
     expect(first.stdout).toContain('user 1: not refreshed: invalid_grant; status now reauth_required');
+    // The result says it all: no log lines of the service next to it.
+    expect(first.stderr).toBe(`target: table ${live.tableName} in us-east-1\n`);
     expect(again.code).toBe(1);
     expect(JSON.parse(again.stdout)).toEqual({
       memberId: member,
