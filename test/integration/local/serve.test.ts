@@ -79,6 +79,20 @@ describe('npm start (local/serve.ts as a child process)', () => {
     expect(existsSync(join(serve.dataDir, 'dynamodb'))).toBe(true);
   });
 
+  it('serves the docs the status page and the emulator page link to', async () => {
+    // Act
+    const operations = await fetch(`${serve.serviceUrl}/docs/OPERATIONS.md`);
+    const text = await operations.text();
+    const emulatorPage = await (await fetch(serve.emulatorUrl)).text();
+
+    // Assess
+    expect(operations.status).toBe(200);
+    expect(operations.headers.get('content-type')).toContain('text/plain');
+    expect(text).toContain('## 5. Statuses and what to do');
+    expect(emulatorPage).toContain(`href="${serve.serviceUrl}/status"`);
+    expect(emulatorPage).toContain(`href="${serve.serviceUrl}/docs/OPERATIONS.md"`);
+  });
+
   it('stores the demo portal’s tokens when the emulator installs the app (ONAPPINSTALL to our handler)', async () => {
     // Act
     const delivery = await installDemo();
