@@ -504,7 +504,7 @@ function controlPage(emulator: BitrixEmulator, request: EmulatorRequest): Emulat
     button('/_emulator/clock', '+1 day', { advanceMs: String(86_400_000) }) +
     ' ' +
     button('/_emulator/clock', '+31 days', { advanceMs: String(31 * 86_400_000) }) +
-    '</p><p class="what">Portals, authorization servers and the local service all run on this clock. ' +
+    '</p><p class="what">Portals and authorization servers run on this clock, and so does the service of <code>npm start</code>. ' +
     '+1 hour: every access token expires, and the next sweep refreshes the due ones. ' +
     '+31 days: every refresh token is past its 30 days, so the next refresh ends in reauth_required ' +
     '(as if the service had been off for a month); “Open app in browser” brings a portal back.</p>';
