@@ -9,7 +9,7 @@ import { wire } from '#shared/runtime/wiring.js';
 export interface InstallPageDeps {
   readonly lifecycle: OpenInstallPageDeps;
   readonly logger: Logger;
-  readonly config: Pick<Config, 'LIFECYCLE_BODY_MAX_BYTES'>;
+  readonly config: Pick<Config, 'LIFECYCLE_BODY_MAX_BYTES' | 'BX24_LIBRARY_URL' | 'BITRIX_URL_REWRITES'>;
 }
 
 /**
@@ -28,7 +28,7 @@ export function makeInstallPage(deps: InstallPageDeps) {
         outcome: outcome.kind,
         ...('reason' in outcome ? { reason: outcome.reason } : {}),
       });
-      return installPage(outcome);
+      return installPage(outcome, { libraryUrl: config.BX24_LIBRARY_URL, urlRewrites: config.BITRIX_URL_REWRITES });
     },
     { logger },
   ).use(formBody({ maxBytes: config.LIFECYCLE_BODY_MAX_BYTES }));

@@ -14,7 +14,7 @@ export interface OAuthCallbackDeps {
   readonly logger: Logger;
 }
 
-/** GET /oauth/callback?code&state&domain&member_id&scope&server_domain — the portal's redirect back. */
+/** GET /oauth/callback?code&state&domain&member_id&scope&server_domain (or `error`) — the portal's redirect back. */
 export function makeOAuthCallback(deps: OAuthCallbackDeps) {
   const { completeAuthorization: authorization, logger } = deps;
   return httpHandler(
@@ -22,6 +22,7 @@ export function makeOAuthCallback(deps: OAuthCallbackDeps) {
       // The query carries the code and the state: it is never logged.
       const {
         code,
+        error,
         state,
         domain,
         member_id: memberId,
@@ -30,7 +31,7 @@ export function makeOAuthCallback(deps: OAuthCallbackDeps) {
       } = event.queryStringParameters ?? {};
       const browserBinding = readBindingCookie(event.cookies);
       const outcome = await completeAuthorization(
-        { code, state, domain, memberId, scope, serverDomain, browserBinding },
+        { code, error, state, domain, memberId, scope, serverDomain, browserBinding },
         authorization,
       );
       if (outcome.kind === 'connected') logger.info('authorization completed', outcomeLogKeys(outcome));

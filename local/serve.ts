@@ -8,12 +8,14 @@
  * - the refresh sweep and the parked-events processor on timers, as EventBridge Scheduler would run them,
  * - unless real credentials are configured (`BITRIX_CLIENT_ID`, `BITRIX_CLIENT_SECRET`,
  *   `PUBLIC_BASE_URL`): the Bitrix24 emulator with a demo portal and the app registered at our URLs.
+ *   The service then runs on the emulator's clock (leases, expiries, due times, the sweep's timer, the
+ *   status page), so its clock buttons act on the service as they act on Bitrix24.
  *
- * Stops cleanly on SIGINT/SIGTERM. See docs/OPERATIONS.md.
+ * One service per data folder (a lock file in it). Stops cleanly on SIGINT, SIGTERM and SIGHUP, and
+ * when the process that started it (npm) goes away. See docs/OPERATIONS.md.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import { makeAppEvents } from '#functions/app-events.js';
@@ -32,10 +34,14 @@ import { int, optionalText, optionalUrl, parseSettings, type SettingsOf, text } 
 import { SERVICE_NAME } from '#shared/runtime/logger.js';
 import { DISCARDED_METRICS } from '#shared/runtime/metrics.js';
 import { wire } from '#shared/runtime/wiring.js';
+import { ConsoleLogger } from './console-logger.js';
 import { ensureTable } from './create-table.js';
+import { docsRoutes } from './docs-routes.js';
 import { startDynamoDbServer } from './dynamodb-server.js';
 import { freePort, portIsFree } from './free-port.js';
 import { localContext, type RouteTable, startLambdaHttpServer } from './lambda-http-server.js';
+import { acquireRunLock, RunLockHeldError } from './run-lock.js';
+import { schedule } from './schedule.js';
 import { startSecretsManagerServer } from './secrets-manager-server.js';
 import { removeServiceDescriptor, writeServiceDescriptor } from './service-descriptor.js';
 import { startTableStream } from './table-stream.js';
@@ -76,46 +82,55 @@ async function choosePort(wanted: number): Promise<number> {
   return port;
 }
 
+/** Signals that stop the service: Ctrl-C, process managers and IDE stop buttons, a closed terminal. */
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/** The data folder's lock, or an error that says who holds it and how to run a second service. */
+function takeDataDir(dataDir: string) {
+  try {
+    return acquireRunLock(dataDir);
+  } catch (error) {
+    if (!(error instanceof RunLockHeldError)) throw error;
+    const since = error.holder.startedAt > 0 ? `, started ${new Date(error.holder.startedAt).toLocaleString()}` : '';
+    throw new Error(
+      [
+        `${dataDir} is in use by another npm start (pid ${error.holder.pid}${since}).`,
+        `Stop that one (Ctrl-C in its terminal, or kill ${error.holder.pid}), or give this one its own data folder:`,
+        '  LOCAL_DATA_DIR=.local-data-2 npm start',
+        `(The lock is ${error.path}; it is taken over by itself once its process is gone.)`,
+      ].join('\n'),
+    );
+  }
+}
+
 /** A scheduled function's handler, as EventBridge Scheduler invokes it. */
 type ScheduledHandler = (event: unknown, context: Context) => Promise<unknown>;
 
-const FIRST_RUN_AFTER_MS = 5000;
+/**
+ * A run's summary as one line: `due 2, refreshed 1, failed 1 (invalid_grant 1), …` (durations left out).
+ */
+function summaryLine(summary: unknown): string {
+  if (typeof summary !== 'object' || summary === null) return String(summary);
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(summary)) {
+    if (key.endsWith('Ms')) continue;
+    if (typeof value === 'number') parts.push(`${key} ${value}`);
+    else if (typeof value === 'object' && value !== null && 'total' in value) {
+      const detail = 'byCategory' in value && typeof value.byCategory === 'object' && value.byCategory !== null;
+      const categories = detail
+        ? Object.entries(value.byCategory as Record<string, number>).map(([name, n]) => `${name} ${n}`)
+        : [];
+      parts.push(`${key} ${String(value.total)}${categories.length > 0 ? ` (${categories.join(', ')})` : ''}`);
+    } else if (value === true) parts.push(key);
+  }
+  return parts.join(', ');
+}
 
 /** Whether a run's summary counts anything (idle runs stay out of the console). */
 function somethingHappened(summary: unknown): boolean {
   if (typeof summary === 'number') return summary > 0;
   if (typeof summary !== 'object' || summary === null) return false;
   return Object.entries(summary).some(([key, value]) => !key.endsWith('Ms') && somethingHappened(value));
-}
-
-/** A scheduled function run on a timer, never overlapping itself; failures are logged and the timer goes on. */
-function schedule(name: string, everyMs: number, run: (context: Context) => Promise<unknown>) {
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let stopped = false;
-  const tick = () => {
-    running = run(localContext(name, Math.min(everyMs, 5 * 60_000)))
-      .then(
-        (result) => {
-          if (somethingHappened(result)) log(`[${name}] ${JSON.stringify(result)}`);
-        },
-        (error: unknown) => log(`[${name}] failed: ${error instanceof Error ? error.message : String(error)}`),
-      )
-      .finally(() => {
-        running = undefined;
-        if (!stopped) timer = setTimeout(tick, everyMs);
-      });
-  };
-  // The first run comes soon after start: whatever fell due while the service was stopped.
-  timer = setTimeout(tick, Math.min(everyMs, FIRST_RUN_AFTER_MS));
-  return {
-    /** Stops the timer and waits for a run in progress (it holds leases: let it finish). */
-    stop: async () => {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-    },
-  };
 }
 
 async function main(): Promise<void> {
@@ -135,6 +150,10 @@ async function main(): Promise<void> {
       ? { clientId, clientSecret, publicBaseUrl }
       : undefined;
   const dataDir = resolve(settings.LOCAL_DATA_DIR);
+  // Before anything starts: a second service on this folder would share DynamoDB Local's files and
+  // take the CLI's endpoint.json from the first.
+  const lock = takeDataDir(dataDir);
+  process.once('exit', () => lock.release());
 
   // Everything started is stopped in reverse order, on a signal or when a later step fails.
   const stops: (() => Promise<void>)[] = [];
@@ -149,19 +168,28 @@ async function main(): Promise<void> {
           log(`while stopping: ${error instanceof Error ? error.message : String(error)}`);
         }
       }
+      lock.release();
     })();
     return stopping;
   };
-  const onSignal = (signal: NodeJS.Signals) => {
-    // The handler is registered once: a second Ctrl-C gets Node's default and ends the process at once.
-    log(`\n${signal}: stopping… (Ctrl-C again to force)`);
+  const onSignal = (reason: string) => {
+    // Registered once per signal: a second Ctrl-C gets Node's default and ends the process at once.
+    log(`\n${reason}: stopping… (Ctrl-C again to force)`);
     void stopAll().then(() => {
       log('stopped.');
       process.exit(0);
     });
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  for (const signal of STOP_SIGNALS) process.once(signal, onSignal);
+  // npm passes SIGINT and SIGTERM on to us, but dies of a SIGHUP without passing it on: the parent
+  // going away (we are re-parented) is then the only sign, so it stops us too.
+  const parent = process.ppid;
+  const orphanWatch = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(orphanWatch);
+    onSignal(`parent process ${parent} exited`);
+  }, 500);
+  orphanWatch.unref();
 
   try {
     const ddb = await startDynamoDbServer({ dataDir: join(dataDir, 'dynamodb') });
@@ -206,19 +234,29 @@ async function main(): Promise<void> {
       CLIENT_CREDENTIALS_SECRET_ID: SECRET_ID,
       // Browsers keep Secure cookies on http only for localhost; a tunnel is https.
       OAUTH_COOKIE_SECURE: serviceUrl.startsWith('https://') ? 'auto' : 'false',
-      ...(demo === undefined ? {} : { BITRIX_URL_REWRITES: JSON.stringify(demo.urlRewrites) }),
+      // The browser reaches the demo portal through the emulator, and so does its BX24.js.
+      ...(demo === undefined
+        ? {}
+        : { BITRIX_URL_REWRITES: JSON.stringify(demo.urlRewrites), BX24_LIBRARY_URL: demo.bx24LibraryUrl }),
     };
+    // One readable line per entry for the person at the terminal; refused requests are summarised.
+    const logger = new ConsoleLogger({
+      write: log,
+      serviceName: SERVICE_NAME,
+      logLevel: process.env.POWERTOOLS_LOG_LEVEL === undefined ? 'WARN' : undefined,
+    });
+    stops.push(async () => logger.flushSummary());
+    // With the emulator, its clock is the service's: "+1 hour" there expires our access tokens too.
+    const clock = demo?.clock ?? Date.now;
     const wiring = wire(loadConfig({ ...process.env, ...handlerEnv }), {
+      clock,
       aws: awsClientSettingsFromEnv(handlerEnv),
-      logger: new Logger({
-        serviceName: SERVICE_NAME,
-        logLevel: process.env.POWERTOOLS_LOG_LEVEL === undefined ? 'WARN' : undefined,
-      }),
+      logger,
       metrics: DISCARDED_METRICS,
     });
     const installPage = makeInstallPage(wiring);
     const statusPage = statusPageHandlers((statuses) =>
-      collectPortalStatus({ listing: wiring.listing, now: Date.now }, { statuses }),
+      collectPortalStatus({ listing: wiring.listing, now: wiring.clock }, { statuses }),
     );
     const routes: RouteTable = {
       'GET /oauth/start': makeOAuthStart(wiring),
@@ -229,6 +267,7 @@ async function main(): Promise<void> {
       'GET /status': statusPage.html,
       'GET /status.json': statusPage.json,
       'GET /': async () => ({ statusCode: 302, headers: { Location: '/status' }, body: '' }),
+      ...docsRoutes(),
     };
     const server = await startLambdaHttpServer(routes, { port });
     stops.push(server.stop);
@@ -239,7 +278,15 @@ async function main(): Promise<void> {
       ['process-parked-events', settings.PARKED_INTERVAL_SECONDS, processParkedEvents],
     ];
     for (const [name, everySeconds, handler] of scheduled) {
-      const timer = schedule(name, everySeconds * 1000, (context) => handler(scheduledEvent(), context));
+      const everyMs = everySeconds * 1000;
+      const timer = schedule(() => handler(scheduledEvent(clock), localContext(name, Math.min(everyMs, 5 * 60_000))), {
+        everyMs,
+        clock,
+        onResult: (result) => {
+          if (somethingHappened(result)) log(`[${name}] ${summaryLine(result)}`);
+        },
+        onError: (error) => log(`[${name}] failed: ${error instanceof Error ? error.message : String(error)}`),
+      });
       stops.push(timer.stop);
     }
     // As the deployed event source mapping does: newly parked install claims reach the function from
@@ -267,15 +314,15 @@ async function main(): Promise<void> {
   }
 }
 
-/** The event EventBridge Scheduler hands a scheduled function. */
-function scheduledEvent() {
+/** The event EventBridge Scheduler hands a scheduled function, at the service's time. */
+function scheduledEvent(clock: () => number) {
   return {
     version: '0',
     id: randomUUID(),
     'detail-type': 'Scheduled Event',
     source: 'aws.scheduler',
     account: '000000000000',
-    time: new Date().toISOString(),
+    time: new Date(clock()).toISOString(),
     region: process.env.AWS_REGION ?? 'us-east-1',
     resources: ['arn:aws:scheduler:local:000000000000:schedule/default/local'],
     detail: {},
@@ -288,6 +335,9 @@ interface Demo {
   readonly portal: string;
   readonly credentials: { readonly clientId: string; readonly clientSecret: string };
   readonly urlRewrites: Record<string, string>;
+  readonly bx24LibraryUrl: string;
+  /** The emulator's clock, which the service runs on. */
+  readonly clock: () => number;
   /** The demo portal was installed in an earlier run (whose tokens the emulator has forgotten). */
   readonly restarted: boolean;
   stop(): Promise<void>;
@@ -315,6 +365,10 @@ async function startDemo(localUrl: string, port: number, alreadyInstalled: boole
     },
     // The table remembers an install from an earlier run; the emulator starts empty, so it is told.
     portals: [{ domain: DEMO_PORTAL, memberId: DEMO_MEMBER_ID, region: 'west', installed: alreadyInstalled }],
+    links: [
+      { label: 'Status page of the service →', url: `${localUrl}/status` },
+      { label: 'The service’s operator docs', url: `${localUrl}/docs/OPERATIONS.md` },
+    ],
   });
   return {
     url: emulator.baseUrl,
@@ -322,6 +376,8 @@ async function startDemo(localUrl: string, port: number, alreadyInstalled: boole
     portal: DEMO_PORTAL,
     credentials: { clientId: DEFAULT_APP.clientId, clientSecret: DEFAULT_APP.clientSecret },
     urlRewrites: { ...emulator.urlRewrites },
+    bx24LibraryUrl: emulator.bx24LibraryUrl,
+    clock: () => emulator.clock.now(),
     restarted: alreadyInstalled,
     stop: () => emulator.stop(),
   };
@@ -354,17 +410,23 @@ function printBanner(input: {
   log(`  data                ${input.dataDir}`);
   log('');
   log('What to try:');
+  const every = `every ${input.settings.SWEEP_INTERVAL_SECONDS} s`;
   if (demo !== undefined) {
     log('  1. Open the emulator page and click "Install" on the demo portal: the install event stores tokens.');
-    log('  2. Open the status page: the demo portal shows "active" with its access-token countdown.');
-    log('  3. Click "Open app" (install frame) or the authorize link above: each starts a new token chain.');
+    log('  2. Open the status page: the demo portal shows "active", its access-token countdown and its timeline.');
+    log(
+      '  3. Click "Open app in browser" (the app in the portal\'s frame) or the authorize link: each starts a new chain.',
+    );
+    log('  4. Click "+1 hour": the service runs on the emulator\'s clock, so the sweep refreshes the expired token at');
+    log(
+      '     once. "+31 days" (a month without sweeps) ends in reauth_required; "Open app in browser" brings it back.',
+    );
+    log(`  5. npm run ops -- list | show <memberId> | refresh <memberId> | sweep   (the sweep also runs ${every})`);
   } else {
     log('  1. Install the app on your portal: Bitrix24 calls the install and event handlers through your tunnel.');
     log('  2. Open the status page to see its tokens.');
+    log(`  3. npm run ops -- list | show <memberId> | refresh <memberId> | sweep   (the sweep also runs ${every})`);
   }
-  log(
-    `  4. npm run ops -- list | show <memberId> | refresh <memberId> | sweep   (the sweep also runs every ${input.settings.SWEEP_INTERVAL_SECONDS} s)`,
-  );
   if (demo?.restarted === true) {
     log('');
     log(`Note: ${demo.portal} was installed in an earlier run. The emulator keeps its tokens in memory only, so the`);

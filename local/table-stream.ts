@@ -195,8 +195,7 @@ function jsonClient(endpoint: string) {
       headers: {
         'content-type': 'application/x-amz-json-1.0',
         'x-amz-target': target,
-        authorization:
-          'AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0',
+        authorization: `AWS4-HMAC-SHA256 Credential=${['local', '20260101', 'us-east-1', 'dynamodb', 'aws4_request'].join('/')}, SignedHeaders=host, Signature=0`,
       },
       body: JSON.stringify(body),
     });

@@ -5,7 +5,8 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Logger } from '@aws-lambda-powertools/logger';
+import { ConsoleLogger } from '#local/console-logger.js';
+import { docsRoutes } from '#local/docs-routes.js';
 import { startLambdaHttpServer } from '#local/lambda-http-server.js';
 import { readServiceDescriptor } from '#local/service-descriptor.js';
 import {
@@ -15,6 +16,7 @@ import {
   TokenRefreshError,
   TokenUnavailableError,
 } from '#shared/core/domain/errors.js';
+import type { HistoryEntry } from '#shared/core/domain/token-history.js';
 import {
   collectPortalStatus,
   describePortal,
@@ -94,12 +96,29 @@ const OPTIONS = {
 
 type Flags = ReturnType<typeof parse>['values'];
 
+/** Printed under every usage error instead of the whole reference. */
+const HELP_HINT = 'run `npm run ops -- --help` for the commands and options';
+
 function parse(argv: readonly string[]) {
   try {
     return parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError(parseProblem(error));
   }
+}
+
+/** `node:util` parseArgs' message, shortened to what is wrong (its own wording quotes unevenly). */
+function parseProblem(error: unknown): string {
+  const { code, message } = error as NodeJS.ErrnoException;
+  const option = /'(-{1,2}[^'\s]+)/.exec(message)?.[1] ?? '';
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option ${option}`;
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return `${option} needs a value`;
+  return message;
+}
+
+/** `1 portal`, `2 portals`. */
+function count(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 function wholeNumber(value: string | undefined, name: string): number | undefined {
@@ -121,14 +140,15 @@ interface Target {
  * `--data-dir` through the endpoints its descriptor names. Reads this process's environment, never
  * changes it.
  */
-function target(flags: Flags): Target {
+async function target(flags: Flags): Promise<Target> {
   const env = process.env;
-  // Results own stdout: the service's log lines go to stderr, errors only unless POWERTOOLS_LOG_LEVEL
-  // says otherwise, and no metrics are published from an operator's machine.
+  // Results own stdout and already say what failed and why: the service's own log lines stay quiet
+  // unless POWERTOOLS_LOG_LEVEL asks for them (then one readable line each, on stderr). No metrics are
+  // published from an operator's machine.
   const options = {
-    logger: new Logger({
+    logger: new ConsoleLogger({
       serviceName: SERVICE_NAME,
-      logLevel: env.POWERTOOLS_LOG_LEVEL === undefined ? 'ERROR' : undefined,
+      logLevel: env.POWERTOOLS_LOG_LEVEL === undefined ? 'SILENT' : undefined,
     }),
     metrics: DISCARDED_METRICS,
   };
@@ -146,13 +166,33 @@ function target(flags: Flags): Target {
   } catch (error) {
     throw new CommandError((error as Error).message);
   }
+  const clock = descriptor.emulatorUrl === undefined ? undefined : await emulatorClock(descriptor.emulatorUrl);
   return {
     wiring: wire(loadConfig(descriptor.env), {
       ...options,
       aws: awsClientSettingsFromEnv(descriptor.env),
+      ...(clock === undefined ? {} : { clock }),
     }),
-    description: `local service ${descriptor.serviceUrl} (${dataDir})`,
+    description: `local service ${descriptor.serviceUrl} (${dataDir})${clock === undefined ? '' : `, on the emulator's clock (${new Date(clock()).toISOString()})`}`,
   };
+}
+
+/**
+ * A service against the emulator runs on the emulator's clock (`npm start`); so must its CLI, or the
+ * CLI would judge expiries and due times a month off after "+31 days". Read once: the emulator's clock
+ * runs at real speed between its jumps.
+ */
+async function emulatorClock(emulatorUrl: string): Promise<() => number> {
+  try {
+    const response = await fetch(new URL('/_emulator/clock', emulatorUrl), { signal: AbortSignal.timeout(3000) });
+    const { now } = (await response.json()) as { now: number };
+    const offset = now - Date.now();
+    return () => Date.now() + offset;
+  } catch (error) {
+    throw new CommandError(
+      `the local service's Bitrix24 emulator does not answer at ${emulatorUrl}: ${(error as Error).message}`,
+    );
+  }
 }
 
 function progressLine(io: OpsIo, text: string): void {
@@ -203,22 +243,33 @@ const ROW_HEADERS = [
   'LAST FAILURE',
 ];
 
+/** `--status a,b` → the statuses it names; unknown names are a usage error. */
+function statusesOf(flags: Flags): PortalRowStatus[] | undefined {
+  if (flags.status === undefined) return undefined;
+  const names = flags.status.split(',').map((s) => s.trim());
+  const unknown = names.filter((name) => !isRowStatus(name));
+  if (unknown.length > 0) throw new UsageError(`unknown status ${unknown.join(', ')}; use ${ROW_STATUSES.join(', ')}`);
+  return names.filter(isRowStatus);
+}
+
+/** Usage errors in option values, found before the target is touched. */
+function checkValues(flags: Flags): void {
+  statusesOf(flags);
+  wholeNumber(flags['page-size'], '--page-size');
+  wholeNumber(flags.user, '--user');
+  wholeNumber(flags.port, '--port');
+}
+
 async function list(wiring: Wiring, flags: Flags, io: OpsIo): Promise<number> {
-  let statuses: PortalRowStatus[] | undefined;
-  if (flags.status !== undefined) {
-    const names = flags.status.split(',').map((s) => s.trim());
-    const unknown = names.filter((name) => !isRowStatus(name));
-    if (unknown.length > 0)
-      throw new UsageError(`unknown status ${unknown.join(', ')}; use ${ROW_STATUSES.join(', ')}`);
-    statuses = names.filter(isRowStatus);
-  }
+  const statuses = statusesOf(flags);
   const pageSize = wholeNumber(flags['page-size'], '--page-size');
   const report = await collectPortalStatus(
-    { listing: wiring.listing, now: Date.now },
+    { listing: wiring.listing, now: wiring.clock },
     {
       statuses,
       pageSize,
-      onProgress: (p) => progressLine(io, `reading… page ${p.pages}, ${p.scanned} items, ${p.portals} portals`),
+      onProgress: (p) =>
+        progressLine(io, `reading… page ${p.pages}, ${count(p.scanned, 'item')}, ${count(p.portals, 'portal')}`),
     },
   );
   endProgress(io);
@@ -229,7 +280,18 @@ async function list(wiring: Wiring, flags: Flags, io: OpsIo): Promise<number> {
   const counts = ROW_STATUSES.filter((s) => report.counts[s] > 0)
     .map((s) => `${report.counts[s]} ${s}`)
     .join(', ');
-  io.stdout.write(`${report.portals} portal${report.portals === 1 ? '' : 's'}${counts === '' ? '' : `: ${counts}`}\n`);
+  const whole = `${count(report.portals, 'portal')}${counts === '' ? '' : `: ${counts}`}`;
+  if (statuses === undefined) io.stdout.write(`${whole}\n`);
+  else {
+    // The counts cover the whole table; the rows only what the filter kept.
+    const total = Object.values(report.counts).reduce((sum, n) => sum + n, 0);
+    const wanted = statuses.join(', ');
+    io.stdout.write(
+      report.rows.length === 0
+        ? `no portal matches ${wanted}; ${whole}\n`
+        : `${report.rows.length} of ${count(total, 'row')} match ${wanted}; ${whole}\n`,
+    );
+  }
   if (report.rows.length > 0) {
     io.stdout.write(
       `${table(
@@ -247,7 +309,7 @@ async function show(wiring: Wiring, memberId: string, flags: Flags, io: OpsIo): 
     io.stdout.write(`${JSON.stringify(detail, null, 2)}\n`);
     return 0;
   }
-  const now = Date.now();
+  const now = wiring.clock();
   const at = (ms: number | undefined) => (ms === undefined ? '—' : new Date(ms).toISOString());
   const lines: string[] = [`portal ${memberId}`];
   const i = detail.installation;
@@ -282,9 +344,24 @@ async function show(wiring: Wiring, memberId: string, flags: Flags, io: OpsIo): 
     );
     if (row.leaseUntil !== undefined && row.leaseUntil > now)
       lines.push(`    refresh lease held until ${at(row.leaseUntil)}`);
+    const history = (row.history ?? []).map(historyLine);
+    if (history.length > 0) lines.push('    history:', ...history.map((line) => `      ${line}`));
   }
   io.stdout.write(`${lines.join('\n')}\n`);
   return 0;
+}
+
+/** One entry of a token set's history as a line of `show` (what the status page draws). */
+function historyLine(entry: HistoryEntry): string {
+  const at = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+  switch (entry.kind) {
+    case 'chain':
+      return `${at(entry.at)}  new chain (${entry.source.replaceAll('_', ' ')})`;
+    case 'access':
+      return `${at(entry.from)}  access tokens valid until ${at(entry.until)}, ${entry.refreshes} refresh${entry.refreshes === 1 ? '' : 'es'}`;
+    case 'failure':
+      return `${at(entry.from)}  ${entry.count === 1 ? 'refresh failed' : `${entry.count} refreshes failed until ${at(entry.to)}`}: ${entry.category} (${entry.code}) → ${entry.status}`;
+  }
 }
 
 async function refresh(wiring: Wiring, memberId: string, flags: Flags, io: OpsIo): Promise<number> {
@@ -315,7 +392,7 @@ async function refresh(wiring: Wiring, memberId: string, flags: Flags, io: OpsIo
       const summary = summarizeTokenSet(tokenSet);
       results.push({ userId: set.userId, outcome: kind, versionBefore: set.version, tokenSet: summary });
       if (!flags.json) {
-        const expires = describeRow(summary, Date.now()).accessExpiresIn;
+        const expires = describeRow(summary, wiring.clock()).accessExpiresIn;
         io.stdout.write(
           `user ${set.userId}: ${kind} (version ${set.version} → ${tokenSet.version}), ${tokenSet.status}, access token expires ${expires}\n`,
         );
@@ -431,13 +508,15 @@ const SWEEP_BUDGET_MS = 15 * 60_000;
 async function statusPage(wiring: Wiring, flags: Flags, io: OpsIo): Promise<number> {
   const port = wholeNumber(flags.port, '--port') ?? 0;
   const listing = wiring.listing;
-  const page = statusPageHandlers((statuses) => collectPortalStatus({ listing, now: Date.now }, { statuses }));
-  const server = await startLambdaHttpServer({ 'GET /status': page.html, 'GET /status.json': page.json }, { port });
+  const page = statusPageHandlers((statuses) => collectPortalStatus({ listing, now: wiring.clock }, { statuses }));
+  const server = await startLambdaHttpServer(
+    { 'GET /status': page.html, 'GET /status.json': page.json, ...docsRoutes() },
+    { port },
+  );
   io.stdout.write(`status page: ${server.url}/status  (Ctrl-C to stop)\n`);
   await new Promise<void>((resolveStop) => {
     const stop = () => resolveStop();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, stop);
   });
   await server.stop();
   return 0;
@@ -452,9 +531,23 @@ function failureMessage(error: unknown): string {
       : `portal ${memberId} has no token set for user ${userId}`;
   }
   if (error instanceof CommandError || isAppError(error)) return error.message;
+  // The SDK's words for a client built without a region (no AWS_REGION, no region in the profile).
+  if (error instanceof Error && /^Region (is missing|not accepted)/.test(error.message)) {
+    return 'no AWS region for --table: set AWS_REGION (e.g. AWS_REGION=eu-central-1) or a region in your AWS profile';
+  }
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   return String(error);
 }
+
+/** Each command and how many positional arguments it takes. */
+const ARGUMENTS: Readonly<Record<string, number>> = {
+  list: 0,
+  show: 1,
+  refresh: 1,
+  uninstall: 1,
+  sweep: 0,
+  'status-page': 0,
+};
 
 /**
  * Runs one CLI command and returns its exit code: 0 done, 1 failed, 2 wrong usage.
@@ -473,14 +566,19 @@ async function runOps(
       io.stdout.write(`${USAGE}\n`);
       return command === undefined && !flags.help ? 2 : 0;
     }
+    const arity = ARGUMENTS[command];
+    if (arity === undefined) throw new UsageError(`unknown command ${command}`);
+    if (args.length > arity) {
+      const takes = arity === 0 ? 'no arguments' : 'one memberId';
+      throw new UsageError(`${command} takes ${takes}; unexpected: ${args.slice(arity).join(' ')}`);
+    }
+    checkValues(flags);
     const needMember = () => {
       const memberId = args[0];
       if (memberId === undefined || memberId === '') throw new UsageError(`${command} needs a memberId`);
       return memberId;
     };
-    const known = ['list', 'show', 'refresh', 'uninstall', 'sweep', 'status-page'];
-    if (!known.includes(command)) throw new UsageError(`unknown command ${command}`);
-    const { wiring, description } = target(flags);
+    const { wiring, description } = await target(flags);
     if (!flags.json) io.stderr.write(`target: ${description}\n`);
     switch (command) {
       case 'list':
@@ -498,7 +596,7 @@ async function runOps(
     }
   } catch (error) {
     if (error instanceof UsageError) {
-      io.stderr.write(`error: ${error.message}\n\n${USAGE}\n`);
+      io.stderr.write(`error: ${error.message}\n${HELP_HINT}\n`);
       return 2;
     }
     io.stderr.write(`error: ${failureMessage(error)}\n`);

@@ -13,7 +13,7 @@ import { BitrixTokenStack } from '#infra/bitrix-token-stack.js';
 
 /**
  * The build the bundles are compared with: the last commit before the layout by role and the lean
- * bundles (docs/adr/0005). Both builds are synthesized and measured in the same run, interleaved, so a
+ * bundles (docs/adr/0005-layout-by-role.md). Both builds are synthesized and measured in the same run, interleaved, so a
  * noisy machine skews both alike and the ratio stands.
  */
 export const BASELINE_REVISION = '1119957';

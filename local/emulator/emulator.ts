@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { BX24_LIBRARY_HOST, routeLibrary } from './bx24.js';
 import { EmulatorClock, type EmulatorClockOptions } from './clock.js';
 import { routeControl } from './control.js';
 import { Counters, type CountersSnapshot } from './counters.js';
@@ -57,7 +58,7 @@ export interface BitrixEmulatorOptions {
   readonly codeLifetimeMs?: number;
   /** @default 3600000 (1 h) */
   readonly accessLifetimeMs?: number;
-  /** @default 2592000000 (30 days: what real tokens embed, PROTOCOL.md §1.7) */
+  /** @default 2592000000 (30 days: what real tokens embed, docs/PROTOCOL.md §2.7) */
   readonly refreshLifetimeMs?: number;
   /** `scope` of refresh answers: `'app'` as real local apps answer, or the granted list. @default 'app' */
   readonly refreshScope?: 'app' | 'granted';
@@ -69,6 +70,14 @@ export interface BitrixEmulatorOptions {
   readonly faultSeed?: number;
   /** Memory bounds of the token store. @default { maxChains: 20000, maxCodes: 10000 } */
   readonly limits?: TokenStoreLimits;
+  /** Links the control page shows at the top (e.g. the service's status page). @default none */
+  readonly links?: readonly EmulatorLink[];
+}
+
+/** A link on the control page. */
+export interface EmulatorLink {
+  readonly label: string;
+  readonly url: string;
 }
 
 /** The app used when none is configured: a local app with deterministic credentials. */
@@ -195,9 +204,13 @@ export class BitrixEmulator {
   readonly baseUrl: string;
   /** `BITRIX_URL_REWRITES` for the service: `{ '*': '{baseUrl}/h/{host}' }`. */
   readonly urlRewrites: Readonly<Record<string, string>>;
+  /** `BX24_LIBRARY_URL` for the service: the emulator's BX24.js stand-in (see `bx24.ts`). */
+  readonly bx24LibraryUrl: string;
   readonly clock: EmulatorClock;
   /** Fault injection per target (`token`, `rest`, `appInfo`, `authorize`, `*`). */
   readonly faults: FaultController;
+  /** Links the control page shows at the top. */
+  links: readonly EmulatorLink[] = [];
   private readonly stopController = new AbortController();
   private stopped = false;
 
@@ -209,6 +222,7 @@ export class BitrixEmulator {
   ) {
     this.baseUrl = `http://127.0.0.1:${port}`;
     this.urlRewrites = Object.freeze({ '*': `${this.baseUrl}/h/{host}` });
+    this.bx24LibraryUrl = `${this.baseUrl}/h/${BX24_LIBRARY_HOST}/api/v1/`;
     this.clock = state.clock;
     this.faults = state.faults;
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -292,7 +306,7 @@ export class BitrixEmulator {
 
   /**
    * Installs the app: new application_token (32 hex), a new chain for the installing admin, and
-   * (unless `sendEvent: false`) ONAPPINSTALL with both tokens to the event handler (PROTOCOL.md §4.3).
+   * (unless `sendEvent: false`) ONAPPINSTALL with both tokens to the event handler (docs/PROTOCOL.md §4.3).
    */
   async install(portalRef: PortalRef, options: InstallOptions = {}): Promise<LifecycleResult> {
     const portal = this.state.portal(portalRef);
@@ -331,7 +345,7 @@ export class BitrixEmulator {
     );
   }
 
-  /** Updates the app: a new chain and ONAPPUPDATE with both tokens (PROTOCOL.md §4.5). */
+  /** Updates the app: a new chain and ONAPPUPDATE with both tokens (docs/PROTOCOL.md §4.5). */
   async update(portalRef: PortalRef, options: UpdateOptions = {}): Promise<LifecycleResult> {
     const portal = this.state.portal(portalRef);
     const app = this.state.app(options.clientId);
@@ -369,8 +383,8 @@ export class BitrixEmulator {
 
   /**
    * Uninstalls the app: every chain and pending code of the app on the portal is revoked (refresh →
-   * `invalid_client` while the app is not installed, REST → `invalid_token`), then ONAPPUNINSTALL without tokens is posted with the
-   * application_token the installation had (PROTOCOL.md §4.4).
+   * `invalid_client` while the app is not installed, REST → `invalid_token`), then ONAPPUNINSTALL
+   * without tokens is posted with the application_token the installation had (docs/PROTOCOL.md §4.4).
    */
   async uninstall(portalRef: PortalRef, options: UninstallOptions = {}): Promise<LifecycleResult> {
     const portal = this.state.portal(portalRef);
@@ -395,7 +409,7 @@ export class BitrixEmulator {
 
   /**
    * Opens the app as the portal's frame does: POST to the app's installUrl with DOMAIN, PROTOCOL, LANG
-   * and APP_SID in the query and a fresh chain for the user in the form body (PROTOCOL.md §5).
+   * and APP_SID in the query and a fresh chain for the user in the form body (docs/PROTOCOL.md §5).
    */
   async openApp(portalRef: PortalRef, options: OpenAppOptions = {}): Promise<FrameResult> {
     const portal = this.state.portal(portalRef);
@@ -435,7 +449,7 @@ export class BitrixEmulator {
     url.searchParams.set('DOMAIN', portal.domain);
     url.searchParams.set('PROTOCOL', '1');
     url.searchParams.set('LANG', portal.language);
-    // A per-render session id for the JS library: not the application token (PROTOCOL.md §5).
+    // A per-render session id for the JS library: not the application token (docs/PROTOCOL.md §5).
     url.searchParams.set('APP_SID', randomHex(16));
     const placementOptions = options.placementOptions ?? '{}';
     const fields: Record<string, string> = {
@@ -457,7 +471,7 @@ export class BitrixEmulator {
 
   /**
    * Sends any event (also forged or raw) to the app's event handler. Default `auth`: access token
-   * only, as ordinary app events carry (PROTOCOL.md §4.2).
+   * only, as ordinary app events carry (docs/PROTOCOL.md §4.2).
    */
   async sendEvent(portalRef: PortalRef, eventName: string, options: SendEventOptions = {}): Promise<LifecycleResult> {
     const portal = this.state.portal(portalRef);
@@ -704,9 +718,14 @@ export class BitrixEmulator {
     const host = decodeURIComponent(virtual[1] ?? '').toLowerCase();
     const request = toEmulatorRequest(method, virtual[2] ?? '/', url.search, contentType, rawBody);
     const isAuthServer = AUTH_SERVER_HOST_LIST.includes(host);
-    const routed = isAuthServer ? routeAuthServer(this.state, host, request) : routePortal(this.state, host, request);
+    const routed =
+      host === BX24_LIBRARY_HOST
+        ? routeLibrary(this.baseUrl, request)
+        : isAuthServer
+          ? routeAuthServer(this.state, host, request)
+          : routePortal(this.state, host, request);
     if (routed === undefined) {
-      const known = isAuthServer || this.state.portals.findByHost(host) !== undefined;
+      const known = isAuthServer || host === BX24_LIBRARY_HOST || this.state.portals.findByHost(host) !== undefined;
       send(res, textResponse(404, known ? 'Not found' : `Unknown virtual host ${host}`));
       return;
     }
@@ -831,6 +850,7 @@ export async function startBitrixEmulator(options: BitrixEmulatorOptions = {}): 
   if (address === null || typeof address === 'string') throw new Error('could not read the listening port');
   const port = address.port;
   const emulator = new BitrixEmulator(server, port, state);
+  emulator.links = options.links ?? [];
   for (const portal of options.portals ?? []) emulator.addPortal(portal);
   return emulator;
 }

@@ -10,7 +10,7 @@ export type OAuthErrorCode =
   | 'PORTAL_DELETED';
 
 /**
- * Default HTTP statuses of token-endpoint errors. Bitrix24 documents none (PROTOCOL.md §3.1); these
+ * Default HTTP statuses of token-endpoint errors. Bitrix24 documents none (docs/PROTOCOL.md §3.1); these
  * follow phpsdk's assumptions (400 invalid_grant, 401 invalid_client) and RFC 6749 §5.2 for the rest.
  * `PAYMENT_REQUIRED` gets 400, not 402: nothing suggests the server uses 402, and clients must read
  * the body anyway (the `errorsAsHttp200` fault sends every error with 200). `PORTAL_DELETED` gets 404
@@ -25,7 +25,7 @@ export const DEFAULT_OAUTH_ERROR_STATUS: Readonly<Record<OAuthErrorCode, number>
   PORTAL_DELETED: 404,
 };
 
-/** Descriptions as Bitrix24 writes them (samples/ and PROTOCOL.md §3.1). */
+/** Descriptions as Bitrix24 writes them (test/fixtures/bitrix24/ and docs/PROTOCOL.md §3.1). */
 export const OAUTH_ERROR_DESCRIPTIONS: Readonly<Record<OAuthErrorCode, string>> = {
   invalid_request: 'Invalid request',
   invalid_client: 'Client authentication failed',
@@ -51,7 +51,7 @@ export interface RestError {
 }
 
 /**
- * REST errors the emulator produces, texts from samples/error-rest-*.json (PROTOCOL.md §3.2).
+ * REST errors the emulator produces, texts from test/fixtures/bitrix24/error-rest-*.json (docs/PROTOCOL.md §3.2).
  * `invalid_token` is not in Bitrix24's table; its text is the OAuth2 library's usual one.
  */
 export const REST_ERRORS = {

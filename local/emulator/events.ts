@@ -13,10 +13,10 @@ export interface DeliveryResult {
   readonly error?: string;
 }
 
-/** How much of the token pair an event's `auth` block carries (PROTOCOL.md §4.2). */
+/** How much of the token pair an event's `auth` block carries (docs/PROTOCOL.md §4.2). */
 export type EventTokens = 'none' | 'access' | 'full';
 
-/** The User-Agent Bitrix24's queue servers send (PROTOCOL.md §4.1). */
+/** The User-Agent Bitrix24's queue servers send (docs/PROTOCOL.md §4.1). */
 export const EVENT_USER_AGENT = 'Bitrix24 Webhook Engine';
 
 /** Deep copy with every leaf as a string, as PHP form encoding delivers it. */
@@ -39,7 +39,7 @@ export function encodeForm(payload: Readonly<Record<string, unknown>>): string {
 }
 
 /**
- * An event's `auth` block. Key order follows the real ONAPPINSTALL capture (PROTOCOL.md §4.3);
+ * An event's `auth` block. Key order follows the real ONAPPINSTALL capture (docs/PROTOCOL.md §4.3);
  * without tokens, the ONAPPUNINSTALL order (§4.4).
  */
 export function eventAuth(

@@ -19,6 +19,7 @@ export {
   type BitrixEmulator,
   type BitrixEmulatorOptions,
   DEFAULT_APP,
+  type EmulatorLink,
   type FrameResult,
   type InstallOptions,
   type LifecycleResult,

@@ -3,7 +3,7 @@
  * Plain data only; behaviour lives in the servers and the token store.
  */
 
-/** Bitrix24's two OAuth regions (PROTOCOL.md §1.1). */
+/** Bitrix24's two OAuth regions (docs/PROTOCOL.md §2.1). */
 export type Region = 'west' | 'east';
 
 /** Authorization server host per region. */
@@ -15,7 +15,7 @@ export const AUTH_SERVER_HOSTS: Readonly<Record<Region, string>> = {
 /** Every host the emulator answers as an authorization server. */
 export const AUTH_SERVER_HOST_LIST: readonly string[] = Object.values(AUTH_SERVER_HOSTS);
 
-/** App status letters as `app.info` and token answers carry them (PROTOCOL.md §1.5). */
+/** App status letters as `app.info` and token answers carry them (docs/PROTOCOL.md §2.5). */
 export type AppStatus = 'F' | 'D' | 'T' | 'P' | 'L' | 'S';
 
 /** Portal tariff; drives the REST leaky bucket and the free-plan REST refusal. */
@@ -69,7 +69,7 @@ export interface EmulatorUser {
   readonly lastName?: string;
 }
 
-/** Leaky-bucket parameters (PROTOCOL.md §3.3). */
+/** Leaky-bucket parameters (docs/PROTOCOL.md §3.3). */
 export interface RateLimit {
   /** Requests allowed in a burst. @default 50 (250 on enterprise) */
   readonly burst?: number;

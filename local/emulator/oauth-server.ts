@@ -62,7 +62,7 @@ function tokenEndpoint(state: EmulatorState, host: string, request: EmulatorRequ
   if (grant === 'authorization_code') {
     const check = state.tokens.checkCode(presented);
     if (check.state === 'unknown') return fail('invalid_grant');
-    // Expired and reused codes both answer expired_token (real capture, PROTOCOL.md §0.8).
+    // Expired and reused codes both answer expired_token (real capture, docs/PROTOCOL.md §2.4).
     if (check.state !== 'ok') return fail('expired_token');
     const { record } = check;
     // Valid credentials of another app: the code was not issued to it.
@@ -90,7 +90,7 @@ function tokenEndpoint(state: EmulatorState, host: string, request: EmulatorRequ
   if (check.state === 'unknown') return fail('invalid_grant');
   const { chain } = check;
   // Another registered app's valid credentials with this token: invalid_grant, as reported on the
-  // vendor forum (PROTOCOL.md §8). Unknown ids or wrong secrets were refused above as invalid_client.
+  // vendor forum (docs/PROTOCOL.md §7). Unknown ids or wrong secrets were refused above as invalid_client.
   if (chain.clientId !== app.clientId) return fail('invalid_grant');
   const portal = state.portals.find(chain.memberId);
   if (portal?.deleted === true) return fail('PORTAL_DELETED');
@@ -99,13 +99,13 @@ function tokenEndpoint(state: EmulatorState, host: string, request: EmulatorRequ
   const installation = portal?.installations.get(app.clientId);
   if (portal === undefined || installation?.installed !== true) return fail('invalid_client');
   // Used, expired and revoked refresh tokens answer invalid_grant: the documented "go through
-  // authorization again" signal (PROTOCOL.md §1.7, §3.1).
+  // authorization again" signal (docs/PROTOCOL.md §2.7, §3.1).
   if (check.state !== 'live') return fail('invalid_grant');
   if (installation.paymentExpired) return fail('PAYMENT_REQUIRED');
   const tokens = state.tokens.rotate(chain);
   state.counters.refreshSucceeded(portal.memberId, host);
   outcome('ok');
-  // Real local apps answer "app" here, not the granted list (PROTOCOL.md §0.10).
+  // Real local apps answer "app" here, not the granted list (docs/PROTOCOL.md §2.5).
   const scope = state.settings.refreshScope === 'app' ? 'app' : tokens.scope;
   return jsonResponse(200, state.tokenAnswer(portal, tokens, scope, installation.status), {
     'cache-control': 'no-store',

@@ -74,7 +74,7 @@ const METHODS: Readonly<Record<string, RestMethod>> = {
           CODE: app.clientId,
           VERSION: installation.version,
           STATUS: installation.status,
-          // INSTALLED stays false until the app called installFinish (PROTOCOL.md §5).
+          // INSTALLED stays false until the app called installFinish (docs/PROTOCOL.md §5).
           INSTALLED: installation.installed && installation.finished,
           PAYMENT_EXPIRED: installation.paymentExpired ? 'Y' : 'N',
           DAYS: null,
@@ -130,7 +130,7 @@ const METHODS: Readonly<Record<string, RestMethod>> = {
   },
 };
 
-/** Takes one request from the portal's leaky bucket (PROTOCOL.md §3.3); `false` when over the limit. */
+/** Takes one request from the portal's leaky bucket (docs/PROTOCOL.md §3.3); `false` when over the limit. */
 export function takeFromBucket(portal: PortalState, now: number): boolean {
   const limits = portal.rateLimit;
   if (limits === false) return true;
@@ -218,7 +218,7 @@ function batch(context: CallContext, request: EmulatorRequest, startedAt: number
 
 /**
  * One REST call on a portal: leaky bucket, then the token, then the method. Token rules
- * (PROTOCOL.md §3.2): no `auth` → `NO_AUTH_FOUND`; unknown token, a token of another portal, or a
+ * (docs/PROTOCOL.md §3.2): no `auth` → `NO_AUTH_FOUND`; unknown token, a token of another portal, or a
  * token of an uninstalled app → `invalid_token` (Bitrix24 says "access revoked" without documenting
  * the code; `invalid_token` makes clients refresh, which then fails with `invalid_grant` — the
  * honest end of the chain); expired or superseded by a refresh → `expired_token`.

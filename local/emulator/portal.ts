@@ -14,7 +14,7 @@ import type { EmulatorState, PortalState } from './state.js';
 /**
  * A portal's virtual host: `/oauth/authorize/` (consent, auto-approved) and `/rest/{method}`.
  * A host the portal had before a rename answers every path with 302 to the same path on the
- * current host, as a real https URL (PROTOCOL.md §3.2 "Other HTTP-level signals").
+ * current host, as a real https URL (docs/PROTOCOL.md §3.2 "Other HTTP-level signals").
  */
 export function routePortal(state: EmulatorState, host: string, request: EmulatorRequest): RoutedRequest | undefined {
   const found = state.portals.findByHost(host);
@@ -64,7 +64,7 @@ function portalHome(portal: PortalState): EmulatorResponse {
 
 /**
  * The portal's error page. Status 200 and no redirect: "Failed authorizations never reach
- * redirect_uri" (PROTOCOL.md §0.11, §1.2).
+ * redirect_uri" (docs/PROTOCOL.md §2.3, §2.2).
  */
 function authorizeError(portal: PortalState, message: string): EmulatorResponse {
   return htmlResponse(
@@ -79,7 +79,7 @@ function authorizeError(portal: PortalState, message: string): EmulatorResponse 
 /**
  * `GET /oauth/authorize/?client_id=…&state=…[&user_id=…]`: the consent is auto-approved for
  * `user_id` (default: the first admin). `redirect_uri`/`scope` query parameters are ignored: both
- * come from the app's registration (PROTOCOL.md §1.2).
+ * come from the app's registration (docs/PROTOCOL.md §2.2).
  */
 function authorize(state: EmulatorState, portal: PortalState, request: EmulatorRequest): EmulatorResponse {
   const clientId = stringParam(request, 'client_id');
@@ -101,7 +101,7 @@ function authorize(state: EmulatorState, portal: PortalState, request: EmulatorR
   }
   const code = state.tokens.issueCode({ clientId: app.clientId, memberId: portal.memberId, userId });
   if (app.redirectUri === undefined) {
-    // Apps registered without a redirect URI get the code shown for manual entry (PROTOCOL.md §1.2).
+    // Apps registered without a redirect URI get the code shown for manual entry (docs/PROTOCOL.md §2.2).
     state.counters.authorize('code_page');
     return htmlResponse(
       200,
@@ -110,7 +110,7 @@ function authorize(state: EmulatorState, portal: PortalState, request: EmulatorR
   }
   const location = new URL(app.redirectUri);
   location.searchParams.append('code', code);
-  // Echoed unchanged; an absent state arrives as an empty `state=` (PROTOCOL.md §1.3).
+  // Echoed unchanged; an absent state arrives as an empty `state=` (docs/PROTOCOL.md §2.3).
   location.searchParams.append('state', stringParam(request, 'state') ?? '');
   location.searchParams.append('domain', portal.domain);
   location.searchParams.append('member_id', portal.memberId);

@@ -100,6 +100,16 @@ export class EmulatorPortal {
     return this.findInstallation(clientId)?.installed === true;
   }
 
+  /** Whether the app called `BX24.installFinish()` (or was installed as finished). */
+  installFinished(clientId?: string): boolean {
+    return this.findInstallation(clientId)?.finished === true;
+  }
+
+  /** Whether the app's paid period is over here (`setPayment(…, 'expired')`). */
+  paymentExpired(clientId?: string): boolean {
+    return this.findInstallation(clientId)?.paymentExpired === true;
+  }
+
   /** The app's current `application_token` here (secret: for assertions, never log it). */
   applicationToken(clientId?: string): string | undefined {
     return this.findInstallation(clientId)?.applicationToken;
@@ -114,7 +124,7 @@ export class EmulatorPortal {
 /** Default users: one admin with id 1. */
 const DEFAULT_USERS: readonly EmulatorUser[] = [{ id: 1, admin: true, name: 'Admin', lastName: 'Emulator' }];
 
-/** Bucket defaults per plan (PROTOCOL.md §3.3). */
+/** Bucket defaults per plan (docs/PROTOCOL.md §3.3). */
 export function planRateLimit(plan: PortalPlan, override?: RateLimit): BucketLimits {
   const enterprise = plan === 'enterprise';
   return {
@@ -279,7 +289,7 @@ export class EmulatorState {
   }
 
   /**
-   * The token endpoint's success body, fields in the order of the real 2024 capture (PROTOCOL.md §1.5).
+   * The token endpoint's success body, fields in the order of the real 2024 capture (docs/PROTOCOL.md §2.5).
    * `domain`/`server_endpoint` name the portal's regional server, whichever host was asked.
    */
   tokenAnswer(

@@ -8,7 +8,7 @@ export interface TokenLifetimes {
   readonly refreshMs: number;
 }
 
-/** Who started a chain (each one is independent, PROTOCOL.md §1.6). */
+/** Who started a chain (each one is independent, docs/PROTOCOL.md §2.6). */
 export type ChainOrigin = 'install' | 'update' | 'frame' | 'code' | 'event' | 'manual';
 
 /** Why a chain stopped working before its refresh token expired. */
@@ -123,7 +123,7 @@ function idBytes(label: string): number {
 
 /**
  * A token shaped like Bitrix24's: 70 lowercase hex chars (35 bytes). Bytes 0–3 are a unix timestamp
- * little-endian (PROTOCOL.md §1.7), bytes 4–11 two ids and 12–15 the user id big-endian (as seen in
+ * little-endian (docs/PROTOCOL.md §2.7), bytes 4–11 two ids and 12–15 the user id big-endian (as seen in
  * real frame tokens), the rest random.
  */
 export function bitrixToken(
@@ -153,7 +153,7 @@ export interface TokenStoreLimits {
 }
 
 /**
- * Codes and refresh chains. Rotation follows PROTOCOL.md §1.6: a successful refresh retires the
+ * Codes and refresh chains. Rotation follows docs/PROTOCOL.md §2.6: a successful refresh retires the
  * used refresh token and the access token issued with it; every chain is independent.
  */
 export class TokenStore {

@@ -33,7 +33,8 @@ export class SecretsManagerCredentials implements ClientCredentialsProvider {
     const value = await this.provider.get(secretId, { transform: 'json', maxAge: this.options.maxAgeSeconds });
     const parsed = secretSchema.safeParse(value);
     // Never echo the secret's content: name the shape only.
-    if (!parsed.success) throw new ConfigError('client credentials secret must be JSON {"clientId","clientSecret"}');
+    if (!parsed.success)
+      throw new ConfigError('client credentials secret must be JSON {"clientId": "…", "clientSecret": "…"}');
     return parsed.data;
   }
 }

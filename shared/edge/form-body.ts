@@ -6,7 +6,7 @@ import { httpError } from './to-http-error.js';
 
 /**
  * Bitrix24 posts events and the install frame as `application/x-www-form-urlencoded` with PHP bracket
- * keys (`auth[access_token]=…`, PROTOCOL.md §4.1), which `node:querystring` (and so
+ * keys (`auth[access_token]=…`, docs/PROTOCOL.md §4.1), which `node:querystring` (and so
  * `@middy/http-urlencode-body-parser`) leaves flat. `parsePhpForm` nests them; this module wraps it with the
  * limits an unauthenticated endpoint needs and refuses keys that could reach an object prototype.
  */

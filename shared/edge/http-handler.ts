@@ -42,7 +42,12 @@ export function httpHandler(fn: HttpFunction, observability: HttpObservability) 
         onError: (request) => {
           const error = toHttpError(request.error);
           if (error.statusCode >= 500) logger.error('request failed', { error: error.cause });
-          else logger.warn('request refused', { status: error.statusCode, body: error.message });
+          else
+            logger.warn('request refused', {
+              status: error.statusCode,
+              route: request.event.routeKey,
+              body: error.message,
+            });
           request.error = error;
         },
       })

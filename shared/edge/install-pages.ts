@@ -1,4 +1,5 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { rewriteOrigin } from '#shared/core/domain/url-rewrites.js';
 import type { InstallPageOutcome } from '#shared/core/use-cases/open-install-page.js';
 import { escapeHtml, htmlPage } from './responses.js';
 
@@ -8,8 +9,16 @@ import { escapeHtml, htmlPage } from './responses.js';
  * no `X-Frame-Options` (its only values, DENY and SAMEORIGIN, would both block the portal).
  */
 
-/** The Bitrix24 JS library (BX24.js); protocol-relative as Bitrix24 documents it. */
-export const BX24_LIBRARY_URL = '//api.bitrix24.com/api/v1/';
+/** What the pages need from the configuration. */
+export interface InstallPageSettings {
+  /** `BX24_LIBRARY_URL`: the Bitrix24 JS library the page loads. */
+  readonly libraryUrl: string;
+  /**
+   * `BITRIX_URL_REWRITES`: where the browser really reaches a portal. The data keeps the portal's real
+   * origin; `frame-ancestors` must name the one the browser sees (the emulator's, in a local run).
+   */
+  readonly urlRewrites: Readonly<Record<string, string>>;
+}
 
 /** Headers that let exactly `frameOrigin` frame the page (none: nobody may). */
 export function frameHeaders(frameOrigin: string | undefined): Record<string, string> {
@@ -19,33 +28,42 @@ export function frameHeaders(frameOrigin: string | undefined): Record<string, st
   };
 }
 
-const LIBRARY = `<script src="${BX24_LIBRARY_URL}"></script>`;
+const library = (url: string) => `<script src="${escapeHtml(url)}"></script>`;
 
 /** Finishes the installation: until this runs, Bitrix24 sends no events and shows no placements. */
-const INSTALL_FINISH = `${LIBRARY}
-<script>BX24.init(function () { BX24.installFinish(); });</script>`;
+const INSTALL_FINISH = '<script>BX24.init(function () { BX24.installFinish(); });</script>';
 
 /**
  * A later open of the main page: if Bitrix24 still reports the app as not installed (the install
  * event arrived before the frame, so we never saw a first install), finish it; otherwise do nothing.
  */
-const FINISH_IF_UNFINISHED = `${LIBRARY}
-<script>BX24.init(function () {
+const FINISH_IF_UNFINISHED = `<script>BX24.init(function () {
   BX24.callMethod('app.info', {}, function (result) {
     var info = result.error() ? null : result.data();
     if (info && info.INSTALLED === false) { BX24.installFinish(); }
   });
 });</script>`;
 
-/** Renders the page for an install-frame outcome. */
-export function installPage(outcome: InstallPageOutcome): APIGatewayProxyStructuredResultV2 {
-  const headers = frameHeaders(outcome.frameOrigin);
+/**
+ * Renders the page for an install-frame outcome.
+ *
+ * @example
+ * return installPage(outcome, { libraryUrl: config.BX24_LIBRARY_URL, urlRewrites: config.BITRIX_URL_REWRITES });
+ */
+export function installPage(
+  outcome: InstallPageOutcome,
+  settings: InstallPageSettings,
+): APIGatewayProxyStructuredResultV2 {
+  const frameOrigin =
+    outcome.frameOrigin === undefined ? undefined : rewriteOrigin(outcome.frameOrigin, settings.urlRewrites);
+  const headers = frameHeaders(frameOrigin);
+  const script = library(settings.libraryUrl);
   switch (outcome.kind) {
     case 'installing':
       return htmlPage({
         title: 'Application installed',
         headers,
-        headHtml: INSTALL_FINISH,
+        headHtml: `${script}\n${INSTALL_FINISH}`,
         bodyHtml: `<h1 class="ok">Application installed</h1>
 <p>The app is now connected to <strong>${escapeHtml(outcome.portal)}</strong>. Bitrix24 finishes the installation and opens it.</p>`,
       });
@@ -53,7 +71,7 @@ export function installPage(outcome: InstallPageOutcome): APIGatewayProxyStructu
       return htmlPage({
         title: 'Connected',
         headers,
-        ...(outcome.placement === 'DEFAULT' ? { headHtml: FINISH_IF_UNFINISHED } : {}),
+        ...(outcome.placement === 'DEFAULT' ? { headHtml: `${script}\n${FINISH_IF_UNFINISHED}` } : {}),
         bodyHtml: `<h1 class="ok">Connected</h1>
 <p>The app is connected to <strong>${escapeHtml(outcome.portal)}</strong>.</p>`,
       });

@@ -88,16 +88,46 @@ ${error}<form method="get" action="start">
 
 /**
  * The page that ends the callback, with its status: 200 connected, 400 bad or stale input (an unknown
- * state, a reload included, gets one neutral page), 403 wrong browser, untrusted server or refused
- * app, 502 server failure.
+ * state, a reload included, gets one neutral page; no callback at all), 403 wrong browser, untrusted
+ * server, refused app or declined consent, 502 server failure.
  */
 export function authorizationPage(outcome: AuthorizationOutcome): APIGatewayProxyStructuredResultV2 {
-  const portal = outcome.portal;
+  const portal = 'portal' in outcome ? outcome.portal : undefined;
   const name = portal === undefined ? 'your portal' : `<strong>${escapeHtml(portal)}</strong>`;
   const nothingStored = 'Nothing was stored.';
   switch (outcome.kind) {
     case 'connected':
       return page(200, 'Your Bitrix24 is connected', [`${name} is connected. You can close this tab.`], portal, false);
+    case 'not_a_callback':
+      return page(
+        400,
+        'Nothing to finish here',
+        [
+          'Bitrix24 sends you here after you allow the app on your portal; opened by itself, this address has nothing to finish.',
+          'To connect a portal, start from the address form.',
+        ],
+        undefined,
+      );
+    case 'refused_by_portal':
+      return outcome.error === 'access_denied'
+        ? page(
+            403,
+            'The authorization was declined',
+            [
+              `The authorization was declined on ${name} (<code>access_denied</code>): the app was not allowed, or this user may not use it.`,
+              `${nothingStored} Ask an administrator of the portal to allow the app, then start again.`,
+            ],
+            portal,
+          )
+        : page(
+            400,
+            'Bitrix24 did not authorize the app',
+            [
+              `${name} answered with the error <code>${escapeHtml(outcome.error)}</code> instead of an authorization code.`,
+              `${nothingStored} Please start again.`,
+            ],
+            portal,
+          );
     case 'state_unknown':
       // One page whatever the query says: it names no portal and tells nothing about stored tokens.
       return page(

@@ -9,6 +9,7 @@ import {
   nonNegative,
   oneOf,
   optionalText,
+  pageUrl,
   parseSettings,
   positive,
   type SettingsOf,
@@ -130,6 +131,12 @@ const schema = {
   EVENT_BUS_NAME: optionalText(),
   /** Largest event / install-frame body accepted (bytes, after base64 decoding); larger ones get 413. */
   LIFECYCLE_BODY_MAX_BYTES: int(65_536, 1024),
+  /**
+   * Bitrix24's JS library (BX24.js) the install page loads inside the portal's frame; protocol-relative,
+   * as Bitrix24 documents it. A local run points it at the emulator's stand-in, which answers the page's
+   * calls (`init`, `installFinish`, `callMethod`) without leaving the machine.
+   */
+  BX24_LIBRARY_URL: pageUrl('//api.bitrix24.com/api/v1/'),
   /** Authorization server of an install frame that names none (`SERVER_ENDPOINT` absent). */
   DEFAULT_SERVER_ENDPOINT: url('https://oauth.bitrix.info/rest/'),
   /** How long a parked (not yet verified) install claim is retried before it is dropped; also its TTL. */

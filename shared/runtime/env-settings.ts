@@ -97,6 +97,15 @@ export function url(fallback: string): Setting<string> {
   return setting(fallback, (raw) => (isHttpUrl(raw) ? raw : { problem: `must be an http(s) URL, got "${raw}"` }));
 }
 
+/** An http(s) URL, absolute or protocol-relative (`//host/path`, as pages load scripts). */
+export function pageUrl(fallback: string): Setting<string> {
+  return setting(fallback, (raw) =>
+    isHttpUrl(raw.startsWith('//') ? `https:${raw}` : raw)
+      ? raw
+      : { problem: `must be an http(s) or protocol-relative (//host/path) URL, got "${raw}"` },
+  );
+}
+
 /** An absolute http(s) URL, or undefined when unset. */
 export function optionalUrl(): Setting<string | undefined> {
   return {

@@ -54,6 +54,7 @@ describe('status page of npm start, in Chromium', () => {
     expect(cells[2]).toBe('1');
     expect(cells[4]).toMatch(/^in \d+ min$/);
     expect(cells[5]).toMatch(/^\d+ (s|min) of 30 d$/);
+    expect(cells[7]).toMatch(/^\d+ s ago$/);
     expect(html).not.toMatch(/access_?token|refresh_?token/i);
   });
 

@@ -94,6 +94,7 @@ export class MemoryTokenRepository implements RefreshRepository {
       leaseOwner: undefined,
       leaseUntil: undefined,
       nextRefreshAt: input.nextRefreshAt,
+      history: input.history ?? before.history,
       version: before.version + 1,
       updatedAt: input.now,
     };
@@ -115,6 +116,7 @@ export class MemoryTokenRepository implements RefreshRepository {
       nextRefreshAt: REFRESHABLE_STATUSES.has(input.status) ? input.nextRefreshAt : undefined,
       leaseOwner: input.owner === undefined ? before.leaseOwner : undefined,
       leaseUntil: input.owner === undefined ? before.leaseUntil : undefined,
+      history: input.history ?? before.history,
       version: before.version + 1,
       updatedAt: input.now,
     };

@@ -1,3 +1,4 @@
+import type { History, HistoryEntry } from '#shared/core/domain/token-history.js';
 import {
   type FailureRecord,
   INSTALLATION_STATUSES,
@@ -31,6 +32,39 @@ function failureFrom(read: ItemReader | undefined): FailureRecord | undefined {
   };
 }
 
+const HISTORY_KINDS = ['chain', 'access', 'failure'] as const;
+
+function historyEntryFrom(read: ItemReader): HistoryEntry {
+  switch (read.oneOf('kind', HISTORY_KINDS)) {
+    case 'chain':
+      return { kind: 'chain', at: read.number('at'), source: read.oneOf('source', TOKEN_SOURCES) };
+    case 'access': {
+      const lastAt = read.optionalNumber('lastAt');
+      return {
+        kind: 'access',
+        from: read.number('from'),
+        until: read.number('until'),
+        refreshes: read.number('refreshes'),
+        ...(lastAt === undefined ? {} : { lastAt }),
+      };
+    }
+    case 'failure':
+      return {
+        kind: 'failure',
+        from: read.number('from'),
+        to: read.number('to'),
+        count: read.number('count'),
+        category: read.string('category'),
+        code: read.string('code'),
+        status: read.oneOf('status', TOKEN_STATUSES),
+      };
+  }
+}
+
+function historyFrom(read: ItemReader): History | undefined {
+  return read.optionalMapList('history')?.map(historyEntryFrom);
+}
+
 /** A token set's metadata: everything but the two tokens (what an operator may see). */
 export function tokenSummaryFromItem(item: Item): TokenSummary {
   const read = new ItemReader(item, itemLabel('token set', item));
@@ -55,6 +89,7 @@ export function tokenSummaryFromItem(item: Item): TokenSummary {
     lastUsedAt: read.optionalNumber('lastUsedAt'),
     lastFailure: failureFrom(read.optionalMap('lastFailure')),
     consecutiveFailures: read.optionalNumber('consecutiveFailures') ?? 0,
+    history: historyFrom(read),
     createdAt: read.number('createdAt'),
     updatedAt: read.number('updatedAt'),
   };
@@ -133,6 +168,8 @@ export const SUMMARY_ATTRIBUTES = [
   'lastUsedAt',
   'lastFailure',
   'consecutiveFailures',
+  // Times, statuses and error codes only: no token, code or secret is ever in it.
+  'history',
   'createdAt',
   'updatedAt',
   'installedBy',

@@ -73,6 +73,19 @@ export class ItemReader {
     return this.item[name] === undefined ? undefined : this.map(name);
   }
 
+  /** A list of maps, each read with its own reader (`history`); absent → undefined. */
+  optionalMapList(name: string): ItemReader[] | undefined {
+    const value = this.item[name];
+    if (value === undefined) return undefined;
+    if (!Array.isArray(value)) throw this.problem(name, 'is not a list');
+    return value.map((entry: unknown, index) => {
+      if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+        throw this.problem(`${name}[${index}]`, 'is not a map');
+      }
+      return new ItemReader(entry as Item, `${this.label} ${name}[${index}]`);
+    });
+  }
+
   private problem(name: string, problem: string): StoredItemError {
     return new StoredItemError(this.label, name, problem);
   }

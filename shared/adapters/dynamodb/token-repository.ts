@@ -135,10 +135,11 @@ export class DynamoDbTokenRepository implements TokenRepository, PortalAddressSt
       .set('status', 'active')
       .set('source', input.source)
       .set('consecutiveFailures', 0)
+      .set('lastRefreshAt', input.refreshedAt)
       .remove('lastFailure')
       .remove('leaseOwner')
-      .remove('leaseUntil')
-      .remove('lastRefreshAt');
+      .remove('leaseUntil');
+    if (input.history !== undefined) write.set('history', input.history);
     this.due(write, key, 'active', input.nextRefreshAt);
     if (expectedVersion === null) {
       write.set('version', 1).set('createdAt', input.now).set('kind', 'token').when(itemAbsent);
@@ -203,6 +204,8 @@ export class DynamoDbTokenRepository implements TokenRepository, PortalAddressSt
       .remove('leaseUntil')
       .incrementVersion()
       .when(itemExists, attributeIs('refreshToken', input.usedRefreshToken));
+    // The history rides on the write the refresh makes anyway: no extra request.
+    if (input.history !== undefined) write.set('history', input.history);
     this.due(write, key, 'active', input.nextRefreshAt);
     return this.updateToken(key, write, 'tokens were replaced while refreshing');
   }
@@ -215,6 +218,7 @@ export class DynamoDbTokenRepository implements TokenRepository, PortalAddressSt
       .set('updatedAt', input.now)
       .incrementVersion()
       .when(itemExists, attributeIs('refreshToken', input.usedRefreshToken));
+    if (input.history !== undefined) write.set('history', input.history);
     this.due(write, key, input.status, input.nextRefreshAt);
     if (input.owner !== undefined) {
       // Release our lease in the same write, but only if it is still ours.

@@ -267,7 +267,7 @@ export class TokenUnavailableError extends AppError {
 }
 
 /**
- * A portal's REST API refused a call (PROTOCOL.md §3.2), or the call failed on the way (`error` is
+ * A portal's REST API refused a call (docs/PROTOCOL.md §3.2), or the call failed on the way (`error` is
  * then ours: `timeout`, `network_error`, `malformed_response`, `too_many_redirects`, `not_executed`;
  * `status` 0 when no answer arrived). Never carries the token or the request body.
  */

@@ -10,7 +10,7 @@ import { hashApplicationToken } from './application-token.js';
  * were issued to our app for a portal — unproven until the authorization server confirms) or an
  * `UninstallClaim`.
  *
- * Wire rules (PROTOCOL.md §4, §5): bodies are form-encoded, so every leaf arrives as a string; the same
+ * Wire rules (docs/PROTOCOL.md §4, §5): bodies are form-encoded, so every leaf arrives as a string; the same
  * payloads also arrive as JSON in documentation and tests, where numbers appear. Each leaf therefore
  * accepts a string or a finite number and becomes a string. Keys stay snake_case / UPPER as sent.
  */
@@ -123,7 +123,7 @@ export const lifecycleSchemas = once(() => {
     auth: z.optional(z.record(z.string(), z.unknown())),
   });
 
-  /** The install frame's POST body (PROTOCOL.md §5). `SERVER_ENDPOINT`, `APPLICATION_TOKEN`, `APPLICATION_SCOPE` are newer and optional. */
+  /** The install frame's POST body (docs/PROTOCOL.md §5). `SERVER_ENDPOINT`, `APPLICATION_TOKEN`, `APPLICATION_SCOPE` are newer and optional. */
   const installFrameBodySchema = z.object({
     AUTH_ID: opaque(512),
     AUTH_EXPIRES: z.optional(integerText),

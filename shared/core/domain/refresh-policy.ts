@@ -2,9 +2,9 @@
  * When to refresh a token set, and what a failed refresh does to it. Pure functions of their inputs
  * (`now` and `random` are arguments), so every rule is testable without clocks or servers.
  *
- * Two limits matter (PROTOCOL.md §1.7): the access token dies 1 hour after issue, the refresh token's
+ * Two limits matter (docs/PROTOCOL.md §2.7): the access token dies 1 hour after issue, the refresh token's
  * window closes 30 days (configurable) after issue. Bitrix24 warns that renewing every portal hourly
- * may get an app blocked (§0.3, §1.8), so keeping access tokens warm is a per-deployment choice.
+ * may get an app blocked (§2.8), so keeping access tokens warm is a per-deployment choice.
  */
 import { type Backoff, backoffDelayMs } from './backoff.js';
 import type { OAuthFailureCategory } from './errors.js';

@@ -1,4 +1,5 @@
 import type { EpochMs } from '#shared/core/domain/time.js';
+import type { History } from '#shared/core/domain/token-history.js';
 /**
  * The domain model: an installation (one per portal, keyed by `member_id`) and its token sets (one per
  * portal and Bitrix24 user). Pure types and functions; no AWS imports.
@@ -113,6 +114,8 @@ export interface TokenSet extends TokenKey {
   readonly lastUsedAt?: EpochMs | undefined;
   readonly lastFailure?: FailureRecord | undefined;
   readonly consecutiveFailures: number;
+  /** Recent chains, access-token runs and failures, oldest first (bounded; see `token-history.ts`). */
+  readonly history?: History | undefined;
   readonly createdAt: EpochMs;
   readonly updatedAt: EpochMs;
 }

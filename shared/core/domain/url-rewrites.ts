@@ -14,3 +14,14 @@ export function rewriteUrl(url: string, rewrites: Readonly<Record<string, string
   const target = base.replaceAll('{host}', parsed.host).replace(/\/+$/, '');
   return `${target}${parsed.pathname}${parsed.search}`;
 }
+
+/**
+ * The origin a browser sees for `origin` when `BITRIX_URL_REWRITES` sends the portal's traffic
+ * elsewhere: what `frame-ancestors` must name for the frame to load. Unchanged without a rewrite.
+ *
+ * @example
+ * rewriteOrigin('https://a.bitrix24.com', { '*': 'http://127.0.0.1:9/h/{host}' }) // → 'http://127.0.0.1:9'
+ */
+export function rewriteOrigin(origin: string, rewrites: Readonly<Record<string, string>>): string {
+  return new URL(rewriteUrl(`${origin}/`, rewrites)).origin;
+}

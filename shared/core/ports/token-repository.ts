@@ -1,4 +1,5 @@
 import type { EpochMs } from '#shared/core/domain/time.js';
+import type { History } from '#shared/core/domain/token-history.js';
 import type {
   FailureRecord,
   Installation,
@@ -15,6 +16,10 @@ export interface NewChainInput extends IssuedTokens {
   readonly refreshExpiresAt: EpochMs;
   /** When the sweep should refresh it; absent = not in the due index. */
   readonly nextRefreshAt?: EpochMs | undefined;
+  /** When the pair was obtained by a refresh of ours (an install claim is verified by one); else none yet. */
+  readonly refreshedAt?: EpochMs | undefined;
+  /** The token set's history with this chain's start (`withChain`); absent leaves the stored one. */
+  readonly history?: History | undefined;
   readonly now: EpochMs;
 }
 
@@ -27,6 +32,8 @@ export interface RefreshResultInput {
   readonly issued: IssuedTokens;
   readonly refreshExpiresAt: EpochMs;
   readonly nextRefreshAt?: EpochMs | undefined;
+  /** The history with this refresh (`withRefresh`), in the same write; absent leaves the stored one. */
+  readonly history?: History | undefined;
   readonly now: EpochMs;
 }
 
@@ -38,6 +45,8 @@ export interface RecordFailureInput {
   readonly status: TokenStatus;
   readonly consecutiveFailures: number;
   readonly nextRefreshAt?: EpochMs | undefined;
+  /** The history with this failure (`withFailure`), in the same write; absent leaves the stored one. */
+  readonly history?: History | undefined;
   readonly now: EpochMs;
 }
 

@@ -2,6 +2,7 @@ import { browserBindingMatches, isOpaqueValue } from '#shared/core/domain/author
 import { BitrixOAuthError, TokenConflictError } from '#shared/core/domain/errors.js';
 import { parsePortalAddress } from '#shared/core/domain/portal-address.js';
 import { nextRefreshAt, type RefreshPolicy } from '#shared/core/domain/refresh-policy.js';
+import { withChain } from '#shared/core/domain/token-history.js';
 import { domainFromEndpoint, type IssuedTokens, type TokenKey } from '#shared/core/domain/token-set.js';
 import type { BitrixOAuthClient } from '#shared/core/ports/oauth-client.js';
 import type { OAuthStateRepository } from '#shared/core/ports/oauth-state-repository.js';
@@ -10,6 +11,12 @@ import type { TokenRepository } from '#shared/core/ports/token-repository.js';
 /** The callback's query (`/oauth/callback?code&state&domain&member_id&scope&server_domain`) plus the cookie. */
 export interface CallbackInput {
   readonly code?: string | undefined;
+  /**
+   * An OAuth 2.0 error answer (`error=access_denied`, RFC 6749 §4.1.2.1) instead of a code. Bitrix24
+   * documents none (its refusals stay on the portal's page, docs/PROTOCOL.md §2.3); a callback that
+   * carries one is still a refusal, never a missing code.
+   */
+  readonly error?: string | undefined;
   readonly state?: string | undefined;
   /** Portal host as the portal reported it (attacker-controllable: only used for links). */
   readonly domain?: string | undefined;
@@ -27,6 +34,10 @@ export interface CallbackInput {
  */
 export type AuthorizationOutcome =
   | { readonly kind: 'connected'; readonly portal: string; readonly memberId: string; readonly userId: number }
+  /** Opened without any parameter: somebody typed or bookmarked the address; it is no link from Bitrix24. */
+  | { readonly kind: 'not_a_callback' }
+  /** The portal answered with an OAuth error (`access_denied`, …) instead of a code. The state is spent. */
+  | { readonly kind: 'refused_by_portal'; readonly portal?: string | undefined; readonly error: string }
   /** The query lacks or garbles a parameter the protocol always sends. */
   | { readonly kind: 'invalid_request'; readonly portal?: string | undefined; readonly problem: string }
   /**
@@ -71,6 +82,8 @@ export interface CompleteAuthorizationDeps {
 
 const MEMBER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const HOST = /^[a-z0-9.-]{1,253}$/;
+/** RFC 6749 error codes are ASCII without quotes or backslashes; ours are shown, so only plain words pass. */
+const ERROR_CODE = /^[A-Za-z0-9_.-]{1,64}$/;
 /** Writes that lose a race re-read and try again this many times before giving up. */
 const WRITE_ATTEMPTS = 5;
 
@@ -90,6 +103,16 @@ export async function completeAuthorization(
 ): Promise<AuthorizationOutcome> {
   const queryPortal = portalOrUndefined(input.domain);
   const memberId = input.memberId !== undefined && MEMBER_ID.test(input.memberId) ? input.memberId : undefined;
+  const { browserBinding: _cookie, ...query } = input;
+  if (Object.values(query).every((value) => value === undefined || value === '')) return { kind: 'not_a_callback' };
+  if (input.error !== undefined && input.error !== '') {
+    const error = ERROR_CODE.test(input.error) ? input.error : 'unknown';
+    if (!isOpaqueValue(input.state)) return { kind: 'refused_by_portal', portal: queryPortal, error };
+    // The authorization it started is over: the state is spent, so a replay with a code cannot use it.
+    const record = await deps.states.consume(input.state);
+    return { kind: 'refused_by_portal', portal: record?.portal ?? queryPortal, error };
+  }
+  // Not a state we could have issued: one neutral answer, nothing looked up.
   if (!isOpaqueValue(input.state)) return { kind: 'state_unknown', portal: queryPortal };
   if (input.code === undefined || input.code.length === 0 || input.code.length > 512) {
     return { kind: 'invalid_request', portal: queryPortal, problem: 'the authorization code is missing' };
@@ -130,7 +153,8 @@ export async function completeAuthorization(
 
 /** What a log line may say about an outcome: names and ids, never the code, state or tokens. */
 export function outcomeLogKeys(outcome: AuthorizationOutcome): Record<string, string | number | boolean | undefined> {
-  const { kind, portal } = outcome;
+  const { kind } = outcome;
+  const portal = 'portal' in outcome ? outcome.portal : undefined;
   switch (kind) {
     case 'connected':
       return { outcome: kind, portal, memberId: outcome.memberId, userId: outcome.userId };
@@ -140,6 +164,10 @@ export function outcomeLogKeys(outcome: AuthorizationOutcome): Record<string, st
       return { outcome: kind, portal, serverDomain: outcome.serverDomain };
     case 'denied':
       return { outcome: kind, portal, reason: outcome.reason };
+    case 'refused_by_portal':
+      return { outcome: kind, portal, error: outcome.error };
+    case 'not_a_callback':
+      return { outcome: kind };
     default:
       return { outcome: kind, portal };
   }
@@ -181,8 +209,15 @@ async function storeChain(issued: IssuedTokens, queryScope: string | undefined, 
   };
   for (let attempt = 1; ; attempt += 1) {
     const existing = await deps.tokens.getTokenSet(key);
+    const now = deps.now();
+    const history = withChain(existing?.history, {
+      at: now,
+      source: 'oauth_code',
+      accessExpiresAt: issued.accessExpiresAt,
+      refreshed: false,
+    });
     try {
-      return await deps.tokens.storeNewChain({ ...chain, now: deps.now() }, existing?.version ?? null);
+      return await deps.tokens.storeNewChain({ ...chain, history, now }, existing?.version ?? null);
     } catch (error) {
       if (!(error instanceof TokenConflictError) || attempt >= WRITE_ATTEMPTS) throw error;
     }

@@ -8,6 +8,7 @@ import {
   parkedTooOld,
   type VerifiedPair,
 } from '#shared/core/domain/parked-event.js';
+import { withChain } from '#shared/core/domain/token-history.js';
 import {
   domainFromEndpoint,
   type Installation,
@@ -28,7 +29,7 @@ import { credentialsAcceptedSince } from './watch-credentials.js';
  * Finishes an install claim (ONAPPINSTALL, ONAPPUPDATE or the install frame's POST) from its parked
  * copy: verifies it with the authorization server, then stores the installation and the new chain.
  *
- * How authenticity is established (docs/PROTOCOL.md §4, docs/LIFECYCLE.md): nothing in the message is
+ * How authenticity is established (docs/PROTOCOL.md §4.3, §6): nothing in the message is
  * trusted. We spend the claim's refresh token with OUR client credentials on an allow-listed
  * authorization server. The server answers only for a chain it issued to our app, and its answer
  * names the portal (`member_id`); it must be the portal the claim names. The answer's new pair is what
@@ -534,8 +535,19 @@ async function storeChain(
     // Our own pair, stored by an earlier attempt whose answer was lost.
     if (existing?.refreshToken === issued.refreshToken) return false;
     if (existing !== undefined && HEALTHY.has(existing.status) && existing.updatedAt > claim.receivedAt) return true;
+    const now = deps.now();
+    // The pair is the answer of the refresh that verified the claim: the chain's last refresh is that one.
+    const history = withChain(existing?.history, {
+      at: now,
+      source: chain.source,
+      accessExpiresAt: issued.accessExpiresAt,
+      refreshed: true,
+    });
     try {
-      await deps.tokens.storeNewChain({ ...chain, now: deps.now() }, existing?.version ?? null);
+      await deps.tokens.storeNewChain(
+        { ...chain, refreshedAt: issued.refreshIssuedAt, history, now },
+        existing?.version ?? null,
+      );
       return false;
     } catch (error) {
       if (!(error instanceof TokenConflictError) || attempt >= WRITE_ATTEMPTS) throw error;

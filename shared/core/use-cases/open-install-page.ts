@@ -46,7 +46,7 @@ export type InstallPageOutcome =
     };
 
 /**
- * Serves the install frame and later app opens (both POST the frame's tokens, PROTOCOL.md §5): verifies
+ * Serves the install frame and later app opens (both POST the frame's tokens, docs/PROTOCOL.md §5): verifies
  * the tokens like an install event (`registerInstallation`), stores them as a new chain of the user
  * who opened the app — which also repairs a portal whose chain died (`reauth_required`) — and decides
  * which page to show. `APP_SID` is a per-render session id and is never taken for the application

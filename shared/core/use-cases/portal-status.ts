@@ -1,5 +1,6 @@
 import { PortalNotFoundError } from '#shared/core/domain/errors.js';
 import { DAY, type EpochMs, HOUR, MINUTE } from '#shared/core/domain/time.js';
+import type { History } from '#shared/core/domain/token-history.js';
 import type {
   FailureRecord,
   Installation,
@@ -48,6 +49,8 @@ export interface PortalStatusRow {
   readonly lastFailure?: FailureRecord | undefined;
   readonly consecutiveFailures: number;
   readonly leaseUntil?: number | undefined;
+  /** Recent chains, access-token runs and failures (see `token-history.ts`); none for old items. */
+  readonly history?: History | undefined;
 }
 
 export interface PortalStatusReport {
@@ -189,6 +192,7 @@ export function toRows(installations: readonly Installation[], tokenSets: readon
       lastFailure: t.lastFailure,
       consecutiveFailures: t.consecutiveFailures,
       leaseUntil: t.leaseUntil,
+      history: t.history,
     };
   });
   for (const installation of installations) {

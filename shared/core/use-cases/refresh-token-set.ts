@@ -18,6 +18,7 @@ import {
   type RefreshPolicy,
 } from '#shared/core/domain/refresh-policy.js';
 import type { EpochMs } from '#shared/core/domain/time.js';
+import { withFailure, withRefresh } from '#shared/core/domain/token-history.js';
 import {
   accessTokenValid,
   type FailureRecord,
@@ -354,6 +355,7 @@ class RefreshRun {
           issued,
           refreshExpiresAt,
           nextRefreshAt: this.nextDue(issued.accessExpiresAt, refreshExpiresAt, held.lastUsedAt, now),
+          history: withRefresh(held.history, { at: now, accessExpiresAt: issued.accessExpiresAt }),
           now,
         });
         return this.stored(held, saved);
@@ -606,6 +608,7 @@ class RefreshRun {
         status: decision.status,
         consecutiveFailures: decision.consecutiveFailures,
         nextRefreshAt: decision.nextRefreshAt,
+        history: withFailure(held.history, { at: now, category, code: failure.code, status: decision.status }),
         now,
       });
     } catch (writeError) {
@@ -659,6 +662,7 @@ class RefreshRun {
         issued: parked.issued,
         refreshExpiresAt: parked.refreshExpiresAt,
         nextRefreshAt: this.nextDue(parked.issued.accessExpiresAt, parked.refreshExpiresAt, held.lastUsedAt, now),
+        history: withRefresh(held.history, { at: now, accessExpiresAt: parked.issued.accessExpiresAt }),
         now,
       });
     } catch (error) {

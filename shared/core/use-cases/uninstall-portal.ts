@@ -28,7 +28,7 @@ const WRITE_ATTEMPTS = 5;
 
 /**
  * Handles ONAPPUNINSTALL. The event carries no tokens; the application token, compared in constant
- * time with the stored hash, is its only proof (PROTOCOL.md §4.4). A stored installation without a
+ * time with the stored hash, is its only proof (docs/PROTOCOL.md §4.4). A stored installation without a
  * hash fails closed: anybody can send this event with a guessed `member_id`.
  *
  * On a match: the installation becomes `uninstalled`, every token set of the portal is deleted, and

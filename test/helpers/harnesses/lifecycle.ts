@@ -105,7 +105,11 @@ export async function startLifecycleHarness(options: LifecycleHarnessOptions = {
     lifecycle: deps,
     logger: powertoolsLogger(),
     metrics,
-    config: { LIFECYCLE_BODY_MAX_BYTES: 65_536 },
+    config: {
+      LIFECYCLE_BODY_MAX_BYTES: 65_536,
+      BX24_LIBRARY_URL: '//api.bitrix24.com/api/v1/',
+      BITRIX_URL_REWRITES: emulator.urlRewrites,
+    },
   };
   const installPage = makeInstallPage(functionDeps);
   const server = await startLambdaHttpServer({

@@ -47,7 +47,11 @@ beforeAll(async () => {
     lifecycle: deps,
     logger: powertoolsLogger(),
     metrics: new MemoryMetrics(),
-    config: { LIFECYCLE_BODY_MAX_BYTES: MAX_BODY },
+    config: {
+      LIFECYCLE_BODY_MAX_BYTES: MAX_BODY,
+      BX24_LIBRARY_URL: '//api.bitrix24.com/api/v1/',
+      BITRIX_URL_REWRITES: {},
+    },
   };
   server = await startLambdaHttpServer({
     'POST /bitrix/events': makeAppEvents(functionDeps),

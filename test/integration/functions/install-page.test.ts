@@ -43,7 +43,7 @@ describe('install page over HTTP (emulator frame POST, DynamoDB Local)', () => {
     expect(h.emulator.tokenState(set?.refreshToken ?? '').state).toBe('live');
   });
 
-  it('lets only the portal frame the page: frame-ancestors with its origin, no X-Frame-Options', async () => {
+  it('lets only the portal frame the page, at the origin the browser reaches it on: no X-Frame-Options', async () => {
     // Prepare
     const portal = await installedPortal();
 
@@ -52,8 +52,10 @@ describe('install page over HTTP (emulator frame POST, DynamoDB Local)', () => {
 
     // Assess
     expect(result.headers['x-frame-options']).toBeUndefined();
-    expect(result.headers['content-security-policy']).toContain(`frame-ancestors https://${portal.domain};`);
+    // BITRIX_URL_REWRITES sends the portal to the emulator: that is the origin the browser frames from.
+    expect(result.headers['content-security-policy']).toContain(`frame-ancestors ${h.emulator.baseUrl};`);
     expect(result.headers['content-security-policy']).not.toContain("frame-ancestors 'none'");
+    expect(result.headers['content-security-policy']).not.toContain(portal.domain);
   });
 
   it('still verifies without SERVER_ENDPOINT and APPLICATION_TOKEN (older frames), using the default server', async () => {
@@ -171,7 +173,8 @@ describe('install page over HTTP (emulator frame POST, DynamoDB Local)', () => {
 
     // Assess
     expect(response.status).toBe(403);
-    expect(response.headers.get('content-security-policy')).toContain(`frame-ancestors https://${portal.domain};`);
+    // The portal named by the query, at the origin the browser reaches it on (the emulator).
+    expect(response.headers.get('content-security-policy')).toContain(`frame-ancestors ${h.emulator.baseUrl};`);
     expect(await response.text()).not.toContain('installFinish');
     expect(await h.snapshot()).toEqual(before);
   });

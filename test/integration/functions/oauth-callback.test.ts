@@ -307,6 +307,37 @@ describe('OAuth callback (emulator, DynamoDB Local)', () => {
     expect(await portalItems(attacker.memberId)).toEqual([]);
   });
 
+  it('says the authorization was declined when the redirect carries error=access_denied with a valid state', async () => {
+    // Prepare
+    const portal = emulator.addPortal({ domain: 'declined.bitrix24.com', region: 'west', installed: true });
+    const { cookie, callbackUrl } = await authorize(portal);
+    const declined = new URL(callbackUrl);
+    declined.searchParams.delete('code');
+    declined.searchParams.set('error', 'access_denied');
+
+    // Act
+    const page = await callback(declined, cookie);
+    const replay = await callback(callbackUrl, cookie);
+
+    // Assess
+    expect(page.status).toBe(403);
+    expect(page.body).toContain('The authorization was declined');
+    expect(page.body).not.toContain('code is missing');
+    // The refusal ended the authorization: its state cannot be used with a code afterwards.
+    expect(replay.status).toBe(400);
+    expect(await portalItems(portal.memberId)).toEqual([]);
+  });
+
+  it('answers a callback without any parameter as "not a link from Bitrix24", not as a used link', async () => {
+    // Act
+    const page = await callback(new URL(`${api.url}/oauth/callback`));
+
+    // Assess
+    expect(page.status).toBe(400);
+    expect(page.body).toContain('Nothing to finish here');
+    expect(page.body).not.toContain('already used');
+  });
+
   it('answers 403 when Bitrix24 refuses the app (payment required), storing nothing', async () => {
     // Prepare
     const portal = emulator.addPortal({ domain: 'unpaid.bitrix24.com', region: 'west', installed: true });

@@ -1,13 +1,16 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PortalStatusReport } from '#shared/core/use-cases/portal-status.js';
+import { DAY, HOUR, MINUTE } from '#shared/core/domain/time.js';
+import type { PortalStatusReport, PortalStatusRow } from '#shared/core/use-cases/portal-status.js';
 import { type CliResult, runOps } from '#test/helpers/processes/ops-cli.js';
 import {
   processesMentioning,
   removeDataDir,
   type ServeProcess,
   startServeProcess,
+  waitUntilGone,
 } from '#test/helpers/processes/serve-process.js';
 import { until } from '#test/helpers/vitest/until.js';
 
@@ -36,10 +39,36 @@ function ops(args: readonly string[]): Promise<CliResult> {
  * handler, which parks it; returns once no parked claim is left (the table stream finished it).
  */
 async function installDemo(): Promise<{ delivered: boolean; status: number }> {
+  const demoRow = (report: PortalStatusReport) => report.rows.find((row) => row.domain === 'demo.bitrix24.com');
+  const before = demoRow(await statusJson());
   const response = await fetch(`${serve.emulatorUrl}_emulator/portals/demo.bitrix24.com/install`, { method: 'POST' });
   const delivery = (await response.json()) as { delivered: boolean; status: number };
-  await until(statusJson, (r) => r.rows.some((row) => row.domain === 'demo.bitrix24.com' && row.status === 'active'));
+  // Each install stores a new chain: wait for it, so no claim is still being finished when a test moves on.
+  await until(statusJson, (report) => {
+    const row = demoRow(report);
+    return row?.status === 'active' && row.refreshIssuedAt !== before?.refreshIssuedAt;
+  });
   return delivery;
+}
+
+/** Moves the emulator's clock; resolves with its new time. */
+async function advanceEmulatorClock(ms: number): Promise<number> {
+  const response = await fetch(`${serve.emulatorUrl}_emulator/clock`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ advanceMs: ms }),
+  });
+  return ((await response.json()) as { now: number }).now;
+}
+
+/** The demo portal's row once `condition` holds (the sweep runs by itself, within about a second). */
+async function waitForRow(condition: (row: PortalStatusRow) => boolean): Promise<PortalStatusRow> {
+  for (let attempt = 0; attempt < 150; attempt += 1) {
+    const row = (await statusJson()).rows[0];
+    if (row !== undefined && condition(row)) return row;
+    await sleep(200);
+  }
+  throw new Error(`the demo row never matched:\n${serve.output()}`);
 }
 
 /** Follows one redirect by hand (fetch would drop the cookie between the hops). */
@@ -62,6 +91,20 @@ describe('npm start (local/serve.ts as a child process)', () => {
     expect(existsSync(join(serve.dataDir, 'dynamodb'))).toBe(true);
   });
 
+  it('serves the docs the status page and the emulator page link to', async () => {
+    // Act
+    const operations = await fetch(`${serve.serviceUrl}/docs/OPERATIONS.md`);
+    const text = await operations.text();
+    const emulatorPage = await (await fetch(serve.emulatorUrl)).text();
+
+    // Assess
+    expect(operations.status).toBe(200);
+    expect(operations.headers.get('content-type')).toContain('text/plain');
+    expect(text).toContain('## 5. Statuses and what to do');
+    expect(emulatorPage).toContain(`href="${serve.serviceUrl}/status"`);
+    expect(emulatorPage).toContain(`href="${serve.serviceUrl}/docs/OPERATIONS.md"`);
+  });
+
   it('stores the demo portal’s tokens when the emulator installs the app (ONAPPINSTALL to our handler)', async () => {
     // Act
     const delivery = await installDemo();
@@ -78,6 +121,9 @@ describe('npm start (local/serve.ts as a child process)', () => {
       status: 'active',
       source: 'install_event',
     });
+    // The install was verified by spending its refresh token: that refresh is the chain's last one.
+    expect(report.rows[0]?.lastRefreshAt).toBeGreaterThan(0);
+    expect(report.rows[0]?.history?.map((entry) => entry.kind)).toEqual(['chain', 'access']);
   });
 
   it('connects the demo portal through the OAuth code flow: start → portal consent → callback', async () => {
@@ -124,17 +170,70 @@ describe('npm start (local/serve.ts as a child process)', () => {
     expect(JSON.stringify(report)).not.toMatch(/accessToken|refreshToken/);
   });
 
-  it('stops cleanly on SIGTERM: exit code 0, no DynamoDB Local left, descriptor removed', async () => {
+  it('runs on the emulator’s clock: “+1 hour” is refreshed by the sweep at once, “+31 days” ends in reauth_required', async () => {
     // Prepare
-    expect(processesMentioning(serve.dataDir).length).toBeGreaterThan(0);
+    await installDemo();
+    const before = (await statusJson()).rows[0];
 
     // Act
-    const code = await serve.stop();
+    const hourLater = await advanceEmulatorClock(HOUR);
+    const refreshed = await waitForRow((row) => (row.lastRefreshAt ?? 0) >= hourLater);
+    const monthLater = await advanceEmulatorClock(31 * DAY);
+    const dead = await waitForRow((row) => row.status === 'reauth_required');
+    const report = await statusJson();
+    const list = await ops(['list', '--json']);
+
+    // Assess
+    expect(before?.status).toBe('active');
+    // The sweep ran on the emulator's time: the new access token lives an hour from the jump, not from now.
+    expect(refreshed.accessExpiresAt).toBeGreaterThan(hourLater + 50 * MINUTE);
+    expect(dead.lastFailure).toMatchObject({ category: 'invalid_grant', code: 'invalid_grant' });
+    expect(dead.lastFailure?.at).toBeGreaterThanOrEqual(monthLater);
+    expect(report.generatedAt).toBeGreaterThanOrEqual(monthLater);
+    expect((JSON.parse(list.stdout) as PortalStatusReport).generatedAt).toBeGreaterThanOrEqual(monthLater);
+    expect(serve.output()).toMatch(/\[refresh-tokens\] due 1, refreshed 1/);
+    expect(serve.output()).toMatch(/\[refresh-tokens\] due 1, refreshed 0, failed 1 \(invalid_grant 1\)/);
+  });
+
+  it('prints one readable line per log entry and one line for a burst of refused requests', async () => {
+    // Act
+    const answers: number[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      const response = await fetch(`${serve.serviceUrl}/bitrix/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'event=ONAPPINSTALL&auth[member_id]=x',
+      });
+      answers.push(response.status);
+    }
+    // The child's output arrives through a pipe: give it a moment.
+    for (let i = 0; i < 50 && !serve.output().includes('request refused'); i += 1) await sleep(100);
+    const output = serve.output();
+
+    // Assess
+    expect(answers.every((status) => status >= 400 && status < 500)).toBe(true);
+    expect(output.match(/request refused: 4\d\d POST \/bitrix\/events/g)).toHaveLength(1);
+    expect(output.split('\n').filter((line) => line.trimStart().startsWith('{'))).toEqual([]);
+    expect(output).not.toContain('No application metrics to publish');
+  });
+
+  it('stops as a whole when npm gets SIGTERM: npm, node and DynamoDB Local gone, exit code 0, descriptor and lock removed', async () => {
+    // Prepare
+    expect(processesMentioning(serve.dataDir).length).toBeGreaterThan(0);
+    expect(serve.tree.length).toBeGreaterThanOrEqual(3);
+
+    // Act
+    const code = await serve.stop('SIGTERM');
+    const left = await waitUntilGone(serve.tree, 20_000);
 
     // Assess
     expect(code).toBe(0);
     expect(serve.output()).toContain('SIGTERM: stopping');
+    // The rest of the burst above, counted when the service stops.
+    expect(serve.output()).toMatch(/4 more requests refused: 4× 4\d\d POST \/bitrix\/events/);
+    expect(left).toEqual([]);
     expect(processesMentioning(serve.dataDir)).toEqual([]);
     expect(existsSync(join(serve.dataDir, 'endpoint.json'))).toBe(false);
+    expect(existsSync(join(serve.dataDir, 'serve.lock'))).toBe(false);
   });
 });

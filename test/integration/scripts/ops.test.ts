@@ -136,19 +136,80 @@ describe('npm run ops (against a table, as in AWS)', () => {
     expect(result.stdout).toBe('');
   });
 
-  it('answers wrong usage with exit code 2 and the reference', async () => {
-    // Act
-    const unknownCommand = await ops(['frobnicate']);
-    const badStatus = await ops(['list', '--status', 'fine', '--table', table.tableName]);
-    const help = await ops(['--help']);
+  it('answers wrong usage with exit code 2, one line saying what is wrong and where the reference is', async () => {
+    // Act: each run is its own process; they run side by side.
+    const [unknownCommand, badStatus, unknownOption, missingValue, extraArgument, argumentToList, help] =
+      await Promise.all([
+        ops(['frobnicate']),
+        ops(['list', '--status', 'fine', '--table', table.tableName]),
+        ops(['list', '--bogus']),
+        ops(['list', '--status']),
+        ops(['show', 'a', 'b', '--table', table.tableName]),
+        ops(['list', 'everything', '--table', table.tableName]),
+        ops(['--help']),
+      ]);
 
     // Assess
-    expect(unknownCommand.code).toBe(2);
-    expect(unknownCommand.stderr).toContain('unknown command frobnicate');
+    const hint = 'run `npm run ops -- --help` for the commands and options\n';
+    expect(unknownCommand).toMatchObject({ code: 2, stdout: '', stderr: `error: unknown command frobnicate\n${hint}` });
     expect(badStatus.code).toBe(2);
-    expect(badStatus.stderr).toContain('unknown status fine');
+    expect(badStatus.stderr).toMatch(
+      /^error: unknown status fine; use reauth_required, .*, uninstalled, portal_deleted\n/,
+    );
+    expect(unknownOption).toMatchObject({ code: 2, stderr: `error: unknown option --bogus\n${hint}` });
+    expect(missingValue).toMatchObject({ code: 2, stderr: `error: --status needs a value\n${hint}` });
+    expect(extraArgument).toMatchObject({ code: 2, stderr: `error: show takes one memberId; unexpected: b\n${hint}` });
+    expect(argumentToList).toMatchObject({
+      code: 2,
+      stderr: `error: list takes no arguments; unexpected: everything\n${hint}`,
+    });
+    for (const result of [unknownCommand, badStatus, unknownOption, missingValue, extraArgument, argumentToList]) {
+      expect(result.stderr).not.toContain('Usage:');
+      expect(result.stderr.split('\n').filter((line) => line !== '')).toHaveLength(2);
+    }
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Usage: npm run ops -- <command>');
+  });
+
+  it('says which rows a status filter matched, and when none did, against the counts of the whole table', async () => {
+    // Act
+    const some = await ops(['list', '--status', 'reauth_required', '--table', table.tableName]);
+    const none = await ops(['list', '--status', 'degraded,payment_required', '--table', table.tableName]);
+
+    // Assess
+    expect(some.code).toBe(0);
+    const lines = some.stdout.trim().split('\n');
+    expect(lines[0]).toBe('1 of 3 rows match reauth_required; 3 portals: 1 reauth_required, 2 active');
+    expect(lines).toHaveLength(3);
+    expect(none).toMatchObject({
+      code: 0,
+      stdout: 'no portal matches degraded, payment_required; 3 portals: 1 reauth_required, 2 active\n',
+    });
+  });
+
+  it('counts pages, items and portals in words that agree with the number', async () => {
+    // Act
+    const result = await ops(['list', '--table', table.tableName, '--page-size', '1']);
+
+    // Assess
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain('reading… page 1, 1 item, 1 portal\n');
+    expect(result.stderr).not.toMatch(/\b1 (items|portals)\b/);
+  });
+
+  it('says to set AWS_REGION when --table is given without a region', async () => {
+    // Act
+    const result = await ops(['list', '--table', table.tableName], {
+      AWS_REGION: '',
+      AWS_DEFAULT_REGION: '',
+      AWS_PROFILE: '',
+      AWS_CONFIG_FILE: '/nonexistent/aws-config',
+    });
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('error: no AWS region for --table: set AWS_REGION');
+    expect(result.stderr).not.toContain('Region is missing');
   });
 
   it('serves the status page against the table until SIGTERM', async () => {
@@ -292,6 +353,8 @@ describe('npm run ops refresh, sweep and uninstall (through the refresh path, ag
     // Assess
     expect(first.code).toBe(1);
     expect(first.stdout).toContain('user 1: not refreshed: invalid_grant; status now reauth_required');
+    // The result says it all: no log lines of the service next to it.
+    expect(first.stderr).toBe(`target: table ${live.tableName} in us-east-1\n`);
     expect(again.code).toBe(1);
     expect(JSON.parse(again.stdout)).toEqual({
       memberId: member,
@@ -299,6 +362,8 @@ describe('npm run ops refresh, sweep and uninstall (through the refresh path, ag
     });
     expect(otherUser.code).toBe(1);
     expect(otherUser.stderr).toContain(`portal ${member} has no token set for user 5`);
+    const shown = await ops(['show', member, '--table', live.tableName], env);
+    expect(shown.stdout).toMatch(/history:\n.*refresh failed: invalid_grant \(invalid_grant\) → reauth_required/);
   });
 
   it('sweep refreshes what is due, reports each status change and exits 1 when a refresh failed', async () => {

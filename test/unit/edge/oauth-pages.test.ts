@@ -69,6 +69,12 @@ describe('authorizationPage', () => {
     [{ kind: 'denied', portal, reason: 'payment_required' }, 403, /subscription or trial/],
     [{ kind: 'member_mismatch', portal }, 400, /not the one Bitrix24 confirmed/],
     [{ kind: 'server_failed', portal, error: 'timeout' }, 502, /did not answer in time/],
+    [{ kind: 'refused_by_portal', portal, error: 'access_denied' }, 403, /declined on .*alpha\.bitrix24\.com/],
+    [
+      { kind: 'refused_by_portal', portal, error: 'server_error' },
+      400,
+      /answered with the error <code>server_error<\/code>/,
+    ],
   ];
 
   it.each(cases)('renders %j with status %i', (outcome, status, text) => {
@@ -81,6 +87,17 @@ describe('authorizationPage', () => {
     expect(page.headers?.['Content-Security-Policy']).toContain("default-src 'none'");
     if (status >= 400) expect(page.body).toContain('href="start?portal=alpha.bitrix24.com"');
     else expect(page.body).not.toContain('Start again');
+  });
+
+  it('explains a callback opened by hand instead of calling it a used link', () => {
+    // Act
+    const page = authorizationPage({ kind: 'not_a_callback' });
+
+    // Assess
+    expect(page.statusCode).toBe(400);
+    expect(page.body).toContain('Bitrix24 sends you here after you allow the app');
+    expect(page.body).not.toContain('already used');
+    expect(page.body).toContain('href="start"');
   });
 
   it('answers an unknown state with one neutral page: no portal named, a link to the bare start form', () => {

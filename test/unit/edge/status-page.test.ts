@@ -69,9 +69,37 @@ describe('renderStatusPage', () => {
     expect(html).toContain('12 d of 30 d');
     expect(html).toContain('in 30 min');
     expect(html).toContain('expired 1 h ago');
-    expect(html).toMatch(/<tr data-member-id="m-ok" data-status="active">/);
+    expect(html).toMatch(/<tr class="row" data-member-id="m-ok" data-status="active">/);
     // 29 of 30 days used: flagged
     expect(html).toContain('<td class="late">29 d of 30 d</td>');
+  });
+
+  it('says under each row what to do about its status, with the reason and where the docs say more', () => {
+    // Act
+    const html = String(renderStatusPage(report()).body);
+    const dead = html.slice(html.indexOf('data-detail-for="m-dead"'));
+    const deadDetail = dead.slice(0, dead.indexOf('</tr>'));
+    const okDetail = html.slice(html.indexOf('data-detail-for="m-ok"')).split('</tr>')[0] ?? '';
+
+    // Assess
+    expect(deadDetail).toContain('<b>What to do:</b>');
+    expect(deadDetail).toContain('open the app in Bitrix24');
+    expect(deadDetail).toContain('Reason: invalid_grant (invalid_grant): chain &lt;ended&gt;.');
+    expect(deadDetail).toContain('<a href="docs/OPERATIONS.md">docs/OPERATIONS.md §5</a>');
+    expect(deadDetail).not.toContain('<b>evil</b>');
+    expect(okDetail).not.toContain('What to do');
+  });
+
+  it('draws each token set’s chain as inline SVG, with nothing fetched from elsewhere', () => {
+    // Act
+    const html = String(renderStatusPage(report()).body);
+
+    // Assess
+    expect(html.match(/<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" class="timeline"/g)).toHaveLength(2);
+    expect(html).toContain(
+      'aria-label="Token chain timeline: 0 chain starts, 0 refreshes, 1 failure; now reauth_required"',
+    );
+    expect(html).not.toMatch(/<script|<link|src="http|href="http/);
   });
 
   it('says so when no portal has installed the app', () => {

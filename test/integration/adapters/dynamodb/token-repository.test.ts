@@ -1,5 +1,7 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbPortalListing } from '#shared/adapters/dynamodb/portal-listing.js';
 import { DynamoDbRecoveryStore } from '#shared/adapters/dynamodb/recovery-store.js';
 import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-repository.js';
 import {
@@ -9,6 +11,7 @@ import {
   TokenConflictError,
 } from '#shared/core/domain/errors.js';
 import { DAY, HOUR } from '#shared/core/domain/time.js';
+import { withChain, withFailure, withRefresh } from '#shared/core/domain/token-history.js';
 import { issued, memberId, newChain, token } from '#test/helpers/builders/fixtures.js';
 import { createTestTable, type TestTable } from '#test/helpers/harnesses/table.js';
 
@@ -22,6 +25,19 @@ beforeAll(async () => {
 afterAll(async () => {
   await table.drop();
 });
+
+/** A client of its own that notes each request it sends (to count requests per operation). */
+function countingClient(names: string[]): DynamoDBDocumentClient {
+  const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+  documents.middlewareStack.add(
+    (next, context) => async (args) => {
+      names.push(String(context.commandName));
+      return next(args);
+    },
+    { step: 'finalizeRequest', name: 'countRequests' },
+  );
+  return documents;
+}
 
 describe('DynamoDbTokenRepository (DynamoDB Local)', () => {
   it('stores a new chain and reads it back with version 1 and the portal host from client_endpoint', async () => {
@@ -198,6 +214,101 @@ describe('DynamoDbTokenRepository (DynamoDB Local)', () => {
       message: 'chain dead',
       at: now,
     });
+  });
+
+  it('keeps the history in the writes it already makes: chain, refresh and failure, one request each', async () => {
+    // Prepare
+    const t0 = Date.now();
+    const input = newChain({ refreshIssuedAt: t0 });
+    const key = { memberId: input.memberId, userId: 1 };
+    const chainHistory = withChain(undefined, {
+      at: t0,
+      source: 'install_event',
+      accessExpiresAt: t0 + HOUR,
+      refreshed: true,
+    });
+    await repo.storeNewChain({ ...input, refreshedAt: t0, history: chainHistory }, null);
+    const afterChain = await repo.getTokenSet(key);
+    const next = issued({ memberId: input.memberId, refreshIssuedAt: t0 + 45 * 60_000 });
+    const requests: string[] = [];
+    const counting = new DynamoDbTokenRepository({
+      client: countingClient(requests),
+      tableName: table.tableName,
+      dueShards: 3,
+    });
+
+    // Act
+    await counting.acquireLease(key, { owner: 'w', now: t0 + 45 * 60_000, leaseMs: 30_000 });
+    await counting.completeRefresh(key, {
+      owner: 'w',
+      usedRefreshToken: input.refreshToken,
+      issued: next,
+      refreshExpiresAt: next.refreshIssuedAt + 30 * DAY,
+      history: withRefresh(afterChain?.history, { at: t0 + 45 * 60_000, accessExpiresAt: next.accessExpiresAt }),
+      now: t0 + 45 * 60_000,
+    });
+    const refreshed = await repo.getTokenSet(key);
+    await counting.recordFailure(key, {
+      usedRefreshToken: next.refreshToken,
+      failure: { category: 'invalid_grant', code: 'invalid_grant', message: 'dead', at: t0 + 31 * DAY },
+      status: 'reauth_required',
+      consecutiveFailures: 1,
+      history: withFailure(refreshed?.history, {
+        at: t0 + 31 * DAY,
+        category: 'invalid_grant',
+        code: 'invalid_grant',
+        status: 'reauth_required',
+      }),
+      now: t0 + 31 * DAY,
+    });
+    const failed = await repo.getTokenSet(key);
+    const listed = await new DynamoDbPortalListing({
+      client: table.client,
+      tableName: table.tableName,
+    }).listPortalSummaries();
+
+    // Assess
+    expect(afterChain?.lastRefreshAt).toBe(t0);
+    expect(afterChain?.history).toEqual(chainHistory);
+    expect(refreshed?.history).toEqual([
+      { kind: 'chain', at: t0, source: 'install_event' },
+      { kind: 'access', from: t0, until: next.accessExpiresAt, refreshes: 2, lastAt: t0 + 45 * 60_000 },
+    ]);
+    expect(failed?.history?.at(-1)).toEqual({
+      kind: 'failure',
+      from: t0 + 31 * DAY,
+      to: t0 + 31 * DAY,
+      count: 1,
+      category: 'invalid_grant',
+      code: 'invalid_grant',
+      status: 'reauth_required',
+    });
+    // Lease, refresh, failure: one UpdateItem each, as without a history.
+    expect(requests.filter((name) => /^[A-Z][A-Za-z]+ItemCommand$|^QueryCommand$|^ScanCommand$/.test(name))).toEqual([
+      'UpdateItemCommand',
+      'UpdateItemCommand',
+      'UpdateItemCommand',
+    ]);
+    const summary = listed.tokenSets.find((set) => set.memberId === input.memberId);
+    expect(summary?.history).toEqual(failed?.history);
+    expect(JSON.stringify(summary)).not.toContain(next.refreshToken);
+  });
+
+  it('stores a chain without a last refresh when its pair came from no refresh of ours', async () => {
+    // Prepare
+    const input = newChain({ source: 'oauth_code' });
+    await repo.storeNewChain({ ...input, refreshedAt: input.now }, null);
+    const existing = await repo.getTokenSet({ memberId: input.memberId, userId: 1 });
+
+    // Act
+    await repo.storeNewChain({ ...input, accessToken: token(), refreshToken: token() }, existing?.version ?? 0);
+    const replaced = await repo.getTokenSet({ memberId: input.memberId, userId: 1 });
+
+    // Assess
+    expect(existing?.lastRefreshAt).toBe(input.now);
+    expect(replaced?.lastRefreshAt).toBeUndefined();
+    // A writer that passes no history leaves the stored one.
+    expect(replaced?.history).toEqual(existing?.history);
   });
 
   it('finds due token sets through the sharded index without a scan, oldest first, in pages', async () => {

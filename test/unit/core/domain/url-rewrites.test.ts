@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rewriteUrl } from '#shared/core/domain/url-rewrites.js';
+import { rewriteOrigin, rewriteUrl } from '#shared/core/domain/url-rewrites.js';
 
 describe('rewriteUrl', () => {
   it('leaves URLs unchanged without a matching rule', () => {
@@ -18,5 +18,19 @@ describe('rewriteUrl', () => {
     expect(rewriteUrl('http://box.example.com:8080/rest/', rules)).toBe(
       'http://127.0.0.1:9/h/box.example.com:8080/rest/',
     );
+  });
+});
+
+describe('rewriteOrigin', () => {
+  it('keeps a portal origin without a rule, and names the origin a browser reaches it on with one', () => {
+    // Act
+    const real = rewriteOrigin('https://a.bitrix24.com', {});
+    const onPremise = rewriteOrigin('http://box.example.com:8080', {});
+    const emulated = rewriteOrigin('https://a.bitrix24.com', { '*': 'http://127.0.0.1:9/h/{host}' });
+
+    // Assess
+    expect(real).toBe('https://a.bitrix24.com');
+    expect(onPremise).toBe('http://box.example.com:8080');
+    expect(emulated).toBe('http://127.0.0.1:9');
   });
 });

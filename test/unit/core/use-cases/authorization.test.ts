@@ -276,6 +276,48 @@ describe('completeAuthorization', () => {
     },
   );
 
+  it('spends the state and reports the refusal when the portal sends an error instead of a code', async () => {
+    // Prepare
+    const { states, store, oauth, deps } = setup(() => issuedTokens());
+    const { state, binding } = await pending(states);
+
+    // Act
+    const outcome = await completeAuthorization(
+      { state, error: 'access_denied', domain: 'alpha.bitrix24.com', browserBinding: binding },
+      deps,
+    );
+
+    // Assess
+    expect(outcome).toEqual({ kind: 'refused_by_portal', portal: 'alpha.bitrix24.com', error: 'access_denied' });
+    expect(states.records.has(state)).toBe(false);
+    expect(oauth.calls).toHaveLength(0);
+    expect(store.writes).toBe(0);
+  });
+
+  it('keeps an error code only when it looks like one', async () => {
+    // Prepare
+    const { deps } = setup(() => issuedTokens());
+
+    // Act
+    const outcome = await completeAuthorization({ error: '<script>alert(1)</script>' }, deps);
+
+    // Assess
+    expect(outcome).toEqual({ kind: 'refused_by_portal', portal: undefined, error: 'unknown' });
+  });
+
+  it('tells a callback opened without any parameter apart from a used link', async () => {
+    // Prepare
+    const { deps } = setup(() => issuedTokens());
+
+    // Act
+    const bare = await completeAuthorization({}, deps);
+    const cookieOnly = await completeAuthorization({ browserBinding: newOpaqueValue() }, deps);
+
+    // Assess
+    expect(bare).toEqual({ kind: 'not_a_callback' });
+    expect(cookieOnly).toEqual({ kind: 'not_a_callback' });
+  });
+
   it('keeps the state when the query lacks the code (nothing to spend it on)', async () => {
     // Prepare
     const { states, deps } = setup(() => issuedTokens());
