@@ -229,6 +229,7 @@ export function wire(config: Config, options: WireOptions = {}): Wiring {
       refreshTokenLifetimeMs: settings().refreshTokenLifetimeMs,
       nextRefreshAt: firstRefreshAt(),
       now: clock,
+      logger: logger(),
     }),
   );
   return {
