@@ -8,7 +8,9 @@ import { addNagChecks } from './nag.js';
  * account; the account and region come from the CLI profile at deploy time).
  *
  * Options as context, in cdk.json or `-c key=value`: `settings` (JSON object of shared/runtime/config.ts
- * values), `existingCredentialsSecret`, `notificationEmail`, `notificationTopic` (false to skip the topic).
+ * values), `existingCredentialsSecret`, `notificationEmail`, `notificationTopic` (false to skip the topic),
+ * `exampleConsumer` (true to deploy functions/example-consumer.ts), `consumerParameterPrefix` (SSM prefix
+ * of what consumers in other apps read).
  */
 const app = new App();
 addNagChecks(app);
@@ -20,12 +22,18 @@ function propsFromContext(scope: App): BitrixTokenStackProps {
     const value: unknown = scope.node.tryGetContext(key);
     return typeof value === 'string' && value.length > 0 ? value : undefined;
   };
-  const topic: unknown = scope.node.tryGetContext('notificationTopic');
+  const flag = (key: string): boolean | undefined => {
+    const value: unknown = scope.node.tryGetContext(key);
+    if (value === true || value === 'true') return true;
+    return value === false || value === 'false' ? false : undefined;
+  };
   return {
     settings: settingsFromContext(scope.node.tryGetContext('settings')),
     existingCredentialsSecret: text('existingCredentialsSecret'),
     notificationEmail: text('notificationEmail'),
-    notificationTopic: topic === false || topic === 'false' ? false : undefined,
+    notificationTopic: flag('notificationTopic') === false ? false : undefined,
+    exampleConsumer: flag('exampleConsumer') === true,
+    consumerParameterPrefix: text('consumerParameterPrefix'),
   };
 }
 

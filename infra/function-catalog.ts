@@ -1,5 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import type { Config } from '#shared/runtime/config.js';
+import { type Config, vendorTimeoutSeconds } from '#shared/runtime/config.js';
 import type { TokenAccess } from './constructs/token-table.js';
 
 /** A variable of `shared/runtime/config.ts`: the type keeps this file in step with the schema. */
@@ -58,7 +58,9 @@ export const SETTING_AREAS = {
     'PARKED_RETRY_BASE_SECONDS',
     'PARKED_RETRY_MAX_SECONDS',
   ],
-  /** The consumer library inside any consumer Lambda. */
+  /** The token vendor's defaults for callers that name none, and how often it records use. */
+  vendor: ['CONSUMER_REFRESH_MARGIN_SECONDS', 'CONSUMER_TOUCH_THROTTLE_SECONDS'],
+  /** The consumer library inside a consumer Lambda of this stack (the example). */
   consumer: [
     'CONSUMER_REFRESH_MARGIN_SECONDS',
     'CONSUMER_CACHE_SECONDS',
@@ -72,13 +74,8 @@ export const SETTING_AREAS = {
 
 export type SettingArea = keyof typeof SETTING_AREAS;
 
-/** What any consumer Lambda reads: the library refreshes through the one refresh path. */
-export const CONSUMER_SETTING_AREAS = [
-  'tokenStore',
-  'authorizationServer',
-  'refresh',
-  'consumer',
-] as const satisfies readonly SettingArea[];
+/** What a consumer Lambda reads: the library's own tuning; it reads the table and asks the vendor. */
+export const CONSUMER_SETTING_AREAS = ['consumer'] as const satisfies readonly SettingArea[];
 
 /** What one function is, needs and may do. */
 export interface FunctionSpec {
@@ -87,14 +84,20 @@ export interface FunctionSpec {
   /** Entry file from the project root. */
   readonly entry: string;
   readonly description: string;
-  /** Token table access. */
-  readonly tokens: TokenAccess;
+  /**
+   * Token table access; `consumer`: a reader of the table and a caller of the token vendor, granted
+   * by `TokenConsumerAccess` as any team's Lambda is (`BitrixTokenStack.grantConsumer`).
+   */
+  readonly tokens: TokenAccess | 'consumer';
   /** Reads the client credentials secret. */
   readonly clientCredentials: boolean;
-  /** Publishes token-status notifications (runs the refresh path: the sweep and consumers). */
+  /** Publishes token-status notifications (runs the refresh path: the sweep and the token vendor). */
   readonly notifications: boolean;
   readonly settings: readonly SettingArea[];
-  readonly timeout: Duration;
+  /** A fixed timeout, or one sized from the deployment's settings. */
+  readonly timeout: Duration | ((config: Config) => Duration);
+  /** Deployed only when the stack is asked for it (`BitrixTokenStackProps.exampleConsumer`). @default false */
+  readonly optIn?: boolean;
   readonly memorySize?: number;
   /** Asynchronous retries (scheduled jobs: 0, the next tick does the same work). @default Lambda's 2 */
   readonly retryAttempts?: number;
@@ -102,8 +105,8 @@ export interface FunctionSpec {
 
 /**
  * THE per-function mapping: entry, table access, secret, bus and settings. Extend it here; the stack
- * builds every function from it. The consumer entry uses the same grant as user Lambdas
- * (`BitrixTokenStack.grantConsumer`).
+ * builds every function from it. The example consumer uses the same grant as user Lambdas
+ * (`BitrixTokenStack.grantConsumer`) and is deployed only on request.
  */
 export const FUNCTIONS = {
   oauthStart: {
@@ -170,19 +173,43 @@ export const FUNCTIONS = {
     timeout: Duration.minutes(1),
     retryAttempts: 0,
   },
+  tokenVendor: {
+    id: 'TokenVendor',
+    entry: 'functions/token-vendor.ts',
+    description: "Token vendor (Lambda Invoke): consumers' access tokens through the one refresh path",
+    tokens: 'refreshPath',
+    clientCredentials: true,
+    notifications: true,
+    settings: ['tokenStore', 'authorizationServer', 'refresh', 'vendor'],
+    // A wait for another worker's lease, then one refresh of its own (vendorTimeoutSeconds).
+    timeout: (config) => Duration.seconds(vendorTimeoutSeconds(config)),
+  },
   exampleConsumer: {
     id: 'ExampleConsumer',
     entry: 'functions/example-consumer.ts',
     description: 'Example consumer (direct invoke): calls a portal REST method with a fresh token',
     tokens: 'consumer',
-    clientCredentials: true,
-    notifications: true,
+    clientCredentials: false,
+    notifications: false,
     settings: CONSUMER_SETTING_AREAS,
-    timeout: Duration.seconds(30),
+    // Long enough to wait for the vendor at its longest, then make the REST call.
+    timeout: (config) =>
+      Duration.seconds(vendorTimeoutSeconds(config) + Math.ceil(config.BITRIX_REST_TIMEOUT_MS / 1000)),
+    optIn: true,
   },
 } as const satisfies Record<string, FunctionSpec>;
 
 export type FunctionName = keyof typeof FUNCTIONS;
+
+/** The functions every deployment has (the catalog without the opt-in ones). */
+export type CoreFunctionName = {
+  [N in FunctionName]: (typeof FUNCTIONS)[N] extends { readonly optIn: true } ? never : N;
+}[FunctionName];
+
+/** A function's timeout under the deployment's settings. */
+export function timeoutOf(spec: FunctionSpec, config: Config): Duration {
+  return typeof spec.timeout === 'function' ? spec.timeout(config) : spec.timeout;
+}
 
 /** The operator's values of the settings in `areas`. */
 export function settingsEnvironment(areas: readonly SettingArea[], settings: Settings): Record<string, string> {

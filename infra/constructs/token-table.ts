@@ -15,9 +15,10 @@ import { createTableInput, keys, TABLE_SCHEMA } from '#shared/adapters/dynamodb/
 
 /**
  * What a function may do with the token table: `read`, `readWrite` (the service's own writers),
- * `consumer` (the consumer library), `oauthStates` (only create OAuth `state` items).
+ * `refreshPath` (the token vendor: the one refresh path on portal items), `oauthStates` (only create
+ * OAuth `state` items). Consumers are readers with a grant of their own (`TokenConsumerAccess`).
  */
-export type TokenAccess = 'read' | 'readWrite' | 'consumer' | 'oauthStates';
+export type TokenAccess = 'read' | 'readWrite' | 'refreshPath' | 'oauthStates';
 
 /** What the code calls (no batch-get, no transactions: the grants follow the adapters). */
 const READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query'];
@@ -33,7 +34,7 @@ const WRITE_ACTIONS = [
   'dynamodb:ConditionCheckItem',
 ];
 /** Reads, conditional updates, and put/delete for the refresh path's recovery record. No batch writes. */
-const CONSUMER_ACTIONS = [
+const REFRESH_PATH_ACTIONS = [
   'dynamodb:GetItem',
   'dynamodb:Query',
   'dynamodb:UpdateItem',
@@ -155,18 +156,18 @@ export class TokenTable extends Construct {
   }
 
   /**
-   * What the consumer library needs, and no more: read portal items (installation, token sets) and
-   * write them through the one refresh path (the refresh lease, the fenced write of a refreshed pair,
+   * What the token vendor needs, and no more: read portal items (installation, token sets) and write
+   * them through the one refresh path (the refresh lease, the fenced write of a refreshed pair,
    * `lastUsedAt`, a renamed portal's address: conditional updates; and the recovery record of a
    * refreshed pair whose write failed: put and conditional delete). Only items under `PORTAL#…`
-   * partition keys: a consumer can neither read nor write OAuth states or parked claims, and cannot
-   * read the due index.
+   * partition keys: it can neither read nor write OAuth states or parked claims, and cannot read the
+   * due index.
    */
-  grantConsumerTokens(grantee: IGrantable): Grant {
+  grantRefreshPath(grantee: IGrantable): Grant {
     this.grantKey(grantee, KEY_WRITE_ACTIONS);
     return Grant.addToPrincipal({
       grantee,
-      actions: [...CONSUMER_ACTIONS],
+      actions: [...REFRESH_PATH_ACTIONS],
       resourceArns: [this.table.tableArn],
       conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [keys.portalPk('*')] } },
     });
@@ -196,8 +197,8 @@ export class TokenTable extends Construct {
       case 'readWrite':
         this.grantReadWriteTokens(fn);
         return;
-      case 'consumer':
-        this.grantConsumerTokens(fn);
+      case 'refreshPath':
+        this.grantRefreshPath(fn);
         return;
       case 'oauthStates':
         this.grantPutOAuthStates(fn);

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { restoreUrl } from '#shared/consumer/rest-client.js';
-import { rewriteUrl } from '#shared/core/domain/url-rewrites.js';
+import { restoreUrl, rewriteUrl } from '#shared/core/domain/url-rewrites.js';
 
 describe('restoreUrl', () => {
   it('undoes a {host} rewrite, so a redirect the emulator sends back keeps the real host', () => {
