@@ -63,7 +63,7 @@ export async function benchConsumerReads(options: ConsumerReadOptions, results: 
       throw new Error('seed failed');
     }
     // The library's reads and the vendor's go through the same counting client: the totals are both.
-    const consumer = (env: Record<string, string> = {}) =>
+    const consumer = (env: Record<string, string> = {}, lambdaOfContainer = lambdaClient) =>
       createTokenConsumer({
         settings: loadConsumerSettings({
           BITRIX24_TOKEN_TABLE: world.tableName,
@@ -71,7 +71,7 @@ export async function benchConsumerReads(options: ConsumerReadOptions, results: 
           ...env,
         }),
         dynamoDb: world.dynamodb.client,
-        lambda: lambdaClient,
+        lambda: lambdaOfContainer,
         now: world.clock,
         logger: SILENT_LOGGER,
       }).tokens;
@@ -135,15 +135,20 @@ export async function benchConsumerReads(options: ConsumerReadOptions, results: 
       world.dynamodb.reset();
       lambda.resetCounts();
       const shared = consumer();
+      // Containers do not share a Lambda client (nor its connection pool of 50 sockets).
+      const ownClients: LambdaClient[] = [];
       const waits = await Promise.all(
         Array.from({ length: options.readers }, async () => {
-          const client = instances === 'one' ? shared : consumer();
+          const own = instances === 'one' ? undefined : new LambdaClient({ endpoint: lambda.endpoint });
+          if (own !== undefined) ownClients.push(own);
+          const client = own === undefined ? shared : consumer({}, own);
           const started = performance.now();
           await client.getAccessToken(nameUser ? key : { memberId: key.memberId });
           return performance.now() - started;
         }),
       );
       const snapshot = await settled();
+      for (const own of ownClients) own.destroy();
       const outcomes = world.refreshOutcomes();
       return {
         authorizationServerCalls: Object.values(outcomes).reduce((sum, n) => sum + n, 0),

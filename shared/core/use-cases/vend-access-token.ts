@@ -102,7 +102,7 @@ export async function vendAccessToken(
       details: { error: OWN_ERROR_CODES.expiredAfterRefresh },
     });
   }
-  await touchQuietly(key, deps);
+  await touchQuietly(key, tokenSet, deps);
   return toAccessToken(tokenSet);
 }
 
@@ -175,10 +175,15 @@ async function stillWorking(key: TokenKey, deps: VendDeps): Promise<TokenSet | u
   }
 }
 
-/** Bookkeeping only: a consumer's token must not be refused because `lastUsedAt` could not be written. */
-async function touchQuietly(key: TokenKey, deps: VendDeps): Promise<void> {
+/**
+ * Records use unless the token set shows a recent record already (many callers at once would each
+ * write otherwise). Bookkeeping only: a consumer's token must not be refused because it failed.
+ */
+async function touchQuietly(key: TokenKey, tokenSet: TokenSet, deps: VendDeps): Promise<void> {
+  const now = deps.refresh.clock();
+  if (tokenSet.lastUsedAt !== undefined && now - tokenSet.lastUsedAt < deps.settings.touchThrottleMs) return;
   try {
-    await deps.tokens.touch(key, deps.refresh.clock(), deps.settings.touchThrottleMs);
+    await deps.tokens.touch(key, now, deps.settings.touchThrottleMs);
   } catch (error) {
     deps.refresh.logger.warn('recording token use failed', {
       memberId: key.memberId,
