@@ -148,6 +148,7 @@ function tokenSetFrom(item: Record<string, AttributeValue>): ReadableTokenSet {
     status: read.oneOf('status', TOKEN_STATUSES),
     version: read.number('version'),
     nextRefreshAt: read.optionalNumber(TABLE_SCHEMA.dueIndex.sortKey),
+    lastUsedAt: read.optionalNumber('lastUsedAt'),
   };
 }
 

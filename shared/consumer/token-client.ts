@@ -216,6 +216,7 @@ export class TokenClient {
     }
     const stored = found?.tokenSet ?? (await this.reader.readTokenSet(key));
     if (stored === undefined) return this.remember(await this.ask(key, stale), this.now());
+    this.usedAt(key, stored.lastUsedAt);
     assertUsable(stored);
     const now = this.now();
     const refused = stale !== undefined && stored.version <= stale;
@@ -256,6 +257,17 @@ export class TokenClient {
       : Math.min(now + this.cooldownMs, token.expiresAt);
     if (until > now) this.cache.set(cacheKey(token), { token, until });
     return token;
+  }
+
+  /**
+   * Notes a record of use the table shows (by this process or another): a new container whose token
+   * set was used a moment ago by its siblings does not record it again.
+   */
+  private usedAt(key: TokenKey, lastUsedAt: number | undefined): void {
+    if (lastUsedAt === undefined) return;
+    const id = cacheKey(key);
+    const known = this.lastTouch.get(id);
+    if (known === undefined || known < lastUsedAt) this.lastTouch.set(id, lastUsedAt);
   }
 
   /** Records use for the warm-while-used policy, at most once per throttle interval and process. */

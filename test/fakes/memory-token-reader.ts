@@ -37,9 +37,19 @@ export class MemoryTokenReader implements TokenReader {
 }
 
 export function readable(set: TokenSet): ReadableTokenSet {
-  const { memberId, userId, accessToken, accessExpiresAt, clientEndpoint, domain, status, version, nextRefreshAt } =
-    set;
-  return { memberId, userId, accessToken, accessExpiresAt, clientEndpoint, domain, status, version, nextRefreshAt };
+  const { memberId, userId, accessToken, accessExpiresAt, clientEndpoint, domain, status, version } = set;
+  return {
+    memberId,
+    userId,
+    accessToken,
+    accessExpiresAt,
+    clientEndpoint,
+    domain,
+    status,
+    version,
+    nextRefreshAt: set.nextRefreshAt,
+    lastUsedAt: set.lastUsedAt,
+  };
 }
 
 function readableInstallation(installation: Installation): ReadableInstallation {

@@ -49,8 +49,8 @@ export const keys = {
 
 /**
  * The only attributes a consumer may read, and only of `PORTAL#…` items: what `getAccessToken` needs of
- * a token set (the access token, its expiry and version, where to use it, its status and the sweep's
- * next refresh) and of an installation (its status and installing user). The consumer grant allows
+ * a token set (the access token, its expiry and version, where to use it, its status, the sweep's next
+ * refresh and the last record of use) and of an installation (its status and installing user). The consumer grant allows
  * these and nothing else (`dynamodb:Attributes`, with `dynamodb:Select = SPECIFIC_ATTRIBUTES`), so the
  * refresh token, the lease, failure records and parked pairs stay unreadable to consumers; the consumer
  * library projects exactly these.
@@ -67,6 +67,7 @@ export const CONSUMER_READABLE_ATTRIBUTES = [
   'status',
   'version',
   TABLE_SCHEMA.dueIndex.sortKey,
+  'lastUsedAt',
   'installedBy',
 ] as const;
 

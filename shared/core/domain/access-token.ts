@@ -45,6 +45,7 @@ export type ReadableTokenSet = Pick<
   | 'status'
   | 'version'
   | 'nextRefreshAt'
+  | 'lastUsedAt'
 >;
 
 /** What a consumer may read of an installation: enough to choose the default user and to tell an uninstall. */

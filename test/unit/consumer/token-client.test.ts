@@ -388,6 +388,26 @@ describe('TokenClient.getAccessToken', () => {
   });
 });
 
+describe('TokenClient records of use', () => {
+  it('records no use a new process finds recorded by another one within the throttle interval', async () => {
+    // Prepare
+    const { store, client, clock, vendor } = setup();
+    const id = memberId();
+    store.put(
+      tokenSet({ memberId: id, userId: 1, accessExpiresAt: clock.now() + HOUR, lastUsedAt: clock.now() - MINUTE }),
+    );
+
+    // Act
+    await client.getAccessToken({ memberId: id, userId: 1 });
+    clock.advance(15 * MINUTE);
+    client.clear();
+    await client.getAccessToken({ memberId: id, userId: 1 });
+
+    // Assess: the second read comes after the other process's record is 16 minutes old
+    expect(vendor.uses).toEqual([{ memberId: id, userId: 1 }]);
+  });
+});
+
 describe('TokenClient default user', () => {
   it('looks the default user up once for 100 concurrent readers of an expired token: one read, one vendor call', async () => {
     // Prepare
