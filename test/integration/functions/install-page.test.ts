@@ -200,6 +200,8 @@ describe('install page over HTTP (emulator frame POST, DynamoDB Local)', () => {
     h.emulator.faults.clear('token');
     h.emulator.clock.advance(5 * 60_000);
     await h.processParked();
+    // The table stream may have taken the claim first: let it finish.
+    await h.settle();
 
     // Assess
     expect(result.status).toBe(202);
