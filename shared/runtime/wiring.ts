@@ -1,6 +1,7 @@
 import type { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { HttpBitrixOAuthClient } from '#shared/adapters/bitrix/oauth-client.js';
 import { HttpPortalProbe } from '#shared/adapters/bitrix/portal-probe.js';
+import { HttpPortalProfile } from '#shared/adapters/bitrix/portal-profile.js';
 import { DynamoDbCredentialsHealth } from '#shared/adapters/dynamodb/credentials-health.js';
 import { DynamoDbOAuthStateRepository } from '#shared/adapters/dynamodb/oauth-state-repository.js';
 import { DynamoDbParkedEventRepository } from '#shared/adapters/dynamodb/parked-event-repository.js';
@@ -221,6 +222,10 @@ export function wire(config: Config, options: WireOptions = {}): Wiring {
       },
       receiptTtlSeconds: (config.LIFECYCLE_RECEIPT_TTL_HOURS * HOUR) / SECOND,
       defaultServerEndpoint: config.DEFAULT_SERVER_ENDPOINT,
+      profiles: new HttpPortalProfile({
+        urlRewrites: config.BITRIX_URL_REWRITES,
+        timeoutMs: config.BITRIX_HTTP_TIMEOUT_MS,
+      }),
       credentials: credentialsHealth(),
       notifications: notifications(),
       metrics: metrics(),
