@@ -11,7 +11,9 @@ import { addNagChecks } from './nag.js';
  * Options as context, in cdk.json or `-c key=value`: `clientId`, `settings` (JSON object of
  * shared/runtime/config.ts values), `existingCredentialsSecret`, `notificationEmail`, `notificationTopic`
  * (false to skip the topic), `routeThrottles` (JSON: `{"events": {"rateLimit": 300, "burstLimit": 600}}`),
- * `domainName` + `certificateArn` (a custom domain) with optional `hostedZoneId` + `hostedZoneName`.
+ * `domainName` + `certificateArn` (a custom domain) with optional `hostedZoneId` + `hostedZoneName`,
+ * `exampleConsumer` (true to deploy functions/example-consumer.ts), `consumerParameterPrefix` (SSM prefix
+ * of what consumers in other apps read).
  */
 const app = new App();
 addNagChecks(app);
@@ -23,17 +25,23 @@ function propsFromContext(scope: App): BitrixTokenStackProps {
     const value: unknown = scope.node.tryGetContext(key);
     return typeof value === 'string' && value.length > 0 ? value : undefined;
   };
-  const topic: unknown = scope.node.tryGetContext('notificationTopic');
+  const flag = (key: string): boolean | undefined => {
+    const value: unknown = scope.node.tryGetContext(key);
+    if (value === true || value === 'true') return true;
+    return value === false || value === 'false' ? false : undefined;
+  };
   return {
     clientId: text('clientId'),
     settings: settingsFromContext(scope.node.tryGetContext('settings')),
     existingCredentialsSecret: text('existingCredentialsSecret'),
     notificationEmail: text('notificationEmail'),
-    notificationTopic: topic === false || topic === 'false' ? false : undefined,
+    notificationTopic: flag('notificationTopic') === false ? false : undefined,
     routeThrottles: routeThrottlesFromContext(scope.node.tryGetContext('routeThrottles')),
     domainName: text('domainName'),
     certificateArn: text('certificateArn'),
     hostedZone: hostedZoneFromContext(text('hostedZoneId'), text('hostedZoneName')),
+    exampleConsumer: flag('exampleConsumer') === true,
+    consumerParameterPrefix: text('consumerParameterPrefix'),
   };
 }
 

@@ -1,14 +1,17 @@
 import { Annotations, CfnOutput, Duration, type RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
+import type { IPrincipal } from 'aws-cdk-lib/aws-iam';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { HostedZone } from 'aws-cdk-lib/aws-route53';
 import type { Construct } from 'constructs';
 import { TABLE_SCHEMA } from '#shared/adapters/dynamodb/table-schema.js';
+import { TokenConsumerAccess } from '#shared/consumer/cdk/token-consumer-access.js';
 import { METRICS_NAMESPACE } from '#shared/core/ports/metrics.js';
 import { loadConfig } from '#shared/runtime/config.js';
 import { Alarms } from './constructs/alarms.js';
 import { AppFunction } from './constructs/app-function.js';
 import { ClientCredentials } from './constructs/client-credentials.js';
+import { ConsumerParameters } from './constructs/consumer-parameters.js';
 import { DeadLetters } from './constructs/dead-letters.js';
 import { Notifications } from './constructs/notifications.js';
 import { OAuthHttpApi, type RouteName, type RouteThrottle } from './constructs/oauth-http-api.js';
@@ -16,12 +19,14 @@ import { TokenRefreshSchedule } from './constructs/token-refresh-schedule.js';
 import { TokenTable } from './constructs/token-table.js';
 import {
   CONSUMER_SETTING_AREAS,
+  type CoreFunctionName,
   checkSettings,
   FUNCTIONS,
   type FunctionName,
   type FunctionSpec,
   type Settings,
   settingsEnvironment,
+  timeoutOf,
 } from './function-catalog.js';
 
 export interface BitrixTokenStackProps extends StackProps {
@@ -67,23 +72,38 @@ export interface BitrixTokenStackProps extends StackProps {
   readonly hostedZone?: { readonly id: string; readonly name: string };
   /** Throttles of single routes (`oauthStart`, `oauthCallback`, `events`, `install`). @default DEFAULT_ROUTE_THROTTLES */
   readonly routeThrottles?: Partial<Record<RouteName, RouteThrottle>>;
+  /** Deploy the example consumer (`functions/example-consumer.ts`). @default false */
+  readonly exampleConsumer?: boolean;
+  /**
+   * Prefix of the SSM parameters consumers in other CDK apps read (`TokenConsumerAccess.fromParameters`).
+   * A second deployment in the same account and region needs its own. @default '/bitrix24-token-service'
+   */
+  readonly consumerParameterPrefix?: string;
 }
+
+/** The functions of a deployment; the example consumer only when asked for. */
+export type StackFunctions = Readonly<Record<CoreFunctionName, AppFunction>> & {
+  readonly exampleConsumer?: AppFunction | undefined;
+};
 
 /**
  * The whole Bitrix24 token service: token table, client credentials, notifications, the dead-letters
- * queue, the seven functions, the HTTP API, the schedules and the alarms. Composition only; each
- * concern is a construct.
+ * queue, the functions (the token vendor among them), the HTTP API, the schedules, the alarms, and the
+ * parameters consumers of other apps read. Composition only; each concern is a construct.
  *
  * @example
  * const service = new BitrixTokenStack(app, 'Bitrix24TokenService');
- * service.grantConsumer(myFunction); // a Lambda of yours that calls Bitrix24
+ * service.grantConsumer(myFunction); // a Lambda of yours in the same app that calls Bitrix24
  */
 export class BitrixTokenStack extends Stack {
   readonly tokens: TokenTable;
   readonly credentials: ClientCredentials;
   readonly notifications: Notifications;
   readonly deadLetters: DeadLetters;
-  readonly functions: Readonly<Record<FunctionName, AppFunction>>;
+  readonly functions: StackFunctions;
+  /** What a consumer Lambda is granted and given (`grantConsumer`). */
+  readonly consumerAccess: TokenConsumerAccess;
+  readonly consumerParameters: ConsumerParameters;
   readonly api: OAuthHttpApi;
   readonly schedules: TokenRefreshSchedule;
   readonly alarms: Alarms;
@@ -97,7 +117,7 @@ export class BitrixTokenStack extends Stack {
     this.settings = props.settings ?? {};
     checkSettings(this.settings);
     // The same parser the functions run at cold start: a bad value fails here, before a deploy.
-    loadConfig(this.settings);
+    const config = loadConfig(this.settings);
 
     const clientId = checkClientId(props.clientId);
     checkCustomDomain(props);
@@ -123,7 +143,7 @@ export class BitrixTokenStack extends Stack {
       const fn = new AppFunction(this, spec.id, {
         entry: spec.entry,
         description: spec.description,
-        timeout: spec.timeout,
+        timeout: timeoutOf(spec, config),
         memorySize: spec.memorySize,
         invokedBy: spec.invokedBy,
         serviceName,
@@ -154,6 +174,21 @@ export class BitrixTokenStack extends Stack {
       if (spec.notifications) this.notifications.bind(fn);
       return fn;
     };
+    // The vendor first: consumers are granted access to it.
+    const tokenVendor = build('tokenVendor');
+    this.consumerAccess = new TokenConsumerAccess(this, 'ConsumerAccess', {
+      tableName: this.tokens.table.tableName,
+      tableArn: this.tokens.table.tableArn,
+      tableKeyArn: this.tokens.encryptionKey.keyArn,
+      vendorFunctionArn: tokenVendor.functionArn,
+    });
+    this.consumerParameters = new ConsumerParameters(this, 'ConsumerParameters', {
+      prefix: props.consumerParameterPrefix,
+      tableName: this.tokens.table.tableName,
+      tableArn: this.tokens.table.tableArn,
+      tableKeyArn: this.tokens.encryptionKey.keyArn,
+      vendorFunctionArn: tokenVendor.functionArn,
+    });
     // Every name of the catalog, checked by the type: a function added there must be added here.
     this.functions = {
       oauthStart: build('oauthStart'),
@@ -162,7 +197,8 @@ export class BitrixTokenStack extends Stack {
       installPage: build('installPage'),
       refreshTokens: build('refreshTokens'),
       processParkedEvents: build('processParkedEvents'),
-      exampleConsumer: build('exampleConsumer'),
+      tokenVendor,
+      exampleConsumer: props.exampleConsumer === true ? build('exampleConsumer') : undefined,
     };
 
     this.api = new OAuthHttpApi(this, 'Api', {
@@ -206,6 +242,13 @@ export class BitrixTokenStack extends Stack {
       this.deadLetters.queue.queueUrl,
       'What could not be delivered or failed asynchronously (read it after its alarm)',
     );
+    output(this, 'TokenVendorArn', tokenVendor.functionArn, 'Token vendor: consumers call it with Lambda Invoke');
+    output(
+      this,
+      'ConsumerParameterPrefix',
+      this.consumerParameters.prefix,
+      'SSM prefix TokenConsumerAccess.fromParameters reads',
+    );
     if (this.notifications.topic !== undefined) {
       output(
         this,
@@ -235,6 +278,8 @@ export class BitrixTokenStack extends Stack {
       [this.tokens, 'token-store'],
       [this.credentials, 'credentials'],
       [this.notifications, 'notifications'],
+      [this.consumerAccess, 'consumer-access'],
+      [this.consumerParameters, 'consumer-parameters'],
       [this.deadLetters, 'dead-letters'],
       [this.api, 'http-api'],
       [this.schedules, 'schedules'],
@@ -244,19 +289,26 @@ export class BitrixTokenStack extends Stack {
   }
 
   /**
-   * Gives a consumer Lambda (yours, or the example) exactly what the consumer library needs, in one
-   * call: read and write the portal items of the token table through the refresh path (see
-   * `TokenTable.grantConsumerTokens`), read the client credentials, publish status notifications; and
-   * sets `TABLE_NAME`, `CLIENT_CREDENTIALS_SECRET_ID`, `EVENT_BUS_NAME` and the operator's values of the
-   * refresh and consumer settings.
+   * Makes a Lambda of this app (yours, or the example) a consumer: a reader of the portal items the
+   * library needs — the refresh token and everything else stays unreadable — and a caller of the token
+   * vendor (see `TokenConsumerAccess`); no secret, no writes, no EventBridge. Sets the library's
+   * environment and the operator's values of the consumer settings. Lambdas of other apps use
+   * `TokenConsumerAccess.fromParameters` from the package's `/cdk` entry instead.
    */
   grantConsumer(fn: LambdaFunction): void {
     for (const [variable, value] of Object.entries(settingsEnvironment(CONSUMER_SETTING_AREAS, this.settings))) {
       fn.addEnvironment(variable, value);
     }
-    this.tokens.bind(fn, 'consumer');
-    this.credentials.bind(fn);
-    this.notifications.bind(fn);
+    this.consumerAccess.bind(fn);
+  }
+
+  /**
+   * Lets a principal of another account call the token vendor (a statement in the vendor's resource
+   * policy); the caller's own account must allow `lambda:InvokeFunction` on it too. Such callers get
+   * tokens only from the vendor: the table and its key stay in this account.
+   */
+  grantVendorInvoke(principal: IPrincipal): void {
+    this.functions.tokenVendor.grantInvoke(principal);
   }
 }
 

@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
-import type { Config } from '#shared/runtime/config.js';
+import { type Config, vendorTimeoutSeconds } from '#shared/runtime/config.js';
 import type { InvokedBy } from './constructs/app-function.js';
-import type { TableAccess } from './constructs/token-table.js';
+import { REFRESH_PATH_TABLE_ACCESS, type TableAccess } from './constructs/token-table.js';
 
 /** A variable of `shared/runtime/config.ts`: the type keeps this file in step with the schema. */
 export type SettingName = keyof Config;
@@ -70,7 +70,9 @@ export const SETTING_AREAS = {
     'PARKED_RETRY_BASE_SECONDS',
     'PARKED_RETRY_MAX_SECONDS',
   ],
-  /** The consumer library inside any consumer Lambda. */
+  /** The token vendor's defaults for callers that name none, and how often it records use. */
+  vendor: ['CONSUMER_REFRESH_MARGIN_SECONDS', 'CONSUMER_TOUCH_THROTTLE_SECONDS'],
+  /** The consumer library inside a consumer Lambda of this stack (the example). */
   consumer: [
     'CONSUMER_REFRESH_MARGIN_SECONDS',
     'CONSUMER_CACHE_SECONDS',
@@ -84,14 +86,8 @@ export const SETTING_AREAS = {
 
 export type SettingArea = keyof typeof SETTING_AREAS;
 
-/** What any consumer Lambda reads: the library refreshes through the one refresh path. */
-export const CONSUMER_SETTING_AREAS = [
-  'tokenStore',
-  'authorizationServer',
-  'refresh',
-  'consumer',
-  'portals',
-] as const satisfies readonly SettingArea[];
+/** What a consumer Lambda reads: the library's own tuning; it reads the table and asks the vendor. */
+export const CONSUMER_SETTING_AREAS = ['consumer'] as const satisfies readonly SettingArea[];
 
 /** What one function is, needs and may do. */
 export interface FunctionSpec {
@@ -102,7 +98,9 @@ export interface FunctionSpec {
   readonly description: string;
   /**
    * Token table access, action by action and item family by item family, as the function's use cases
-   * call the adapters (docs/DEPLOY.md §1 lists why each one is there); `consumer`: the consumer grant.
+   * call the adapters (docs/DEPLOY.md §1 lists why each one is there); `consumer`: a reader of the
+   * table and a caller of the token vendor, granted by `TokenConsumerAccess` as any team's Lambda is
+   * (`BitrixTokenStack.grantConsumer`).
    */
   readonly tokens: TableAccess | 'consumer';
   /** Reads the client credentials secret. */
@@ -112,10 +110,13 @@ export interface FunctionSpec {
    * for the anonymous start of the code flow, which must not be able to read the client secret.
    */
   readonly clientId: boolean;
-  /** Publishes token-status notifications (runs the refresh path: the sweep and consumers). */
+  /** Publishes token-status notifications (runs the refresh path, or reports lost installs). */
   readonly notifications: boolean;
   readonly settings: readonly SettingArea[];
-  readonly timeout: Duration;
+  /** A fixed timeout, or one sized from the deployment's settings. */
+  readonly timeout: Duration | ((config: Config) => Duration);
+  /** Deployed only when the stack is asked for it (`BitrixTokenStackProps.exampleConsumer`). @default false */
+  readonly optIn?: boolean;
   readonly memorySize?: number;
   /**
    * Who invokes it: the HTTP API and a direct caller wait for the answer; the schedules invoke
@@ -127,8 +128,8 @@ export interface FunctionSpec {
 
 /**
  * THE per-function mapping: entry, table access, secret, bus and settings. Extend it here; the stack
- * builds every function from it. The consumer entry uses the same grant as user Lambdas
- * (`BitrixTokenStack.grantConsumer`).
+ * builds every function from it. The example consumer uses the same grant as user Lambdas
+ * (`BitrixTokenStack.grantConsumer`) and is deployed only on request.
  */
 export const FUNCTIONS = {
   oauthStart: {
@@ -241,21 +242,49 @@ export const FUNCTIONS = {
     timeout: Duration.minutes(1),
     invokedBy: 'schedule',
   },
+  tokenVendor: {
+    id: 'TokenVendor',
+    entry: 'functions/token-vendor.ts',
+    description: "Token vendor (Lambda Invoke): consumers' access tokens through the one refresh path",
+    // The refresh path on portal items (lease, fenced write, recovery items, use records, renames) and
+    // the credentials-health item; nothing else.
+    tokens: REFRESH_PATH_TABLE_ACCESS,
+    clientCredentials: true,
+    clientId: false,
+    notifications: true,
+    settings: ['tokenStore', 'authorizationServer', 'refresh', 'vendor'],
+    // A wait for another worker's lease, then one refresh of its own (vendorTimeoutSeconds).
+    timeout: (config) => Duration.seconds(vendorTimeoutSeconds(config)),
+    invokedBy: 'direct',
+  },
   exampleConsumer: {
     id: 'ExampleConsumer',
     entry: 'functions/example-consumer.ts',
     description: 'Example consumer (direct invoke): calls a portal REST method with a fresh token',
     tokens: 'consumer',
-    clientCredentials: true,
+    clientCredentials: false,
     clientId: false,
-    notifications: true,
+    notifications: false,
     settings: CONSUMER_SETTING_AREAS,
-    timeout: Duration.seconds(30),
+    // Long enough to wait for the vendor at its longest, then make the REST call.
+    timeout: (config) =>
+      Duration.seconds(vendorTimeoutSeconds(config) + Math.ceil(config.BITRIX_REST_TIMEOUT_MS / 1000)),
+    optIn: true,
     invokedBy: 'direct',
   },
 } as const satisfies Record<string, FunctionSpec>;
 
 export type FunctionName = keyof typeof FUNCTIONS;
+
+/** The functions every deployment has (the catalog without the opt-in ones). */
+export type CoreFunctionName = {
+  [N in FunctionName]: (typeof FUNCTIONS)[N] extends { readonly optIn: true } ? never : N;
+}[FunctionName];
+
+/** A function's timeout under the deployment's settings. */
+export function timeoutOf(spec: FunctionSpec, config: Config): Duration {
+  return typeof spec.timeout === 'function' ? spec.timeout(config) : spec.timeout;
+}
 
 /** The operator's values of the settings in `areas`. */
 export function settingsEnvironment(areas: readonly SettingArea[], settings: Settings): Record<string, string> {

@@ -65,6 +65,8 @@ export interface DynamoDbFaultProxy {
     readonly requests: Readonly<Record<string, number>>;
     readonly faults: Readonly<Record<string, number>>;
   };
+  /** The requests seen since the last reset, in order (the latest 10,000): what a client really asked for. */
+  readonly seen: readonly ProxiedRequest[];
   resetCounts(): void;
   stop(): Promise<void>;
 }
@@ -119,6 +121,9 @@ function matches(rule: FaultRule, request: ProxiedRequest): boolean {
   return rule.when === undefined || rule.when(request);
 }
 
+/** Requests kept for `seen`; older ones are dropped. */
+const MAX_SEEN = 10_000;
+
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -139,6 +144,7 @@ export async function startDynamoDbFaultProxy(options: {
   const rules: { rule: FaultRule; left: number }[] = [];
   const requests: Record<string, number> = {};
   const faults: Record<string, number> = {};
+  const seen: ProxiedRequest[] = [];
   const sockets = new Set<Socket>();
 
   const pass = (req: IncomingMessage, body: Buffer, res: ServerResponse, lose: boolean): void => {
@@ -177,6 +183,8 @@ export async function startDynamoDbFaultProxy(options: {
         // Not JSON: nothing for a rule to look at; pass it on.
       }
       const request = describe(operation, parsed);
+      if (seen.length >= MAX_SEEN) seen.shift();
+      seen.push(request);
       const entry = rules.find(({ rule, left }) => left > 0 && matches(rule, request));
       const fire = entry !== undefined && random() < (entry.rule.probability ?? 1);
       if (entry === undefined || !fire) {
@@ -230,7 +238,11 @@ export async function startDynamoDbFaultProxy(options: {
     get counts() {
       return { requests: { ...requests }, faults: { ...faults } };
     },
+    get seen() {
+      return [...seen];
+    },
     resetCounts() {
+      seen.length = 0;
       for (const key of Object.keys(requests)) delete requests[key];
       for (const key of Object.keys(faults)) delete faults[key];
     },

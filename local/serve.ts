@@ -6,6 +6,8 @@
  * - the API routes on http://127.0.0.1:PORT, shaped as API Gateway's HTTP API calls the functions,
  *   plus the status page (`/status`, `/status.json`),
  * - the refresh sweep and the parked-events processor on timers, as EventBridge Scheduler would run them,
+ * - the token vendor on a local Lambda `Invoke` endpoint, so consumers (the consumer package, or any AWS
+ *   SDK) work against it exactly as against AWS (`consumerEnv` of the descriptor says how),
  * - unless real credentials are configured (`BITRIX_CLIENT_ID`, `BITRIX_CLIENT_SECRET`,
  *   `PUBLIC_BASE_URL`): the Bitrix24 emulator with a demo portal and the app registered at our URLs.
  *   The service then runs on the emulator's clock (leases, expiries, due times, the sweep's timer, the
@@ -24,6 +26,7 @@ import { makeOAuthCallback } from '#functions/oauth-callback.js';
 import { makeOAuthStart } from '#functions/oauth-start.js';
 import { makeProcessParkedEvents } from '#functions/process-parked-events.js';
 import { makeRefreshTokens } from '#functions/refresh-tokens.js';
+import { makeTokenVendor } from '#functions/token-vendor.js';
 import { PARKED_CLAIM_STREAM_FILTER } from '#shared/adapters/dynamodb/table-schema.js';
 import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-repository.js';
 import { collectPortalStatus } from '#shared/core/use-cases/portal-status.js';
@@ -40,6 +43,7 @@ import { docsRoutes } from './docs-routes.js';
 import { startDynamoDbServer } from './dynamodb-server.js';
 import { freePort, portIsFree } from './free-port.js';
 import { localContext, type RouteTable, startLambdaHttpServer } from './lambda-http-server.js';
+import { startLambdaInvokeServer } from './lambda-invoke-server.js';
 import { acquireRunLock, RunLockHeldError } from './run-lock.js';
 import { schedule } from './schedule.js';
 import { startSecretsManagerServer } from './secrets-manager-server.js';
@@ -70,6 +74,8 @@ type Settings = SettingsOf<typeof settingsSchema>;
 const TABLE_NAME = 'bitrix24-tokens';
 /** The client-credentials secret's id in the local Secrets Manager. */
 const SECRET_ID = 'local/bitrix24-client-credentials';
+/** The token vendor's function name on the local Lambda endpoint. */
+const VENDOR_FUNCTION = 'bitrix24-token-vendor';
 
 function log(line = ''): void {
   process.stdout.write(`${line}\n`);
@@ -271,6 +277,17 @@ async function main(): Promise<void> {
     };
     const server = await startLambdaHttpServer(routes, { port });
     stops.push(server.stop);
+    const lambda = await startLambdaInvokeServer({ functions: { [VENDOR_FUNCTION]: makeTokenVendor(wiring) } });
+    stops.push(lambda.stop);
+    // What a consumer process needs to use this service: the consumer package reads these.
+    const consumerEnv: Record<string, string> = {
+      ...awsEnv,
+      AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint,
+      AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint,
+      BITRIX24_TOKEN_TABLE: TABLE_NAME,
+      BITRIX24_TOKEN_VENDOR: VENDOR_FUNCTION,
+      ...(demo === undefined ? {} : { BITRIX_URL_REWRITES: JSON.stringify(demo.urlRewrites) }),
+    };
 
     const processParkedEvents = makeProcessParkedEvents(wiring);
     const scheduled: [string, number, ScheduledHandler][] = [
@@ -306,8 +323,9 @@ async function main(): Promise<void> {
       statusUrl: `${localUrl}/status`,
       emulatorUrl: demo?.url,
       env: handlerEnv,
+      consumerEnv,
     });
-    printBanner({ localUrl, serviceUrl, dataDir, demo, settings });
+    printBanner({ localUrl, serviceUrl, dataDir, demo, settings, vendorUrl: lambda.endpoint });
   } catch (error) {
     await stopAll();
     throw error;
@@ -389,6 +407,7 @@ function printBanner(input: {
   dataDir: string;
   demo: Demo | undefined;
   settings: Settings;
+  vendorUrl: string;
 }): void {
   const { localUrl, serviceUrl, demo } = input;
   log('');
@@ -407,6 +426,7 @@ function printBanner(input: {
     log(`    redirect URI             ${serviceUrl}/oauth/callback`);
   }
   log(`  API                 ${serviceUrl}/oauth/start, /oauth/callback, /bitrix/install, /bitrix/events`);
+  log(`  token vendor        ${input.vendorUrl}   (Lambda Invoke of ${VENDOR_FUNCTION})`);
   log(`  data                ${input.dataDir}`);
   log('');
   log('What to try:');
@@ -427,6 +447,12 @@ function printBanner(input: {
     log('  2. Open the status page to see its tokens.');
     log(`  3. npm run ops -- list | show <memberId> | refresh <memberId> | sweep   (the sweep also runs ${every})`);
   }
+  log(
+    `  4. npm run ops -- list | show <memberId> | refresh <memberId> | sweep   (the sweep also runs every ${input.settings.SWEEP_INTERVAL_SECONDS} s)`,
+  );
+  log(
+    `  5. Run a consumer against it with the variables under "consumerEnv" in ${join(input.dataDir, 'endpoint.json')}`,
+  );
   if (demo?.restarted === true) {
     log('');
     log(`Note: ${demo.portal} was installed in an earlier run. The emulator keeps its tokens in memory only, so the`);

@@ -15,6 +15,12 @@ export interface LocalServiceDescriptor {
   readonly emulatorUrl?: string | undefined;
   /** `TABLE_NAME`, `AWS_ENDPOINT_URL_*`, `CLIENT_CREDENTIALS_SECRET_ID`, `BITRIX_URL_REWRITES`, … */
   readonly env: Readonly<Record<string, string>>;
+  /**
+   * What a consumer process needs to use the service: `BITRIX24_TOKEN_TABLE`, `BITRIX24_TOKEN_VENDOR`,
+   * `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_LAMBDA` (the local token vendor), region and
+   * credentials the local servers accept, `BITRIX_URL_REWRITES`.
+   */
+  readonly consumerEnv?: Readonly<Record<string, string>> | undefined;
 }
 
 /** Where the descriptor lives inside the data folder. */

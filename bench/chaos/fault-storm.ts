@@ -1,8 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import { seededRandom } from '#bench/lib/stats.js';
 import { World } from '#bench/lib/world.js';
-import { refreshPathRefresher } from '#shared/consumer/refresh-path.js';
+import { directInvoke } from '#local/lambda-invoke-server.js';
+import { DynamoDbTokenReader } from '#shared/consumer/dynamodb-token-reader.js';
 import { TokenClient } from '#shared/consumer/token-client.js';
+import { TokenVendorClient } from '#shared/consumer/token-vendor-client.js';
 import { AppError } from '#shared/core/domain/errors.js';
 import type { History } from '#shared/core/domain/token-history.js';
 import type { TokenKey, TokenSet } from '#shared/core/domain/token-set.js';
@@ -168,9 +170,10 @@ export async function runFaultStorm(options: FaultStormOptions): Promise<ChaosRe
     });
     const flaky = new FlakyRepository(world.repository, seededRandom(options.seed + 1));
     const deps: SweepDeps = { ...world.deps, repository: flaky };
+    // A consumer reads the table and asks the deployed vendor handler, which refreshes through the flaky store.
     const consumer = new TokenClient({
-      store: world.repository,
-      refresher: refreshPathRefresher(deps),
+      reader: new DynamoDbTokenReader({ client: world.dynamodb.client, tableName: world.tableName }),
+      vendor: new TokenVendorClient(directInvoke(world.vendorHandler(deps), 'token-vendor')),
       now: world.clock,
       refreshFailureCooldownMs: 60_000,
     });

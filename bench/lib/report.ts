@@ -125,9 +125,9 @@ function sections(results: Results): string[] {
   }
   if (f.has('consumer.')) {
     out.push(
-      '### 3. Consumer reads (`getAccessToken`)',
+      '### 3. Consumer reads (`getAccessToken`, the token vendor in the path)',
       table(
-        ['read', 'median', 'p95', 'p99', 'DynamoDB requests per read'],
+        ['read', 'median', 'p95', 'p99', 'DynamoDB requests per read', 'vendor invocations per read'],
         (
           [
             ['warm', 'warm cache (in process)'],
@@ -140,25 +140,28 @@ function sections(results: Results): string[] {
           `${f.value(`consumer.${mode}.p95`)} ms`,
           `${f.value(`consumer.${mode}.p99`)} ms`,
           String(f.figure(`consumer.${mode}.median`)?.params.dynamodbRequestsPerRead ?? '–'),
+          String(f.figure(`consumer.${mode}.median`)?.params.vendorInvocationsPerRead ?? '–'),
         ]),
       ),
       table(
         [
           '100 readers meet one expired token',
           'calls to the authorization server',
-          'DynamoDB requests',
+          'vendor calls',
+          'DynamoDB requests (library + vendor)',
           'reader wait median',
           'reader wait max',
         ],
         (
           [
-            ['oneInstance', 'one library instance (100 concurrent invocations)'],
-            ['oneInstanceUserNamed', 'one library instance, user named'],
-            ['manyInstances', '100 library instances (separate caches)'],
+            ['oneInstance', 'one container: 100 concurrent invocations, no user named'],
+            ['oneInstanceUserNamed', 'one container: 100 concurrent invocations, user named'],
+            ['manyInstances', '100 containers (separate caches)'],
           ] as const
         ).map(([key, label]) => [
           label,
           f.value(`consumer.expired.${key}.authCalls`),
+          f.value(`consumer.expired.${key}.vendorCalls`),
           f.value(`consumer.expired.${key}.dynamodb`),
           `${f.value(`consumer.expired.${key}.waitMedian`)} ms`,
           `${f.value(`consumer.expired.${key}.waitMax`)} ms`,

@@ -1,17 +1,24 @@
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
+import { makeTokenVendor } from '#functions/token-vendor.js';
 import { ensureTable } from '#local/create-table.js';
 import { type BitrixEmulator, type EmulatorPortal, startBitrixEmulator } from '#local/emulator/index.js';
+import type { InvokedHandler } from '#local/lambda-invoke-server.js';
 import { HttpBitrixOAuthClient } from '#shared/adapters/bitrix/oauth-client.js';
+import { HttpPortalProbe } from '#shared/adapters/bitrix/portal-probe.js';
 import { DynamoDbRecoveryStore } from '#shared/adapters/dynamodb/recovery-store.js';
 import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-repository.js';
 import { nextRefreshAt } from '#shared/core/domain/refresh-policy.js';
+import { SECOND } from '#shared/core/domain/time.js';
 import type { TokenKey, TokenSet } from '#shared/core/domain/token-set.js';
+import type { RefreshDeps } from '#shared/core/use-cases/refresh-token-set.js';
 import { type SweepDeps, type SweepSummary, sweepDueTokens } from '#shared/core/use-cases/sweep-due-tokens.js';
+import type { VendDeps } from '#shared/core/use-cases/vend-access-token.js';
 import { type Config, loadConfig } from '#shared/runtime/config.js';
 import { refreshSettings } from '#shared/runtime/wiring.js';
 import { MemoryLogger } from '#test/fakes/memory-logger.js';
 import { MemoryMetrics } from '#test/fakes/memory-metrics.js';
 import { MemoryNotifications } from '#test/fakes/memory-notifications.js';
+import { powertoolsLogger } from '#test/helpers/builders/loggers.js';
 import { CountingDynamoDbClient } from './dynamodb.js';
 import { mapConcurrent, seededRandom } from './stats.js';
 
@@ -98,6 +105,32 @@ export class World {
       urlRewrites: this.emulator.urlRewrites,
       timeoutMs,
       now: this.clock,
+    });
+  }
+
+  /** The token vendor's dependencies on this world: its table, and this world's refresh path unless given another. */
+  vendorDeps(refresh: RefreshDeps = this.deps): VendDeps {
+    return {
+      tokens: this.repository,
+      refresh,
+      probe: new HttpPortalProbe({
+        urlRewrites: this.emulator.urlRewrites,
+        timeoutMs: this.config.BITRIX_HTTP_TIMEOUT_MS,
+      }),
+      settings: {
+        minValidityMs: this.config.CONSUMER_REFRESH_MARGIN_SECONDS * SECOND,
+        touchThrottleMs: this.config.CONSUMER_TOUCH_THROTTLE_SECONDS * SECOND,
+      },
+    };
+  }
+
+  /** The deployed token vendor (`functions/token-vendor.ts`) on this world. */
+  vendorHandler(refresh: RefreshDeps = this.deps): InvokedHandler {
+    return makeTokenVendor({
+      vendor: this.vendorDeps(refresh),
+      logger: powertoolsLogger('SILENT'),
+      metrics: this.metrics,
+      config: this.config,
     });
   }
 

@@ -72,17 +72,18 @@ export const DUE_ENTRY_KEYS: Readonly<Record<DueEntries, string>> = {
 };
 
 /**
- * What the consumer library needs, and no more: read portal items (installation, token sets) and
- * write them through the one refresh path (the refresh lease, the fenced write of a refreshed pair,
+ * What the token vendor needs, and no more: read portal items (installation, token sets) and write
+ * them through the one refresh path (the refresh lease, the fenced write of a refreshed pair,
  * `lastUsedAt`, a renamed portal's address: conditional updates; and the recovery record of a
  * refreshed pair whose write failed: a put checked against its token set, and a conditional delete),
- * and when our credentials were last accepted. No OAuth states, no parked claims, no due index, no
- * batch writes.
+ * and when our credentials were last accepted (read only). No OAuth states, no parked claims, no due index, no
+ * batch writes. Consumers are readers with a grant of their own (`TokenConsumerAccess`).
  */
-export const CONSUMER_TABLE_ACCESS: TableAccess = {
+export const REFRESH_PATH_TABLE_ACCESS: TableAccess = {
   items: {
     portal: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'],
-    app: ['GetItem', 'UpdateItem'],
+    // Read only: whether our credentials were accepted since an `invalid_client`; the vendor records nothing.
+    app: ['GetItem'],
   },
 };
 
@@ -210,11 +211,6 @@ export class TokenTable extends Construct {
     }
   }
 
-  /** The consumer library's access (`CONSUMER_TABLE_ACCESS`): portal items only. */
-  grantConsumerTokens(grantee: IGrantable): void {
-    this.grantTableAccess(grantee, CONSUMER_TABLE_ACCESS);
-  }
-
   /**
    * Hands newly parked install claims to `fn` from the table's stream (keys only, filtered to
    * `PARKED_CLAIM_STREAM_FILTER` so nothing else invokes it), within a second of their receipt. A batch
@@ -254,10 +250,10 @@ export class TokenTable extends Construct {
     });
   }
 
-  /** Grants `access` (or the consumer access) and sets the table name variable. */
-  bind(fn: LambdaFunction, access: TableAccess | 'consumer'): void {
+  /** Grants `access` and sets the table name variable. */
+  bind(fn: LambdaFunction, access: TableAccess): void {
     fn.addEnvironment(this.envName, this.table.tableName);
-    this.grantTableAccess(fn, access === 'consumer' ? CONSUMER_TABLE_ACCESS : access);
+    this.grantTableAccess(fn, access);
   }
 
   private grantKey(grantee: IGrantable, actions: readonly string[]): void {

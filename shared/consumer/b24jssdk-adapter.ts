@@ -4,11 +4,12 @@
  * its refresh hook (`setCustomRefreshAuth`) asks the service instead, which refreshes through the one
  * safe path (or hands out the token another process refreshed already).
  *
- * Kept out of `shared/index.ts` so code that does not use the SDK does not bundle it.
+ * Kept out of the package's main entry (`shared/consumer/index.ts`) so code that does not use the SDK
+ * does not bundle it.
  */
 import { B24OAuth, EnumAppStatus, type HandlerRefreshAuth, type RestrictionParams } from '@bitrix24/b24jssdk';
+import type { AccessToken, GetAccessTokenInput } from '#shared/core/domain/access-token.js';
 import { rewriteUrl } from '#shared/core/domain/url-rewrites.js';
-import type { AccessToken, GetAccessTokenInput } from './access-token.js';
 
 /**
  * Stands where the SDK expects a refresh token. The SDK only compares it with `"hook"` (webhook mode);

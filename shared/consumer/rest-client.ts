@@ -1,9 +1,9 @@
+import type { AccessToken, GetAccessTokenInput } from '#shared/core/domain/access-token.js';
 import { BitrixRestError, httpStatusCode, OWN_ERROR_CODES, ValidationError } from '#shared/core/domain/errors.js';
 import { stringifyPhpForm } from '#shared/core/domain/php-form.js';
 import { portalMoveAllowed } from '#shared/core/domain/portal-address.js';
-import { rewriteUrl } from '#shared/core/domain/url-rewrites.js';
+import { restoreUrl, rewriteUrl } from '#shared/core/domain/url-rewrites.js';
 import type { Logger } from '#shared/core/ports/logger.js';
-import type { AccessToken, GetAccessTokenInput } from './access-token.js';
 
 /** Parameters of a REST method; nested objects and arrays are sent as PHP bracket keys. */
 export type RestParams = Readonly<Record<string, unknown>>;
@@ -366,29 +366,6 @@ type PostAnswer =
       readonly retryAfterMs: number | undefined;
       readonly endpoint: string;
     };
-
-/**
- * Undoes `BITRIX_URL_REWRITES` for a URL the (emulated or proxied) portal sent back, so stored addresses
- * keep real host names. A URL no rewrite produced is returned unchanged.
- */
-export function restoreUrl(url: string, rewrites: Readonly<Record<string, string>>): string {
-  for (const [origin, base] of Object.entries(rewrites)) {
-    const trimmed = base.replace(/\/+$/, '');
-    if (trimmed.includes('{host}')) {
-      const [before = '', after = ''] = trimmed.split('{host}', 2);
-      if (!url.startsWith(before)) continue;
-      const rest = url.slice(before.length);
-      const host = rest.split('/', 1)[0] ?? '';
-      if (host === '' || !rest.slice(host.length).startsWith(after)) continue;
-      const scheme = origin === '*' ? 'https:' : new URL(origin).protocol;
-      return `${scheme}//${host}${rest.slice(host.length + after.length)}`;
-    }
-    if (origin !== '*' && (url === trimmed || url.startsWith(`${trimmed}/`) || url.startsWith(`${trimmed}?`))) {
-      return `${origin}${url.slice(trimmed.length)}`;
-    }
-  }
-  return url;
-}
 
 function assertMethod(method: string): void {
   if (typeof method !== 'string' || !METHOD.test(method))

@@ -1,3 +1,4 @@
+import { CONSUMER_TUNING } from '#shared/consumer/settings.js';
 import { ConfigError } from '#shared/core/domain/errors.js';
 import { parsePortalAddress } from '#shared/core/domain/portal-address.js';
 import { REFRESH_POLICY_MODES } from '#shared/core/domain/refresh-policy.js';
@@ -66,25 +67,8 @@ const schema = {
   DYNAMODB_MAX_ATTEMPTS: int(3, 1),
   /** Timeout of one call to the authorization server or a portal. Must stay below the lease. */
   BITRIX_HTTP_TIMEOUT_MS: int(8000, 100),
-  /**
-   * Consumer library: a token this close to expiry is refreshed on demand (through the one refresh
-   * path) before it is handed out.
-   */
-  CONSUMER_REFRESH_MARGIN_SECONDS: int(300),
-  /**
-   * Consumer library: longest time a process keeps an access token in memory. The real limit is
-   * min(this, expiresAt − margin), and a consumer that meets `expired_token` drops it at once.
-   */
-  CONSUMER_CACHE_SECONDS: int(300),
-  /** Consumer library: how often a process records that it uses a token set (`lastUsedAt`). */
-  CONSUMER_TOUCH_THROTTLE_SECONDS: int(900),
-  /** Timeout of one portal REST call (Bitrix24 cloud stops a request after 60 s). */
-  BITRIX_REST_TIMEOUT_MS: int(30_000, 100),
-  /** Attempts of one REST call while the portal answers `QUERY_LIMIT_EXCEEDED` / `OPERATION_TIME_LIMIT`. */
-  BITRIX_REST_MAX_ATTEMPTS: int(4, 1),
-  /** Back-off between those attempts: full jitter over base·2ⁿ, capped. */
-  BITRIX_REST_BACKOFF_BASE_MS: int(1000),
-  BITRIX_REST_BACKOFF_MAX_MS: int(15_000),
+  /** Consumer library and token vendor: cache, on-demand margin, use records, REST calls (see there). */
+  ...CONSUMER_TUNING,
   /** Assumed refresh-token lifetime (Bitrix24 documents 180 days; real tokens carry 30). */
   REFRESH_TOKEN_LIFETIME_DAYS: positive(30),
   /** Refresh lease: longer than the HTTP timeout plus the write retries. */
@@ -182,6 +166,33 @@ export function dynamoDbCallMs(
   c: Pick<Config, 'DYNAMODB_MAX_ATTEMPTS' | 'DYNAMODB_REQUEST_TIMEOUT_MS' | 'DYNAMODB_CONNECT_TIMEOUT_MS'>,
 ): number {
   return c.DYNAMODB_MAX_ATTEMPTS * (c.DYNAMODB_REQUEST_TIMEOUT_MS + c.DYNAMODB_CONNECT_TIMEOUT_MS);
+}
+
+/** Longest wait for another worker's refresh of the same token set: one lease plus the write. */
+export function leaseWaitMs(c: Pick<Config, 'REFRESH_LEASE_SECONDS' | 'REFRESH_WRITE_ATTEMPTS'>): number {
+  return c.REFRESH_LEASE_SECONDS * 1000 + c.REFRESH_WRITE_ATTEMPTS * 1000;
+}
+
+/**
+ * What one refresh takes at most once it holds the lease, in the normal course: the authorization
+ * server's answer and two DynamoDB calls (lease and write) at their deadlines.
+ */
+export function refreshBudgetMs(
+  c: Pick<
+    Config,
+    'BITRIX_HTTP_TIMEOUT_MS' | 'DYNAMODB_MAX_ATTEMPTS' | 'DYNAMODB_REQUEST_TIMEOUT_MS' | 'DYNAMODB_CONNECT_TIMEOUT_MS'
+  >,
+): number {
+  return c.BITRIX_HTTP_TIMEOUT_MS + 2 * dynamoDbCallMs(c);
+}
+
+/**
+ * The token vendor's timeout: a wait for another worker's lease, then one refresh of its own, plus
+ * 5 s for reads and the answer (65 s with the defaults: 34 + 8 + 18 + 5). A vendor cut off by its
+ * timeout after the authorization server answered would lose the new pair, so it is never shorter.
+ */
+export function vendorTimeoutSeconds(c: Config): number {
+  return Math.ceil((leaseWaitMs(c) + refreshBudgetMs(c) + 5000) / 1000);
 }
 
 /** The DynamoDB client limits the configuration asks for. */

@@ -1,5 +1,7 @@
 import type { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { HttpBitrixOAuthClient } from '#shared/adapters/bitrix/oauth-client.js';
+import { HttpPortalProbe } from '#shared/adapters/bitrix/portal-probe.js';
+import { HttpPortalProfile } from '#shared/adapters/bitrix/portal-profile.js';
 import { DynamoDbCredentialsHealth } from '#shared/adapters/dynamodb/credentials-health.js';
 import { DynamoDbOAuthStateRepository } from '#shared/adapters/dynamodb/oauth-state-repository.js';
 import { DynamoDbParkedEventRepository } from '#shared/adapters/dynamodb/parked-event-repository.js';
@@ -31,9 +33,10 @@ import type { OpenInstallPageDeps } from '#shared/core/use-cases/open-install-pa
 import type { RefreshSettings } from '#shared/core/use-cases/refresh-token-set.js';
 import type { StartAuthorizationDeps } from '#shared/core/use-cases/start-authorization.js';
 import type { SweepDeps } from '#shared/core/use-cases/sweep-due-tokens.js';
+import type { VendDeps } from '#shared/core/use-cases/vend-access-token.js';
 import { watchCredentials } from '#shared/core/use-cases/watch-credentials.js';
 import { type AwsClientSettings, type AwsClients, createAwsClients } from './clients.js';
-import { type Config, dynamoDbLimits } from './config.js';
+import { type Config, dynamoDbLimits, leaseWaitMs } from './config.js';
 import { defaultLogger } from './logger.js';
 import { defaultMetrics } from './metrics.js';
 
@@ -81,6 +84,8 @@ export interface Wiring {
   readonly notifications: NotificationPublisher;
   /** The refresh path and the sweep. */
   readonly refresh: SweepDeps;
+  /** The token vendor: consumers' access tokens through the refresh path. */
+  readonly vendor: VendDeps;
   /** Install events, uninstall, the install page and parked claims. */
   readonly lifecycle: OpenInstallPageDeps;
   readonly startAuthorization: StartAuthorizationDeps;
@@ -136,19 +141,24 @@ export function wire(config: Config, options: WireOptions = {}): Wiring {
   const credentialsHealth = once(
     () => new DynamoDbCredentialsHealth({ client: clients().documents, tableName: config.TABLE_NAME }),
   );
-  // Every grant records that our credentials work (at most once a minute per process): how an app
-  // removed from a portal is told from wrong credentials (both are `invalid_client`).
+  const httpOAuth = (timeoutMs: number): BitrixOAuthClient =>
+    new HttpBitrixOAuthClient({
+      credentials: credentials(),
+      allowedAuthServers: config.BITRIX_AUTH_SERVERS,
+      urlRewrites: config.BITRIX_URL_REWRITES,
+      timeoutMs,
+      now: clock,
+    });
+  // The sweep's, the installs' and the callback's grants record that our credentials work (at most
+  // once a minute per process): how an app removed from a portal is told from wrong credentials (both
+  // are `invalid_client`). The vendor answers a waiting consumer and records nothing.
   const oauth = (timeoutMs: number): BitrixOAuthClient =>
-    watchCredentials(
-      new HttpBitrixOAuthClient({
-        credentials: credentials(),
-        allowedAuthServers: config.BITRIX_AUTH_SERVERS,
-        urlRewrites: config.BITRIX_URL_REWRITES,
-        timeoutMs,
-        now: clock,
-      }),
-      { health: credentialsHealth(), now: clock, everyMs: MINUTE, logger: logger() },
-    );
+    watchCredentials(httpOAuth(timeoutMs), {
+      health: credentialsHealth(),
+      now: clock,
+      everyMs: MINUTE,
+      logger: logger(),
+    });
   const parked = once(
     () =>
       new DynamoDbParkedEventRepository({
@@ -181,6 +191,17 @@ export function wire(config: Config, options: WireOptions = {}): Wiring {
       random,
     }),
   );
+  const vendor = once(
+    (): VendDeps => ({
+      tokens: repository(),
+      refresh: { ...refresh(), oauth: httpOAuth(config.BITRIX_HTTP_TIMEOUT_MS) },
+      probe: new HttpPortalProbe({ urlRewrites: config.BITRIX_URL_REWRITES, timeoutMs: config.BITRIX_HTTP_TIMEOUT_MS }),
+      settings: {
+        minValidityMs: config.CONSUMER_REFRESH_MARGIN_SECONDS * SECOND,
+        touchThrottleMs: config.CONSUMER_TOUCH_THROTTLE_SECONDS * SECOND,
+      },
+    }),
+  );
   const lifecycle = once(
     (): OpenInstallPageDeps => ({
       tokens: repository(),
@@ -201,6 +222,10 @@ export function wire(config: Config, options: WireOptions = {}): Wiring {
       },
       receiptTtlSeconds: (config.LIFECYCLE_RECEIPT_TTL_HOURS * HOUR) / SECOND,
       defaultServerEndpoint: config.DEFAULT_SERVER_ENDPOINT,
+      profiles: new HttpPortalProfile({
+        urlRewrites: config.BITRIX_URL_REWRITES,
+        timeoutMs: config.BITRIX_HTTP_TIMEOUT_MS,
+      }),
       credentials: credentialsHealth(),
       notifications: notifications(),
       metrics: metrics(),
@@ -268,6 +293,9 @@ export function wire(config: Config, options: WireOptions = {}): Wiring {
     get refresh() {
       return refresh();
     },
+    get vendor() {
+      return vendor();
+    },
     get lifecycle() {
       return lifecycle();
     },
@@ -308,7 +336,7 @@ export function refreshSettings(config: Config): RefreshSettings {
     leaseMs: config.REFRESH_LEASE_SECONDS * SECOND,
     writeAttempts: config.REFRESH_WRITE_ATTEMPTS,
     // One lease plus the write: the longest another worker's refresh can legitimately take.
-    leaseWaitMs: config.REFRESH_LEASE_SECONDS * SECOND + config.REFRESH_WRITE_ATTEMPTS * SECOND,
+    leaseWaitMs: leaseWaitMs(config),
     onDemandMarginMs: 5 * MINUTE,
   };
 }

@@ -14,8 +14,8 @@ let table: TestTable;
 
 // The one synth that runs esbuild for every function (the other infra tests skip bundling).
 beforeAll(() => {
-  // Prepare
-  const { app, stack } = buildApp({}, { bundle: true, nag: true });
+  // Prepare: every function of the catalog, the opt-in example consumer included
+  const { app, stack } = buildApp({ exampleConsumer: true }, { bundle: true, nag: true });
 
   // Act (cdk-nag is on: a finding would fail this synth)
   const assembly = app.synth();
@@ -25,6 +25,7 @@ beforeAll(() => {
   const entries = NAMES.map((name) => {
     // The asset directory is named after the hash that names the uploaded zip.
     const s3Key: unknown = functions[logicalId(stack.functions[name])]?.Properties.Code.S3Key;
+    if (s3Key === undefined) throw new Error(`${name} was not built`);
     const dir = join(assembly.directory, `asset.${String(s3Key).replace(/\.zip$/, '')}`);
     const path = join(dir, 'index.mjs');
     return [name, { code: readFileSync(path, 'utf8'), path, mapPath: join(dir, 'index.mjs.map') }] as const;

@@ -27,7 +27,7 @@ describe('operator settings', () => {
     };
 
     // Act
-    const built = buildStack({ settings });
+    const built = buildStack({ settings, exampleConsumer: true });
     const functions = built.template.findResources('AWS::Lambda::Function');
     const holders = (variable: string) =>
       NAMES.filter(
@@ -35,8 +35,8 @@ describe('operator settings', () => {
           variable in (functions[logicalId(built.stack.functions[name])]?.Properties.Environment.Variables ?? {}),
       );
 
-    // Assess
-    expect(holders('DUE_SHARDS')).toEqual(NAMES.filter((name) => name !== 'oauthStart'));
+    // Assess: a consumer reads only its own tuning; the store's layout is the service's business
+    expect(holders('DUE_SHARDS')).toEqual(NAMES.filter((name) => name !== 'oauthStart' && name !== 'exampleConsumer'));
     expect(holders('OAUTH_STATE_TTL_SECONDS')).toEqual(['oauthStart', 'oauthCallback']);
     expect(holders('REFRESH_SWEEP_CONCURRENCY')).toEqual(['refreshTokens']);
     expect(holders('CONSUMER_CACHE_SECONDS')).toEqual(['exampleConsumer']);
@@ -78,11 +78,12 @@ describe('client id', () => {
     // Act
     const built = buildStack({ clientId: 'local.6500f0c0a1b2c3.12345678' });
     const functions = built.template.findResources('AWS::Lambda::Function');
-    const holders = NAMES.filter(
-      (name) =>
-        'BITRIX_CLIENT_ID' in
-        (functions[logicalId(built.stack.functions[name])]?.Properties.Environment.Variables ?? {}),
-    );
+    const holders = NAMES.filter((name) => {
+      const fn = built.stack.functions[name];
+      return (
+        fn !== undefined && 'BITRIX_CLIENT_ID' in (functions[logicalId(fn)]?.Properties.Environment.Variables ?? {})
+      );
+    });
 
     // Assess
     expect(holders).toEqual(['oauthStart']);
@@ -106,7 +107,7 @@ describe('client id', () => {
 });
 
 describe('grantConsumer', () => {
-  it('gives a Lambda of another stack the consumer access and environment in one call', () => {
+  it('makes a Lambda of another stack of the app a reader and a vendor caller in one call', () => {
     // Prepare
     const { app, stack } = buildApp();
     const mine = new Stack(app, 'MyConsumers');
@@ -123,32 +124,15 @@ describe('grantConsumer', () => {
     // Assess
     const variables = Object.values(template.findResources('AWS::Lambda::Function'))[0]?.Properties.Environment
       .Variables;
-    expect(Object.keys(variables).sort()).toEqual(['CLIENT_CREDENTIALS_SECRET_ID', 'EVENT_BUS_NAME', 'TABLE_NAME']);
+    expect(Object.keys(variables).sort()).toEqual(['BITRIX24_TOKEN_TABLE', 'BITRIX24_TOKEN_VENDOR']);
     const statements = statementsOfRole(template, logicalId(fn.role));
     expect(statements.flatMap(actionsOf).sort()).toEqual(
-      [
-        'dynamodb:ConditionCheckItem',
-        'dynamodb:DeleteItem',
-        'dynamodb:GetItem',
-        'dynamodb:GetItem',
-        'dynamodb:PutItem',
-        'dynamodb:Query',
-        'dynamodb:UpdateItem',
-        'dynamodb:UpdateItem',
-        'events:PutEvents',
-        'kms:Decrypt',
-        'kms:Decrypt',
-        'kms:DescribeKey',
-        'kms:Encrypt',
-        'kms:GenerateDataKey',
-        'secretsmanager:DescribeSecret',
-        'secretsmanager:GetSecretValue',
-      ].sort(),
+      ['dynamodb:GetItem', 'dynamodb:Query', 'kms:Decrypt', 'lambda:InvokeFunction'].sort(),
     );
-    expect(statements.filter((s) => actionsOf(s).includes('dynamodb:UpdateItem')).map((s) => s.Condition)).toEqual([
-      { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['PORTAL#*'] } },
-      { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['APP#*'] } },
-    ]);
+    expect(statements.find((s) => actionsOf(s).includes('dynamodb:GetItem'))?.Condition).toMatchObject({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['PORTAL#*'] },
+      StringEqualsIfExists: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES' },
+    });
   });
 });
 
@@ -232,5 +216,20 @@ describe('notification topic', () => {
     const policy = JSON.stringify(built.template.findResources('AWS::KMS::Key')[keyId]?.Properties.KeyPolicy);
     expect(policy).toContain('"Service":["cloudwatch.amazonaws.com","events.amazonaws.com"]');
     expect(policy).toContain('"aws:SourceAccount":{"Ref":"AWS::AccountId"}');
+  });
+});
+
+describe('example consumer', () => {
+  it('is not deployed unless asked for', () => {
+    // Act
+    const built = buildStack();
+
+    // Assess
+    expect(built.stack.functions.exampleConsumer).toBeUndefined();
+    built.template.resourceCountIs('AWS::Lambda::Function', NAMES.length - 1);
+    const descriptions = Object.values(built.template.findResources('AWS::Lambda::Function')).map(
+      (fn) => fn.Properties.Description,
+    );
+    expect(descriptions).not.toContain(FUNCTIONS.exampleConsumer.description);
   });
 });

@@ -5,10 +5,16 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ATTENTION_EVENTS } from '#infra/constructs/notifications.js';
 import { DEFAULT_ROUTE_THROTTLES } from '#infra/constructs/oauth-http-api.js';
-import { FUNCTIONS, type FunctionName } from '#infra/function-catalog.js';
-import { createTableInput, TABLE_SCHEMA } from '#shared/adapters/dynamodb/table-schema.js';
+import { FUNCTIONS, type FunctionName, timeoutOf } from '#infra/function-catalog.js';
+import {
+  CONSUMER_READABLE_ATTRIBUTES,
+  createTableInput,
+  TABLE_SCHEMA,
+} from '#shared/adapters/dynamodb/table-schema.js';
 import { NOTIFICATION_SOURCE, TOKEN_STATUS_DETAIL_TYPE } from '#shared/adapters/eventbridge-notification-publisher.js';
+import { DEFAULT_PARAMETER_PREFIX } from '#shared/consumer/cdk/parameters.js';
 import { METRIC_NAMES, METRICS_NAMESPACE } from '#shared/core/ports/metrics.js';
+import { loadConfig, vendorTimeoutSeconds } from '#shared/runtime/config.js';
 import {
   actionsOf,
   arnOf,
@@ -21,16 +27,24 @@ import {
 
 let built: BuiltStack;
 const NAMES = Object.keys(FUNCTIONS) as FunctionName[];
+/** Functions of the service itself (the example consumer is one of the consumers). */
+const SERVICE_NAMES = NAMES.filter((name) => FUNCTIONS[name].tokens !== 'consumer');
 
 beforeAll(() => {
-  built = buildStack();
+  // Every function of the catalog, the opt-in example included.
+  built = buildStack({ exampleConsumer: true });
 });
 
+function fnOf(name: FunctionName) {
+  const fn = built.stack.functions[name];
+  if (fn === undefined) throw new Error(`${name} was not built`);
+  return fn;
+}
 function fnId(name: FunctionName): string {
-  return logicalId(built.stack.functions[name]);
+  return logicalId(fnOf(name));
 }
 function roleId(name: FunctionName): string {
-  return logicalId(built.stack.functions[name].role);
+  return logicalId(fnOf(name).role);
 }
 function environmentOf(name: FunctionName): Record<string, unknown> {
   const fn = built.template.findResources('AWS::Lambda::Function')[fnId(name)];
@@ -110,14 +124,14 @@ describe('AppFunction', () => {
   it.each(NAMES)('%s runs Node 24 on arm64 with source maps and its own log group', (name) => {
     // Prepare
     const fn = built.template.findResources('AWS::Lambda::Function')[fnId(name)];
-    const logGroupId = logicalId(built.stack.functions[name].logGroup);
+    const logGroupId = logicalId(fnOf(name).logGroup);
 
     // Assess
     expect(fn?.Properties).toMatchObject({
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
-      Timeout: FUNCTIONS[name].timeout.toSeconds(),
+      Timeout: timeoutOf(FUNCTIONS[name], loadConfig({})).toSeconds(),
       LoggingConfig: { LogGroup: { Ref: logGroupId } },
     });
     // Source maps ship for reading stack traces; applying them at run time would slow every cold start.
@@ -133,14 +147,23 @@ describe('AppFunction', () => {
     });
   });
 
-  it('builds exactly the seven functions of the catalog', () => {
+  it('builds exactly the eight functions of the catalog when the example consumer is asked for', () => {
     built.template.resourceCountIs('AWS::Lambda::Function', NAMES.length);
-    expect(NAMES).toHaveLength(7);
+    expect(NAMES).toHaveLength(8);
+  });
+
+  it('gives the token vendor time for a lease wait and one refresh of its own: 65 s with the defaults', () => {
+    // Act
+    const vendor = built.template.findResources('AWS::Lambda::Function')[fnId('tokenVendor')];
+
+    // Assess: 34 s lease wait + 8 s authorization server + 2 × 9 s DynamoDB + 5 s
+    expect(vendor?.Properties.Timeout).toBe(65);
+    expect(vendorTimeoutSeconds(loadConfig({ REFRESH_LEASE_SECONDS: '40' }))).toBe(75);
   });
 
   it.each(NAMES)('%s writes logs only to its own log group (no AWS managed policy)', (name) => {
     // Prepare
-    const logGroupId = logicalId(built.stack.functions[name].logGroup);
+    const logGroupId = logicalId(fnOf(name).logGroup);
     const role = built.template.findResources('AWS::IAM::Role')[roleId(name)];
 
     // Act
@@ -162,10 +185,20 @@ describe('environment per function', () => {
     installPage: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID', 'EVENT_BUS_NAME'],
     refreshTokens: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID', 'EVENT_BUS_NAME'],
     processParkedEvents: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID', 'EVENT_BUS_NAME'],
-    exampleConsumer: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID', 'EVENT_BUS_NAME'],
+    tokenVendor: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID', 'EVENT_BUS_NAME'],
+    exampleConsumer: ['BITRIX24_TOKEN_TABLE', 'BITRIX24_TOKEN_VENDOR'],
   };
 
-  it.each(NAMES)('%s gets the resource variables it needs and no others', (name) => {
+  it('gives the example consumer the token table and the token vendor, nothing of the service', () => {
+    // Act
+    const environment = environmentOf('exampleConsumer');
+
+    // Assess
+    expect(environment.BITRIX24_TOKEN_TABLE).toEqual({ Ref: tableId() });
+    expect(environment.BITRIX24_TOKEN_VENDOR).toEqual(arnOf(fnId('tokenVendor')));
+  });
+
+  it.each(SERVICE_NAMES)('%s gets the resource variables it needs and no others', (name) => {
     // Act
     const environment = environmentOf(name);
     const resourceVariables = Object.keys(environment).filter(
@@ -221,10 +254,11 @@ describe('least privilege', () => {
       onItems(['GetItem', 'UpdateItem'], 'APP#*'),
       onDueIndex('PARKED#*'),
     ],
-    exampleConsumer: [
+    tokenVendor: [
       onItems(['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'], 'PORTAL#*'),
-      onItems(['GetItem', 'UpdateItem'], 'APP#*'),
+      onItems(['GetItem'], 'APP#*'),
     ],
+    exampleConsumer: [],
   });
 
   it('lets process-parked-events read the table stream and nothing else reads it', () => {
@@ -276,7 +310,7 @@ describe('least privilege', () => {
         actionsOf(s).some((a) => a.startsWith('dynamodb:')) && !/StreamArn|\/stream\//.test(JSON.stringify(s.Resource)),
     );
 
-  it.each(NAMES)('%s may do in DynamoDB exactly what its use cases do, on its item families only', (name) => {
+  it.each(SERVICE_NAMES)('%s may do in DynamoDB exactly what its use cases do, on its item families only', (name) => {
     // Act
     const dynamo = onTable(name);
 
@@ -310,24 +344,58 @@ describe('least privilege', () => {
     expect(unscoped).toEqual([]);
   });
 
-  const secretReaders = NAMES.filter((name) => FUNCTIONS[name].clientCredentials);
+  const secretReaders = SERVICE_NAMES.filter((name) => FUNCTIONS[name].clientCredentials);
 
-  it.each(NAMES)('%s uses the table key through DynamoDB and the secret key through Secrets Manager only', (name) => {
+  it('lets a consumer only read the readable attributes of portal items, decrypt through DynamoDB and invoke the vendor', () => {
     // Act
-    const kms = statements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
+    const granted = statements('exampleConsumer').filter((s) => !actionsOf(s).some((a) => a.startsWith('logs:')));
 
-    // Assess
-    expect(kms).toHaveLength(secretReaders.includes(name) ? 2 : 1);
-    for (const statement of kms) {
-      expect(statement.Resource).toEqual(arnOf(keyId()));
-      expect(JSON.stringify(statement.Condition)).toMatch(
-        /"kms:ViaService":\{"Fn::Join":\["",\["(dynamodb|secretsmanager)\."/,
-      );
-    }
-    expect(kms.map((s) => actionsOf(s).includes('kms:Encrypt'))).toEqual(
-      secretReaders.includes(name) ? [true, false] : [true],
-    );
+    // Assess: exactly three statements, and nothing else (no secret, no write, no EventBridge)
+    expect(granted).toEqual([
+      {
+        Action: ['dynamodb:GetItem', 'dynamodb:Query'],
+        Effect: 'Allow',
+        Resource: arnOf(tableId()),
+        Condition: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['PORTAL#*'] },
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...CONSUMER_READABLE_ATTRIBUTES] },
+          StringEqualsIfExists: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES' },
+        },
+      },
+      {
+        Action: 'kms:Decrypt',
+        Effect: 'Allow',
+        Resource: arnOf(keyId()),
+        Condition: {
+          StringEquals: {
+            'kms:ViaService': { 'Fn::Join': ['', ['dynamodb.', { Ref: 'AWS::Region' }, '.amazonaws.com']] },
+          },
+        },
+      },
+      { Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: arnOf(fnId('tokenVendor')) },
+    ]);
+    expect(CONSUMER_READABLE_ATTRIBUTES).not.toContain('refreshToken');
   });
+
+  it.each(SERVICE_NAMES)(
+    '%s uses the table key through DynamoDB and the secret key through Secrets Manager only',
+    (name) => {
+      // Act
+      const kms = statements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
+
+      // Assess
+      expect(kms).toHaveLength(secretReaders.includes(name) ? 2 : 1);
+      for (const statement of kms) {
+        expect(statement.Resource).toEqual(arnOf(keyId()));
+        expect(JSON.stringify(statement.Condition)).toMatch(
+          /"kms:ViaService":\{"Fn::Join":\["",\["(dynamodb|secretsmanager)\."/,
+        );
+      }
+      expect(kms.map((s) => actionsOf(s).includes('kms:Encrypt'))).toEqual(
+        secretReaders.includes(name) ? [true, false] : [true],
+      );
+    },
+  );
 
   it('does not let the public start of the OAuth flow read the client secret in any way', () => {
     // Act
@@ -361,7 +429,7 @@ describe('least privilege', () => {
     const events = statements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('events:')));
 
     // Assess: the refresh path's transitions and lost installs (install_lost)
-    const publishes = ['refreshTokens', 'exampleConsumer', 'installPage', 'processParkedEvents'].includes(name);
+    const publishes = ['refreshTokens', 'tokenVendor', 'installPage', 'processParkedEvents'].includes(name);
     expect(events).toEqual(
       publishes ? [{ Action: 'events:PutEvents', Effect: 'Allow', Resource: arnOf(busId()) }] : [],
     );
@@ -383,11 +451,32 @@ describe('least privilege', () => {
 });
 
 describe('stack outputs', () => {
-  it('name the table, the secret, the bus and the topic', () => {
+  it('name the table, the secret, the bus, the topic, the token vendor and the consumer parameters', () => {
     built.template.hasOutput('TokenTableName', { Value: { Ref: tableId() } });
     built.template.hasOutput('ClientCredentialsSecretId', { Value: { Ref: secretId() } });
     built.template.hasOutput('EventBusName', { Value: { Ref: busId() } });
     built.template.hasOutput('NotificationTopicArn', { Value: { Ref: logicalId(built.stack.notifications.topic) } });
+    built.template.hasOutput('TokenVendorArn', { Value: arnOf(fnId('tokenVendor')) });
+    built.template.hasOutput('ConsumerParameterPrefix', { Value: DEFAULT_PARAMETER_PREFIX });
+  });
+});
+
+describe('ConsumerParameters', () => {
+  it.each([
+    ['table-name', () => ({ Ref: tableId() })],
+    ['table-arn', () => arnOf(tableId())],
+    ['table-key-arn', () => arnOf(keyId())],
+    ['vendor-function-arn', () => arnOf(fnId('tokenVendor'))],
+  ])('publishes %s for consumers of other apps', (name, value) => {
+    built.template.hasResourceProperties('AWS::SSM::Parameter', {
+      Name: `${DEFAULT_PARAMETER_PREFIX}/consumer/${name}`,
+      Type: 'String',
+      Value: value(),
+    });
+  });
+
+  it('publishes nothing else', () => {
+    built.template.resourceCountIs('AWS::SSM::Parameter', 4);
   });
 });
 

@@ -76,6 +76,30 @@ export const PARKED_CLAIM_STREAM_FILTER = {
   dynamodb: { Keys: { [TABLE_SCHEMA.sortKey]: { S: [{ prefix: keys.parkedSkPrefix }] } } },
 } as const;
 
+/**
+ * The only attributes a consumer may read, and only of `PORTAL#…` items: what `getAccessToken` needs of
+ * a token set (the access token, its expiry and version, where to use it, its status, the sweep's next
+ * refresh and the last record of use) and of an installation (its status and installing user). The consumer grant allows
+ * these and nothing else (`dynamodb:Attributes`, with `dynamodb:Select = SPECIFIC_ATTRIBUTES`), so the
+ * refresh token, the lease, failure records and parked pairs stay unreadable to consumers; the consumer
+ * library projects exactly these.
+ */
+export const CONSUMER_READABLE_ATTRIBUTES = [
+  TABLE_SCHEMA.partitionKey,
+  TABLE_SCHEMA.sortKey,
+  'memberId',
+  'userId',
+  'accessToken',
+  'accessExpiresAt',
+  'clientEndpoint',
+  'domain',
+  'status',
+  'version',
+  TABLE_SCHEMA.dueIndex.sortKey,
+  'lastUsedAt',
+  'installedBy',
+] as const;
+
 /** The CreateTable input for a local server or a test (on-demand billing, same keys, index and stream). */
 export function createTableInput(tableName: string) {
   return {

@@ -25,3 +25,26 @@ export function rewriteUrl(url: string, rewrites: Readonly<Record<string, string
 export function rewriteOrigin(origin: string, rewrites: Readonly<Record<string, string>>): string {
   return new URL(rewriteUrl(`${origin}/`, rewrites)).origin;
 }
+
+/**
+ * Undoes `BITRIX_URL_REWRITES` for a URL the (emulated or proxied) portal sent back, so stored addresses
+ * keep real host names. A URL no rewrite produced is returned unchanged.
+ */
+export function restoreUrl(url: string, rewrites: Readonly<Record<string, string>>): string {
+  for (const [origin, base] of Object.entries(rewrites)) {
+    const trimmed = base.replace(/\/+$/, '');
+    if (trimmed.includes('{host}')) {
+      const [before = '', after = ''] = trimmed.split('{host}', 2);
+      if (!url.startsWith(before)) continue;
+      const rest = url.slice(before.length);
+      const host = rest.split('/', 1)[0] ?? '';
+      if (host === '' || !rest.slice(host.length).startsWith(after)) continue;
+      const scheme = origin === '*' ? 'https:' : new URL(origin).protocol;
+      return `${scheme}//${host}${rest.slice(host.length + after.length)}`;
+    }
+    if (origin !== '*' && (url === trimmed || url.startsWith(`${trimmed}/`) || url.startsWith(`${trimmed}?`))) {
+      return `${origin}${url.slice(trimmed.length)}`;
+    }
+  }
+  return url;
+}

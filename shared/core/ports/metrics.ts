@@ -71,6 +71,8 @@ export const METRIC_NAMES = {
   installLost: 'InstallLost',
   /** Verifications refused with `invalid_client` while our credentials are in doubt (the claim is kept). */
   credentialsRefused: 'CredentialsRefused',
+  /** New application tokens not stored: the claim's user not shown to be an administrator, with a `reason` dimension. */
+  applicationTokenRefused: 'ApplicationTokenRefused',
   /** Install claims that could not be parked on receipt (nothing was spent; Bitrix24 got a 503). */
   installClaimUnsaved: 'InstallClaimUnsaved',
   /** Verified uninstalls. */

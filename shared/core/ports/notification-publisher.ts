@@ -5,7 +5,8 @@ import type { TokenStatus } from '#shared/core/domain/token-set.js';
  * `reauth_required`, `recovered`, `payment_required`, `invalid_client`, `uninstalled`, `portal_deleted`) are published once per
  * transition; incidents (`refresh_interrupted`: a refresh died holding its lease; `lost_write`: a new
  * pair was received but could not be stored; `install_lost`: an install claim ended without its
- * tokens being stored) once per occurrence.
+ * tokens being stored; `application_token_refused`: a verified claim's new application token was not
+ * stored, its user not shown to be an administrator) once per occurrence.
  */
 export type TokenStatusEvent =
   | 'degraded'
@@ -17,7 +18,8 @@ export type TokenStatusEvent =
   | 'portal_deleted'
   | 'refresh_interrupted'
   | 'lost_write'
-  | 'install_lost';
+  | 'install_lost'
+  | 'application_token_refused';
 
 /**
  * Reasons the service gives for its own incidents and transitions (`reason` of a notification);
@@ -61,6 +63,10 @@ export const NOTIFICATION_REASONS = {
   claimExpired: 'claim_expired',
   /** An install claim waited for working client credentials longer than `PARKED_EVENT_MAX_AGE_DAYS`. */
   credentialsRejected: 'credentials_rejected',
+  /** A verified claim brought a new application token, but its user is not an administrator of the portal. */
+  notAdmin: 'not_admin',
+  /** A verified claim brought a new application token, and the portal could not say whether its user is an administrator. */
+  adminUnconfirmed: 'admin_unconfirmed',
 } as const;
 
 /** One notification. Carries no secret: no token, code, application token or client secret. */

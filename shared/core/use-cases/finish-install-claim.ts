@@ -1,6 +1,8 @@
+import { applicationTokenChange } from '#shared/core/domain/application-token.js';
 import { backoffDelayMs } from '#shared/core/domain/backoff.js';
 import { BitrixOAuthError, OWN_ERROR_CODES, TokenConflictError, ValidationError } from '#shared/core/domain/errors.js';
 import { claimId, type InstallClaim } from '#shared/core/domain/lifecycle-events.js';
+import { once } from '#shared/core/domain/once.js';
 import {
   earlierSpendInDoubt,
   type ParkedEvent,
@@ -21,6 +23,7 @@ import { METRIC_NAMES, type MetricsRecorder } from '#shared/core/ports/metrics.j
 import { NOTIFICATION_REASONS, type NotificationPublisher } from '#shared/core/ports/notification-publisher.js';
 import type { BitrixOAuthClient } from '#shared/core/ports/oauth-client.js';
 import type { ParkedEventRepository } from '#shared/core/ports/parked-event-repository.js';
+import type { PortalProfile } from '#shared/core/ports/portal-profile.js';
 import type { TokenRepository } from '#shared/core/ports/token-repository.js';
 import { notifyOperators } from './notify-operators.js';
 import { recordHistory } from './record-history.js';
@@ -63,6 +66,8 @@ export interface InstallClaimDeps {
   readonly parking: ParkingPolicy;
   /** Receipt lifetime of a finished claim, seconds. */
   readonly receiptTtlSeconds: number;
+  /** Asks the portal whether a claim's user is an administrator (before a new application token is stored). */
+  readonly profiles: PortalProfile;
   /** When our client credentials were last accepted: tells a claim for a portal without our app from wrong credentials. */
   readonly credentials?: CredentialsHealth | undefined;
   readonly notifications: NotificationPublisher;
@@ -462,6 +467,22 @@ export async function storeVerifiedClaim(
   };
 }
 
+/** Whether the claim's user is shown to be an administrator of the portal, asked with the new token. */
+type AdminProof = 'admin' | typeof NOTIFICATION_REASONS.notAdmin | typeof NOTIFICATION_REASONS.adminUnconfirmed;
+
+async function adminProof(claim: InstallClaim, issued: IssuedTokens, deps: InstallClaimDeps): Promise<AdminProof> {
+  try {
+    const admin = await deps.profiles.isAdmin({
+      clientEndpoint: issued.clientEndpoint,
+      accessToken: issued.accessToken,
+    });
+    return admin ? 'admin' : NOTIFICATION_REASONS.notAdmin;
+  } catch (error) {
+    deps.logger.warn('portal profile not read', { memberId: claim.memberId, error });
+    return NOTIFICATION_REASONS.adminUnconfirmed;
+  }
+}
+
 async function saveInstallation(
   claim: InstallClaim,
   clientEndpoint: string,
@@ -470,20 +491,27 @@ async function saveInstallation(
   userId: number,
   deps: InstallClaimDeps,
 ): Promise<'stale' | { newInstallation: boolean }> {
+  // Asked at most once, and only when the claim would change the stored application token.
+  const proof = once(() => adminProof(claim, issued, deps));
   for (let attempt = 1; ; attempt += 1) {
     const existing = await deps.tokens.getInstallation(claim.memberId);
     if (existing?.status === 'uninstalled' && (existing.uninstalledAt ?? existing.updatedAt) > claim.receivedAt) {
       return 'stale';
     }
     const fresh = existing === undefined || existing.status === 'uninstalled';
-    if (
-      !fresh &&
-      existing.applicationTokenHash !== undefined &&
-      claim.applicationTokenHash !== undefined &&
-      existing.applicationTokenHash !== claim.applicationTokenHash
-    ) {
-      // Legitimate after ONAPPUPDATE; worth a look otherwise (see docs/LIFECYCLE.md).
-      deps.logger.warn('application token replaced', { memberId: claim.memberId, trigger: claim.trigger });
+    // A reinstall has a new application token; the old one's hash is worthless then.
+    const storedHash = fresh ? undefined : existing.applicationTokenHash;
+    let applicationTokenHash = storedHash;
+    let refused: AdminProof | undefined;
+    const change = applicationTokenChange({
+      fromFrame: claim.trigger === 'install_page',
+      claimedHash: claim.applicationTokenHash,
+      storedHash,
+    });
+    if (change === 'needs_admin') {
+      const verdict = await proof();
+      if (verdict === 'admin') applicationTokenHash = claim.applicationTokenHash;
+      else refused = verdict;
     }
     const now = deps.now();
     try {
@@ -494,8 +522,7 @@ async function saveInstallation(
           clientEndpoint,
           serverEndpoint,
           status: 'active',
-          // A reinstall has a new application token; the old one's hash is worthless then.
-          applicationTokenHash: claim.applicationTokenHash ?? (fresh ? undefined : existing.applicationTokenHash),
+          applicationTokenHash,
           appStatus: issued.appStatus ?? existing?.appStatus,
           scope: claim.scope ?? (issued.scope !== undefined && issued.scope !== 'app' ? issued.scope : existing?.scope),
           appVersion: claim.appVersion ?? existing?.appVersion,
@@ -506,11 +533,41 @@ async function saveInstallation(
         },
         existing?.version ?? null,
       );
-      return { newInstallation: fresh };
     } catch (error) {
       if (!(error instanceof TokenConflictError) || attempt >= WRITE_ATTEMPTS) throw error;
+      continue;
     }
+    if (refused !== undefined) await reportTokenKept(claim, userId, refused, deps);
+    return { newInstallation: fresh };
   }
+}
+
+/**
+ * A verified claim brought a new application token but its user is not shown to be an administrator:
+ * the old token (or none) stays, so an employee holding a refresh token cannot make a forged
+ * ONAPPUNINSTALL pass. Told to operators: a genuine update by a non-admin needs a look.
+ */
+async function reportTokenKept(
+  claim: InstallClaim,
+  userId: number,
+  reason: AdminProof,
+  deps: InstallClaimDeps,
+): Promise<void> {
+  deps.metrics.count(METRIC_NAMES.applicationTokenRefused, 1, { reason });
+  deps.logger.warn('application token kept', { memberId: claim.memberId, trigger: claim.trigger, userId, reason });
+  await notifyOperators(
+    {
+      event: 'application_token_refused',
+      memberId: claim.memberId,
+      userId,
+      domain: claim.domain ?? '',
+      from: 'none',
+      to: 'none',
+      reason,
+      at: new Date(deps.now()).toISOString(),
+    },
+    deps,
+  );
 }
 
 /** Stores the new chain unless a healthy chain of the same user was written after the claim arrived. */

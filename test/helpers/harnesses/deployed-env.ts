@@ -34,10 +34,12 @@ export async function startDeployedEnv(options: {
   secretId: string;
   client: { clientId: string; clientSecret: string };
   env?: Record<string, string>;
+  /** The emulator's clock. @default real time */
+  clock?: { readonly frozen?: boolean; readonly startAt?: number };
 }): Promise<DeployedEnv> {
   const table = await createTestTable(options.tableName);
   const secrets = await startSecretsManagerServer({ [options.secretId]: JSON.stringify(options.client) });
-  const emulator = await startBitrixEmulator({ app: options.client });
+  const emulator = await startBitrixEmulator({ app: options.client, clock: options.clock });
   const env: Record<string, string> = {
     TABLE_NAME: table.tableName,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,

@@ -48,13 +48,18 @@ export function emulatorRefreshDeps(parts: {
   metrics: MetricsRecorder;
   settings: RefreshSettings;
   logger?: Logger;
+  /** Record that our credentials were accepted, as the sweep does (the token vendor does not). @default true */
+  recordCredentials?: boolean;
 }): SweepDeps {
   const clock = () => parts.emulator.clock.now();
   const logger = parts.logger ?? SILENT_LOGGER;
   const credentials = new DynamoDbCredentialsHealth({ client: parts.client, tableName: parts.tableName });
   return {
     repository: parts.repository,
-    oauth: watchCredentials(parts.oauth, { health: credentials, now: clock, everyMs: MINUTE, logger }),
+    oauth:
+      parts.recordCredentials === false
+        ? parts.oauth
+        : watchCredentials(parts.oauth, { health: credentials, now: clock, everyMs: MINUTE, logger }),
     recovery: new DynamoDbRecoveryStore({ client: parts.client, tableName: parts.tableName }),
     credentials,
     notifications: parts.notifications,

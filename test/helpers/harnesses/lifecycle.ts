@@ -6,6 +6,7 @@ import { type BitrixEmulator, startBitrixEmulator } from '#local/emulator/index.
 import { type LambdaHttpServer, localContext, startLambdaHttpServer } from '#local/lambda-http-server.js';
 import { noParkedClaimDue, startTableStream, type TableStream } from '#local/table-stream.js';
 import { HttpBitrixOAuthClient } from '#shared/adapters/bitrix/oauth-client.js';
+import { HttpPortalProfile } from '#shared/adapters/bitrix/portal-profile.js';
 import { DynamoDbParkedEventRepository } from '#shared/adapters/dynamodb/parked-event-repository.js';
 import { PARKED_CLAIM_STREAM_FILTER } from '#shared/adapters/dynamodb/table-schema.js';
 import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-repository.js';
@@ -95,6 +96,7 @@ export async function startLifecycleHarness(options: LifecycleHarnessOptions = {
     parking: { retry: { baseMs: MINUTE, maxMs: HOUR, spread: PARKED_RETRY_SPREAD }, maxAgeMs: 7 * DAY },
     receiptTtlSeconds: 48 * 3600,
     defaultServerEndpoint: 'https://oauth.bitrix.info/rest/',
+    profiles: new HttpPortalProfile({ urlRewrites: emulator.urlRewrites, timeoutMs: 5000 }),
     notifications,
     metrics,
     logger: SILENT_LOGGER,

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createB24OAuth, SDK_REFRESH_TOKEN_PLACEHOLDER } from '#shared/consumer/b24jssdk-adapter.js';
 import { HOUR } from '#shared/core/domain/time.js';
 import { refreshTokenSet } from '#shared/core/use-cases/refresh-token-set.js';
-import { type ConsumerHarness, startConsumerHarness } from '#test/helpers/harnesses/consumer.js';
+import { type ConsumerHarness, startConsumerHarness, VENDOR_FUNCTION } from '#test/helpers/harnesses/consumer.js';
 
 let h: ConsumerHarness;
 let seq = 0;
@@ -22,7 +22,7 @@ async function profileId(b24: B24OAuth): Promise<string | undefined> {
   return response.getData()?.result.ID;
 }
 
-describe('createB24OAuth: the official SDK on the token service (emulator + DynamoDB Local)', () => {
+describe('createB24OAuth: the official SDK on the token service (emulator + DynamoDB Local + the token vendor)', () => {
   it('makes SDK calls with the service token and never holds the refresh token', async () => {
     // Prepare
     const { portal, stored } = await h.seedPortal(domain());
@@ -42,7 +42,7 @@ describe('createB24OAuth: the official SDK on the token service (emulator + Dyna
     expect(JSON.stringify(authData)).not.toContain(stored.refreshToken);
   });
 
-  it('refreshes the chain exactly once when SDK calls meet expired_token, through the refresh path', async () => {
+  it('refreshes the chain exactly once when SDK calls meet expired_token, through the token vendor', async () => {
     // Prepare
     const { portal, stored } = await h.seedPortal(domain());
     const b24 = await createB24OAuth({
@@ -53,6 +53,7 @@ describe('createB24OAuth: the official SDK on the token service (emulator + Dyna
     // The portal's clock passes the token's hour; the SDK's own (real) clock still thinks it valid.
     h.emulator.clock.advance(HOUR + 1);
     h.emulator.resetCounters();
+    h.resetCounts();
 
     // Act
     const ids = await Promise.all(Array.from({ length: 5 }, () => profileId(b24)));
@@ -60,6 +61,7 @@ describe('createB24OAuth: the official SDK on the token service (emulator + Dyna
     // Assess
     expect(ids).toEqual(['1', '1', '1', '1', '1']);
     expect(h.emulator.refreshCount(portal)).toBe(1);
+    expect(h.lambda.counts[`${VENDOR_FUNCTION}:RequestResponse`]).toBe(1);
     expect(h.emulator.counters.rest.profile?.expired_token).toBeGreaterThanOrEqual(1);
     const after = await h.repository.getTokenSet({ memberId: portal.memberId, userId: 1 });
     expect(after?.version).toBe(stored.version + 1);

@@ -1,19 +1,15 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type SecretsManagerServer, startSecretsManagerServer } from '#local/secrets-manager-server.js';
-import { APP, type ConsumerHarness, startConsumerHarness } from '#test/helpers/harnesses/consumer.js';
+import { type ConsumerHarness, startConsumerHarness, VENDOR_FUNCTION } from '#test/helpers/harnesses/consumer.js';
 import { startReadyProcess } from '#test/helpers/processes/ready-process.js';
 
 let h: ConsumerHarness;
-let secrets: SecretsManagerServer;
 
 beforeAll(async () => {
   // Real time: the processes judge expiry by their own clock, as a deployed Lambda does.
   h = await startConsumerHarness({ frozen: false });
-  secrets = await startSecretsManagerServer({ creds: JSON.stringify(APP) });
 });
 afterAll(async () => {
-  await secrets.stop();
   await h.stop();
 });
 
@@ -28,30 +24,29 @@ async function startConsumerProcess(
   invocations: number,
 ): Promise<{ child: ChildProcessWithoutNullStreams; result: Promise<ProcessResult> }> {
   return startReadyProcess<ProcessResult>('test/helpers/processes/consumer-process.ts', {
-    TABLE_NAME: h.table.tableName,
-    BITRIX_URL_REWRITES: JSON.stringify(h.emulator.urlRewrites),
-    CLIENT_CREDENTIALS_SECRET_ID: 'creds',
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+    ...h.consumerEnv(),
     MEMBER_ID: memberId,
     INVOCATIONS: String(invocations),
   });
 }
 
-describe('the example consumer in separate processes (emulator + DynamoDB Local + local Secrets Manager)', () => {
+describe('the example consumer in separate processes (emulator + DynamoDB Local + the vendor on a local Lambda endpoint)', () => {
   it('two processes, 25 invocations each, meeting one expired token: one refresh, every invocation lists the leads', async () => {
     // Prepare: the table says the access token expired; both processes must refresh before calling.
     const { portal, stored } = await h.seedPortal(`processes-${Date.now().toString(36)}.bitrix24.com`, {
       accessExpiresAt: Date.now() - 1,
     });
     h.emulator.faults.set('token', { latencyMs: 50 });
+    h.resetCounts();
     const processes = await Promise.all([0, 1].map(() => startConsumerProcess(portal.memberId, 25)));
 
     // Act: release both at once.
     for (const { child } of processes) child.stdin.write('go\n');
     const results = await Promise.all(processes.map((p) => p.result));
 
-    // Assess
+    // Assess: one vendor call per process (its single flight), one refresh in all
     expect(h.emulator.refreshCount(portal)).toBe(1);
+    expect(h.lambda.counts[`${VENDOR_FUNCTION}:RequestResponse`]).toBe(2);
     for (const result of results) {
       expect(result.totals).toEqual(Array.from({ length: 25 }, () => 60));
       expect(result.leadCounts).toEqual(Array.from({ length: 25 }, () => 50));

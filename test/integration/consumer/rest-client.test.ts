@@ -120,7 +120,7 @@ describe('BitrixRestClient (emulator + DynamoDB Local)', () => {
     expect(sleeps).toHaveLength(2);
   });
 
-  it('follows a 302 after a portal rename by re-POSTing the same body, and stores the new address', async () => {
+  it('follows a 302 after a portal rename by re-POSTing the same body, and the vendor stores the confirmed address', async () => {
     // Prepare
     const { portal } = await h.seedPortal(domain());
     const oldEndpoint = portal.clientEndpoint;
@@ -139,7 +139,8 @@ describe('BitrixRestClient (emulator + DynamoDB Local)', () => {
     expect(page.result.map((l) => l.ID)[0]).toBe('51');
     expect(next.result.ID).toBe('1');
     expect(h.emulator.counters.rest['crm.lead.list']).toEqual({ redirect_renamed: 1, ok: 1 });
-    expect(h.emulator.counters.rest.profile).toEqual({ ok: 1 });
+    // The vendor asked the old address itself (no token) before storing the new one.
+    expect(h.emulator.counters.rest.profile).toEqual({ redirect_renamed: 1, ok: 1 });
     const stored = await h.repository.getTokenSet({ memberId: portal.memberId, userId: 1 });
     const installation = await h.repository.getInstallation(portal.memberId);
     expect(stored?.clientEndpoint).toBe(`https://${newDomain}/rest/`);

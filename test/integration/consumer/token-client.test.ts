@@ -1,8 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONSUMER_READABLE_ATTRIBUTES } from '#shared/adapters/dynamodb/table-schema.js';
 import { PortalNotFoundError, TokenUnavailableError } from '#shared/core/domain/errors.js';
 import { HOUR } from '#shared/core/domain/time.js';
 import { refreshTokenSet } from '#shared/core/use-cases/refresh-token-set.js';
-import { type ConsumerHarness, startConsumerHarness } from '#test/helpers/harnesses/consumer.js';
+import { type ConsumerHarness, startConsumerHarness, VENDOR_FUNCTION } from '#test/helpers/harnesses/consumer.js';
+
+const isReadable = (name: string): boolean => (CONSUMER_READABLE_ATTRIBUTES as readonly string[]).includes(name);
 
 let h: ConsumerHarness;
 let seq = 0;
@@ -16,27 +19,77 @@ afterAll(async () => {
   await h.stop();
 });
 
-describe('consumer getAccessToken (emulator + DynamoDB Local)', () => {
-  it('gives 100 concurrent readers of an expired token one refresh and the same working token', async () => {
-    // Prepare
-    const { portal, stored } = await h.seedPortal(domain());
-    const tokens = h.tokenClient();
-    const rest = h.restClient(tokens);
-    h.emulator.clock.advance(HOUR + 1);
+describe('consumer getAccessToken (emulator + DynamoDB Local + the token vendor over Lambda Invoke)', () => {
+  it.each([
+    ['without a user', false],
+    ['naming the user', true],
+  ])(
+    'gives 100 concurrent readers of an expired token (%s) one refresh, one vendor call and at most 5 DynamoDB requests',
+    async (_, nameUser) => {
+      // Prepare
+      const { portal, stored } = await h.seedPortal(domain());
+      const tokens = h.tokenClient();
+      const rest = h.restClient(tokens);
+      h.emulator.clock.advance(HOUR + 1);
+      h.resetCounts();
 
-    // Act
-    const results = await Promise.all(
-      Array.from({ length: 100 }, () => tokens.getAccessToken({ memberId: portal.memberId })),
-    );
-    const profile = await rest.call<{ ID: string }>(portal.memberId, 'profile');
+      // Act
+      const results = await Promise.all(
+        Array.from({ length: 100 }, () =>
+          tokens.getAccessToken(nameUser ? { memberId: portal.memberId, userId: 1 } : { memberId: portal.memberId }),
+        ),
+      );
+      await h.lambda.settle();
+      const requests = h.dynamoDbRequests();
+      const invocations = { ...h.lambda.counts };
+      const profile = await rest.call<{ ID: string }>(portal.memberId, 'profile');
+
+      // Assess
+      expect(h.emulator.refreshCount(portal)).toBe(1);
+      expect(invocations).toEqual({ [`${VENDOR_FUNCTION}:RequestResponse`]: 1 });
+      expect(requests).toBeLessThanOrEqual(5);
+      expect(new Set(results.map((t) => t.accessToken)).size).toBe(1);
+      expect(results[0]?.accessToken).not.toBe(stored.accessToken);
+      expect(results[0]?.version).toBe(stored.version + 1);
+      expect(profile.result.ID).toBe('1');
+      expect(h.emulator.tokenState(stored.refreshToken).state).not.toBe('live');
+    },
+  );
+
+  it('reads only what the consumer grant allows: GetItem and Query of PORTAL# items, projecting exactly the readable attributes', async () => {
+    // Prepare
+    const { portal } = await h.seedPortal(domain());
+    const expired = await h.seedPortal(domain());
+    h.resetCounts();
+
+    // Act: a default-user lookup, a named read, a missing user, and an expired token (the vendor's part excluded).
+    const tokens = h.tokenClient();
+    await tokens.getAccessToken({ memberId: portal.memberId });
+    await h.tokenClient().getAccessToken({ memberId: portal.memberId, userId: 1 });
+    await h
+      .tokenClient()
+      .getAccessToken({ memberId: portal.memberId, userId: 2 })
+      .catch(() => undefined);
+    h.emulator.clock.advance(HOUR + 1);
+    await h.tokenClient().getAccessToken({ memberId: expired.portal.memberId, userId: 1 });
+    const libraryRequests = h.libraryDb.seen;
 
     // Assess
-    expect(h.emulator.refreshCount(portal)).toBe(1);
-    expect(new Set(results.map((t) => t.accessToken)).size).toBe(1);
-    expect(results[0]?.accessToken).not.toBe(stored.accessToken);
-    expect(results[0]?.version).toBe(stored.version + 1);
-    expect(profile.result.ID).toBe('1');
-    expect(h.emulator.tokenState(stored.refreshToken).state).not.toBe('live');
+    expect(libraryRequests.map((r) => r.operation).sort()).toEqual(['GetItem', 'GetItem', 'GetItem', 'Query']);
+    for (const request of libraryRequests) {
+      const body = request.body as {
+        ProjectionExpression?: string;
+        ExpressionAttributeNames?: Record<string, string>;
+        Select?: string;
+      };
+      const projected = (body.ProjectionExpression ?? '')
+        .split(',')
+        .map((name) => body.ExpressionAttributeNames?.[name.trim()]);
+      expect(projected).toEqual([...CONSUMER_READABLE_ATTRIBUTES]);
+      expect(Object.values(body.ExpressionAttributeNames ?? {}).every((name) => isReadable(name))).toBe(true);
+      if (request.operation === 'Query') expect(body.Select).toBe('SPECIFIC_ATTRIBUTES');
+      expect(request.pk).toMatch(/^PORTAL#/);
+    }
   });
 
   it('lets two independent library instances (separate caches) meeting one expired token refresh once', async () => {
@@ -108,7 +161,8 @@ describe('consumer getAccessToken (emulator + DynamoDB Local)', () => {
     // Act
     await tokens.getAccessToken({ memberId: portal.memberId });
 
-    // Assess
+    // Assess: recorded by the vendor (an asynchronous invocation)
+    await h.lambda.settle();
     const stored = await h.repository.getTokenSet({ memberId: portal.memberId, userId: 1 });
     expect(stored?.lastUsedAt).toBe(h.emulator.clock.now());
   });

@@ -13,6 +13,7 @@ import { uninstallPortal } from '#shared/core/use-cases/uninstall-portal.js';
 import { MemoryAuthServer } from '#test/fakes/memory-auth-server.js';
 import { MemoryMetrics } from '#test/fakes/memory-metrics.js';
 import { MemoryNotifications } from '#test/fakes/memory-notifications.js';
+import { MemoryPortalProfile } from '#test/fakes/memory-portal-profile.js';
 import { memberId as newMemberId, token } from '#test/helpers/builders/fixtures.js';
 import { createTestTable, readWholeTable, type TestTable } from '#test/helpers/harnesses/table.js';
 
@@ -46,6 +47,7 @@ beforeAll(async () => {
     nextRefreshAt: (issued) => issued.accessExpiresAt - 10 * 60_000,
     parking: { retry: { baseMs: MINUTE, maxMs: HOUR, spread: PARKED_RETRY_SPREAD }, maxAgeMs: 7 * DAY },
     receiptTtlSeconds: 48 * 3600,
+    profiles: new MemoryPortalProfile(),
     notifications,
     metrics: new MemoryMetrics(),
     logger: SILENT_LOGGER,

@@ -13,6 +13,7 @@ import type { OpenInstallPageDeps } from '#shared/core/use-cases/open-install-pa
 import { MemoryAuthServer } from '#test/fakes/memory-auth-server.js';
 import { MemoryMetrics } from '#test/fakes/memory-metrics.js';
 import { MemoryNotifications } from '#test/fakes/memory-notifications.js';
+import { MemoryPortalProfile } from '#test/fakes/memory-portal-profile.js';
 import { memberId, token } from '#test/helpers/builders/fixtures.js';
 import { powertoolsLogger } from '#test/helpers/builders/loggers.js';
 import { createTestTable, readWholeTable, type TestTable } from '#test/helpers/harnesses/table.js';
@@ -38,6 +39,7 @@ beforeAll(async () => {
     parking: { retry: { baseMs: MINUTE, maxMs: HOUR, spread: PARKED_RETRY_SPREAD }, maxAgeMs: 7 * DAY },
     receiptTtlSeconds: 3600,
     defaultServerEndpoint: 'https://oauth.bitrix.info/rest/',
+    profiles: new MemoryPortalProfile(),
     notifications: new MemoryNotifications(),
     metrics: new MemoryMetrics(),
     logger: SILENT_LOGGER,

@@ -257,6 +257,109 @@ describe('authorization server unavailable', () => {
   });
 });
 
+describe('takeover of the application token (an employee holds a real refresh token)', () => {
+  /** A portal with its admin (user 1) and an employee (user 2), installed by the admin. */
+  async function portalWithEmployee() {
+    portalCount += 1;
+    const portal = h.emulator.addPortal({
+      domain: `takeover-${portalCount}.bitrix24.com`,
+      region: 'west',
+      users: [{ id: 1, admin: true }, { id: 2 }],
+    });
+    const installed = await install(portal);
+    return { portal, genuine: installed.applicationToken ?? '' };
+  }
+
+  it('keeps the stored token when an employee posts an ONAPPUPDATE with their own, tells operators, and refuses the forged uninstall', async () => {
+    // Prepare
+    const { portal, genuine } = await portalWithEmployee();
+    const forged = 'f'.repeat(32);
+    const before = await h.tokens.getTokenSet({ memberId: portal.memberId, userId: 1 });
+
+    // Act
+    const update = await h.emulator.sendEvent(portal, 'ONAPPUPDATE', {
+      tokens: 'full',
+      userId: 2,
+      auth: { application_token: forged },
+    });
+    await h.settle();
+    const uninstall = await h.emulator.sendEvent(portal, 'ONAPPUNINSTALL', {
+      tokens: 'none',
+      data: { CLEAN: '1' },
+      auth: { application_token: forged },
+    });
+
+    // Assess
+    expect(update.status).toBe(202);
+    expect((await h.tokens.getInstallation(portal.memberId))?.applicationTokenHash).toBe(hashApplicationToken(genuine));
+    expect(h.notifications.published.filter((n) => n.memberId === portal.memberId)).toMatchObject([
+      { event: 'application_token_refused', userId: 2, reason: 'not_admin' },
+    ]);
+    expect(uninstall.status).toBe(403);
+    expect((await h.tokens.getInstallation(portal.memberId))?.status).toBe('active');
+    expect(await h.tokens.getTokenSet({ memberId: portal.memberId, userId: 1 })).toEqual(before);
+  });
+
+  it('never takes the application token from a frame POST, whoever sends it', async () => {
+    // Prepare
+    const { portal, genuine } = await portalWithEmployee();
+    const forged = 'e'.repeat(32);
+    const employee = h.emulator.issueTokens(portal, 2);
+
+    // Act: the employee posts the frame's fields with their own tokens and a token of their choosing
+    const frame = await fetch(`${h.server.url}/bitrix/install?DOMAIN=${portal.domain}&PROTOCOL=1`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        AUTH_ID: employee.accessToken,
+        AUTH_EXPIRES: '3600',
+        REFRESH_ID: employee.refreshToken,
+        member_id: portal.memberId,
+        SERVER_ENDPOINT: `https://${portal.authServerHost}/rest/`,
+        APPLICATION_TOKEN: forged,
+        PLACEMENT: 'DEFAULT',
+      }).toString(),
+    });
+    const uninstall = await h.emulator.sendEvent(portal, 'ONAPPUNINSTALL', {
+      tokens: 'none',
+      auth: { application_token: forged },
+    });
+
+    // Assess: the frame works for the employee (their own chain), nothing more
+    expect(frame.status).toBe(200);
+    expect((await h.tokens.getTokenSet({ memberId: portal.memberId, userId: 2 }))?.source).toBe('install_page');
+    expect((await h.tokens.getInstallation(portal.memberId))?.applicationTokenHash).toBe(hashApplicationToken(genuine));
+    expect(uninstall.status).toBe(403);
+    expect((await h.tokens.getInstallation(portal.memberId))?.status).toBe('active');
+  });
+
+  it("sets no application token from an employee's ONAPPINSTALL on a portal installed through the frame", async () => {
+    // Prepare: installed on Bitrix24's side, connected through the admin's frame (no application token stored)
+    portalCount += 1;
+    const portal = h.emulator.addPortal({
+      domain: `takeover-${portalCount}.bitrix24.com`,
+      region: 'west',
+      users: [{ id: 1, admin: true }, { id: 2 }],
+    });
+    await h.emulator.install(portal, { sendEvent: false });
+    await h.emulator.openApp(portal, { userId: 1, includeApplicationToken: false });
+    const forged = 'd'.repeat(32);
+
+    // Act
+    const claim = await h.emulator.sendEvent(portal, 'ONAPPINSTALL', {
+      tokens: 'full',
+      userId: 2,
+      auth: { application_token: forged },
+    });
+    await h.settle();
+
+    // Assess
+    expect(claim.status).toBe(202);
+    expect((await h.tokens.getInstallation(portal.memberId))?.applicationTokenHash).toBeUndefined();
+    expect(h.notifications.events(portal.memberId)).toEqual(['application_token_refused']);
+  });
+});
+
 describe('ONAPPUNINSTALL over HTTP', () => {
   it('changes nothing for a wrong application token (403), then uninstalls and deletes tokens for the right one', async () => {
     // Prepare

@@ -6,8 +6,8 @@ import { makeOAuthCallback } from '#functions/oauth-callback.js';
 import { makeOAuthStart } from '#functions/oauth-start.js';
 import { makeProcessParkedEvents } from '#functions/process-parked-events.js';
 import { makeRefreshTokens } from '#functions/refresh-tokens.js';
+import { makeTokenVendor } from '#functions/token-vendor.js';
 import {
-  CONSUMER_TABLE_ACCESS,
   DUE_ENTRY_KEYS,
   ITEM_FAMILY_KEYS,
   type ItemFamily,
@@ -141,8 +141,16 @@ function allowed(request: TableRequest, access: TableAccess): boolean {
 let deployed: DeployedEnv;
 let api: LambdaHttpServer;
 let stream: TableStream | undefined;
-const requests = {} as Record<FunctionName, TableRequest[]>;
-const wirings = {} as Record<FunctionName, Wiring>;
+/** The service's own functions; consumers read through their own grant (test/infra/stack.test.ts). */
+type ServiceFunction = Exclude<FunctionName, 'exampleConsumer'>;
+const SERVICE_FUNCTIONS = (Object.keys(FUNCTIONS) as FunctionName[]).filter(
+  (name): name is ServiceFunction => FUNCTIONS[name].tokens !== 'consumer',
+);
+function tableAccessOf(name: ServiceFunction): TableAccess {
+  return FUNCTIONS[name].tokens;
+}
+const requests = {} as Record<ServiceFunction, TableRequest[]>;
+const wirings = {} as Record<ServiceFunction, Wiring>;
 
 beforeAll(async () => {
   deployed = await startDeployedEnv({
@@ -151,7 +159,7 @@ beforeAll(async () => {
     client: CLIENT,
     env: { PARKED_RETRY_BASE_SECONDS: '1' },
   });
-  for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
+  for (const name of SERVICE_FUNCTIONS) {
     const clients = createAwsClients(awsClientSettingsFromEnv({ ...process.env, ...deployed.env }));
     requests[name] = record(clients.dynamoDb);
     // The sweep runs two days ahead, so every stored chain is due.
@@ -236,17 +244,20 @@ describe('table grants of the function catalog, against the functions at work', 
       localContext('refresh-tokens', 60_000),
     );
     statuses.push((await emulator.uninstall(installed, { clean: false })).status);
-    // A consumer reads a token
-    await wirings.exampleConsumer.tokens.getTokenSet({ memberId: parked.memberId, userId: 1 });
+    // A consumer asks the token vendor for a token valid half an hour longer than the stored one
+    const vended = await makeTokenVendor(wirings.tokenVendor)(
+      { v: 1, action: 'getAccessToken', memberId: parked.memberId, userId: 1, minValiditySeconds: 1800 },
+      localContext('token-vendor', 60_000),
+    );
 
     // Assess: the flows did what they should
     expect(statuses).toEqual([302, 302, 200, 400, 400, 202, 202, 200, 202, 200, 200, 202, 200]);
     expect(sweep).toMatchObject({ refreshed: expect.any(Number) });
+    expect(vended).toMatchObject({ v: 1, memberId: parked.memberId, userId: 1 });
     expect((sweep as { refreshed: number }).refreshed).toBeGreaterThanOrEqual(2);
     // Assess: every request was allowed by the function's grant
-    for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
-      const spec = FUNCTIONS[name];
-      const access: TableAccess = spec.tokens === 'consumer' ? CONSUMER_TABLE_ACCESS : spec.tokens;
+    for (const name of SERVICE_FUNCTIONS) {
+      const access = tableAccessOf(name);
       expect(requests[name].length, name).toBeGreaterThan(0);
       expect(
         requests[name].filter((request) => !allowed(request, access)),
@@ -254,7 +265,7 @@ describe('table grants of the function catalog, against the functions at work', 
       ).toEqual([]);
     }
     // Assess: the grants are not wider than the flows; what these flows do not reach is named with its reason
-    const unused: Record<FunctionName, string[]> = {
+    const unused: Record<ServiceFunction, string[]> = {
       oauthStart: [],
       oauthCallback: [],
       // cancelling the parked claims of an uninstall without CLEAN
@@ -263,23 +274,16 @@ describe('table grants of the function catalog, against the functions at work', 
       // accepted since a claim was refused with invalid_client
       installPage: ['portal:Query', 'portal:DeleteItem', 'app:GetItem'],
       processParkedEvents: ['portal:Query', 'portal:DeleteItem', 'app:GetItem'],
-      // the recovery item of a refreshed pair whose write failed (a put checked against its token set);
-      // whether our credentials were accepted since an invalid_client
-      refreshTokens: ['portal:PutItem', 'portal:DeleteItem', 'portal:ConditionCheckItem', 'app:GetItem'],
+      // the recovery item of a refreshed pair whose write failed (a put checked against its token set;
+      // the history item's put is used); whether our credentials were accepted since an invalid_client
+      refreshTokens: ['portal:DeleteItem', 'portal:ConditionCheckItem', 'app:GetItem'],
       // the consumer library's refresh path, recovery items and portal renames (test/integration/consumer)
-      exampleConsumer: [
-        'portal:Query',
-        'portal:PutItem',
-        'portal:UpdateItem',
-        'portal:DeleteItem',
-        'portal:ConditionCheckItem',
-        'app:GetItem',
-        'app:UpdateItem',
-      ],
+      // a token set without a user named (the default-user lookup); recovery items; use records and
+      // portal moves; whether our credentials were accepted since an invalid_client
+      tokenVendor: ['portal:Query', 'portal:PutItem', 'portal:DeleteItem', 'portal:ConditionCheckItem', 'app:GetItem'],
     };
-    for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
-      const spec = FUNCTIONS[name];
-      const access: TableAccess = spec.tokens === 'consumer' ? CONSUMER_TABLE_ACCESS : spec.tokens;
+    for (const name of SERVICE_FUNCTIONS) {
+      const access = tableAccessOf(name);
       const familyOf = (key: string) =>
         (Object.keys(ITEM_FAMILY_KEYS) as ItemFamily[]).find((family) => matches(ITEM_FAMILY_KEYS[family], key));
       const used = new Set(

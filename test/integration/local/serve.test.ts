@@ -2,9 +2,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readServiceDescriptor } from '#local/service-descriptor.js';
 import { DAY, HOUR, MINUTE } from '#shared/core/domain/time.js';
 import type { PortalStatusReport, PortalStatusRow } from '#shared/core/use-cases/portal-status.js';
 import { type CliResult, runOps } from '#test/helpers/processes/ops-cli.js';
+import { startReadyProcess } from '#test/helpers/processes/ready-process.js';
 import {
   processesMentioning,
   removeDataDir,
@@ -168,6 +170,29 @@ describe('npm start (local/serve.ts as a child process)', () => {
     expect(report.rows[0]).toMatchObject({ memberId, status: 'active', source: 'refresh' });
     expect(report.rows[0]?.lastRefreshAt).toBeGreaterThan(0);
     expect(JSON.stringify(report)).not.toMatch(/accessToken|refreshToken/);
+  });
+
+  it('serves consumers through its local token vendor: the example consumer lists the demo portal’s leads', async () => {
+    // Prepare
+    await installDemo();
+    const memberId = (await statusJson()).rows[0]?.memberId;
+    if (memberId === undefined) throw new Error('no demo row');
+    const { consumerEnv } = readServiceDescriptor(serve.dataDir);
+    if (consumerEnv === undefined) throw new Error('no consumerEnv in the descriptor');
+
+    // Act: functions/example-consumer.ts in its own process, with nothing but the descriptor's variables
+    const consumer = await startReadyProcess<{ totals: number[]; leadCounts: number[] }>(
+      'test/helpers/processes/consumer-process.ts',
+      { ...consumerEnv, MEMBER_ID: memberId, INVOCATIONS: '3' },
+    );
+    consumer.child.stdin.write('go\n');
+    const result = await consumer.result;
+
+    // Assess
+    expect(result.leadCounts).toEqual([50, 50, 50]);
+    expect(Object.keys(consumerEnv)).toEqual(
+      expect.arrayContaining(['BITRIX24_TOKEN_TABLE', 'BITRIX24_TOKEN_VENDOR', 'AWS_ENDPOINT_URL_LAMBDA']),
+    );
   });
 
   it('runs on the emulator’s clock: “+1 hour” is refreshed by the sweep at once, “+31 days” ends in reauth_required', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { type AccessTokenSource, BitrixRestClient, restoreUrl } from '#shared/consumer/rest-client.js';
+import { type AccessTokenSource, BitrixRestClient } from '#shared/consumer/rest-client.js';
 import { BitrixRestError } from '#shared/core/domain/errors.js';
-import { rewriteUrl } from '#shared/core/domain/url-rewrites.js';
+import { restoreUrl, rewriteUrl } from '#shared/core/domain/url-rewrites.js';
 
 describe('restoreUrl', () => {
   it('undoes a {host} rewrite, so a redirect the emulator sends back keeps the real host', () => {

@@ -1,30 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import { TokenClient } from '#shared/consumer/token-client.js';
-import {
-  BitrixOAuthError,
-  PortalNotFoundError,
-  TokenUnavailableError,
-  ValidationError,
-} from '#shared/core/domain/errors.js';
+import { toAccessToken } from '#shared/core/domain/access-token.js';
+import { PortalNotFoundError, TokenUnavailableError, ValidationError } from '#shared/core/domain/errors.js';
 import { HOUR, MINUTE } from '#shared/core/domain/time.js';
-import { MemoryConsumerStore } from '#test/fakes/memory-consumer-store.js';
-import { MemoryRefresher } from '#test/fakes/memory-refresher.js';
+import { MemoryTokenReader } from '#test/fakes/memory-token-reader.js';
+import { MemoryVendor } from '#test/fakes/memory-vendor.js';
 import { memberId } from '#test/helpers/builders/fixtures.js';
 import { installation, tokenSet } from '#test/helpers/builders/token-sets.js';
 
 function setup(options: { now?: number } = {}) {
   let now = options.now ?? 1_000_000_000_000;
   const clock = { now: () => now, advance: (ms: number) => (now += ms) };
-  const store = new MemoryConsumerStore();
-  const refresher = new MemoryRefresher(store, clock.now);
+  const store = new MemoryTokenReader();
+  const vendor = new MemoryVendor(store, clock.now);
   const client = new TokenClient({
-    store,
-    refresher,
+    reader: store,
+    vendor,
     now: clock.now,
     refreshMarginMs: 5 * MINUTE,
     cacheMaxAgeMs: 5 * MINUTE,
   });
-  return { clock, store, refresher, client };
+  return { clock, store, vendor, client };
 }
 
 describe('TokenClient.getAccessToken', () => {
@@ -74,7 +70,7 @@ describe('TokenClient.getAccessToken', () => {
 
   it('never keeps a token past expiresAt minus the margin', async () => {
     // Prepare
-    const { store, client, clock, refresher } = setup();
+    const { store, client, clock, vendor } = setup();
     const id = memberId();
     store.put(tokenSet({ memberId: id, userId: 1, accessExpiresAt: clock.now() + 7 * MINUTE }));
     await client.getAccessToken({ memberId: id, userId: 1 });
@@ -85,7 +81,7 @@ describe('TokenClient.getAccessToken', () => {
 
     // Assess
     expect(store.reads).toBe(2);
-    expect(refresher.refreshes).toBe(1);
+    expect(vendor.refreshes).toBe(1);
     expect(token.version).toBe(2);
   });
 
@@ -121,9 +117,9 @@ describe('TokenClient.getAccessToken', () => {
     expect(store.reads).toBe(3);
   });
 
-  it('refreshes through the refresh path when the token is within the margin', async () => {
+  it('asks the vendor when the token is within the margin', async () => {
     // Prepare
-    const { store, client, clock, refresher } = setup();
+    const { store, client, clock, vendor } = setup();
     const id = memberId();
     const stored = tokenSet({ memberId: id, userId: 1, accessExpiresAt: clock.now() + 4 * MINUTE });
     store.put(stored);
@@ -132,19 +128,19 @@ describe('TokenClient.getAccessToken', () => {
     const token = await client.getAccessToken({ memberId: id, userId: 1 });
 
     // Assess
-    expect(refresher.refreshes).toBe(1);
-    expect(refresher.requests).toEqual([{ reason: 'on_demand', seenVersion: 1, minValidityMs: 5 * MINUTE }]);
+    expect(vendor.refreshes).toBe(1);
+    expect(vendor.requests).toEqual([{ memberId: id, userId: 1, minValidityMs: 5 * MINUTE, staleVersion: undefined }]);
     expect(token.accessToken).not.toBe(stored.accessToken);
     expect(token.expiresAt).toBe(clock.now() + HOUR);
   });
 
-  it('collapses 100 concurrent readers of an expired token into one read and one refresh', async () => {
+  it('collapses 100 concurrent readers of an expired token into one read and one vendor call', async () => {
     // Prepare
-    const { store, client, clock, refresher } = setup();
+    const { store, client, clock, vendor } = setup();
     const id = memberId();
     store.put(tokenSet({ memberId: id, userId: 1, accessExpiresAt: clock.now() - 1 }));
     let open = (): void => undefined;
-    refresher.gate = new Promise((resolve) => {
+    vendor.gate = new Promise((resolve) => {
       open = resolve;
     });
 
@@ -156,13 +152,13 @@ describe('TokenClient.getAccessToken', () => {
 
     // Assess
     expect(store.reads).toBe(1);
-    expect(refresher.calls).toBe(1);
+    expect(vendor.calls).toBe(1);
     expect(new Set(tokens.map((t) => t.accessToken)).size).toBe(1);
   });
 
-  it('refreshes on a stale report of the current version', async () => {
+  it('asks the vendor on a stale report of the current version, naming it', async () => {
     // Prepare
-    const { store, client, clock, refresher } = setup();
+    const { store, client, clock, vendor } = setup();
     const id = memberId();
     store.put(tokenSet({ memberId: id, userId: 1, accessExpiresAt: clock.now() + HOUR, version: 4 }));
     const before = await client.getAccessToken({ memberId: id, userId: 1 });
@@ -171,15 +167,15 @@ describe('TokenClient.getAccessToken', () => {
     const after = await client.getAccessToken({ memberId: id, userId: 1, staleVersion: before.version });
 
     // Assess
-    expect(refresher.refreshes).toBe(1);
-    expect(refresher.requests).toEqual([{ reason: 'stale_report', seenVersion: 4, minValidityMs: 5 * MINUTE }]);
+    expect(vendor.refreshes).toBe(1);
+    expect(vendor.requests).toEqual([{ memberId: id, userId: 1, minValidityMs: 5 * MINUTE, staleVersion: 4 }]);
     expect(after.version).toBe(5);
     expect(after.accessToken).not.toBe(before.accessToken);
   });
 
   it('returns the newer token without refreshing on a stale report of an old version', async () => {
     // Prepare
-    const { store, client, clock, refresher } = setup();
+    const { store, client, clock, vendor } = setup();
     const id = memberId();
     store.put(tokenSet({ memberId: id, userId: 1, accessExpiresAt: clock.now() + HOUR, version: 7 }));
 
@@ -187,13 +183,13 @@ describe('TokenClient.getAccessToken', () => {
     const token = await client.getAccessToken({ memberId: id, userId: 1, staleVersion: 6 });
 
     // Assess
-    expect(refresher.calls).toBe(0);
+    expect(vendor.calls).toBe(0);
     expect(token.version).toBe(7);
   });
 
   it('drops a cached token a consumer reports stale and reads the newer one another process stored', async () => {
     // Prepare
-    const { store, client, clock, refresher } = setup();
+    const { store, client, clock, vendor } = setup();
     const id = memberId();
     const first = tokenSet({ memberId: id, userId: 1, accessExpiresAt: clock.now() + HOUR, version: 2 });
     store.put(first);
@@ -205,13 +201,13 @@ describe('TokenClient.getAccessToken', () => {
     const token = await client.getAccessToken({ memberId: id, userId: 1, staleVersion: 2 });
 
     // Assess
-    expect(refresher.calls).toBe(0);
+    expect(vendor.calls).toBe(0);
     expect(token.accessToken).toBe('newer');
   });
 
   it('lets 50 concurrent stale reports of one version cause one refresh', async () => {
     // Prepare
-    const { store, client, clock, refresher } = setup();
+    const { store, client, clock, vendor } = setup();
     const id = memberId();
     store.put(tokenSet({ memberId: id, userId: 1, accessExpiresAt: clock.now() + HOUR, version: 1 }));
     await client.getAccessToken({ memberId: id, userId: 1 });
@@ -222,13 +218,13 @@ describe('TokenClient.getAccessToken', () => {
     );
 
     // Assess
-    expect(refresher.refreshes).toBe(1);
+    expect(vendor.refreshes).toBe(1);
     expect(new Set(tokens.map((t) => t.version))).toEqual(new Set([2]));
   });
 
   it('makes a stale reporter wait for a plain read in flight and refresh only if that read was not newer', async () => {
     // Prepare
-    const { store, client, clock, refresher } = setup();
+    const { store, client, clock, vendor } = setup();
     const id = memberId();
     store.put(tokenSet({ memberId: id, userId: 1, accessExpiresAt: clock.now() + HOUR, version: 1 }));
 
@@ -241,7 +237,7 @@ describe('TokenClient.getAccessToken', () => {
     // Assess
     expect(plain.version).toBe(1);
     expect(stale.version).toBe(2);
-    expect(refresher.refreshes).toBe(1);
+    expect(vendor.refreshes).toBe(1);
   });
 
   it.each([['reauth_required'], ['payment_required'], ['invalid_client'], ['uninstalled']] as const)(
@@ -275,6 +271,42 @@ describe('TokenClient.getAccessToken', () => {
     expect(token.userId).toBe(1);
   });
 
+  it('keeps a token the vendor handed out without renewing it (valid, within the margin) for the cool-down only', async () => {
+    // Prepare
+    const { store, clock } = setup();
+    const id = memberId();
+    const stored = tokenSet({ memberId: id, userId: 1, accessExpiresAt: clock.now() + 4 * MINUTE });
+    store.put(stored);
+    let calls = 0;
+    const client = new TokenClient({
+      reader: store,
+      // What the vendor answers when its refresh failed and the stored token still works.
+      vendor: {
+        getAccessToken: async () => {
+          calls += 1;
+          return toAccessToken(stored);
+        },
+        recordUse: async () => undefined,
+        portalMoved: async () => undefined,
+      },
+      now: clock.now,
+      refreshMarginMs: 5 * MINUTE,
+      refreshFailureCooldownMs: 30_000,
+    });
+
+    // Act
+    const first = await client.getAccessToken({ memberId: id, userId: 1 });
+    await client.getAccessToken({ memberId: id, userId: 1 });
+    const callsInCooldown = calls;
+    clock.advance(30_001);
+    await client.getAccessToken({ memberId: id, userId: 1 });
+
+    // Assess
+    expect(first.accessToken).toBe(stored.accessToken);
+    expect(callsInCooldown).toBe(1);
+    expect(calls).toBe(2);
+  });
+
   it('answers an unknown portal or user with PortalNotFoundError', async () => {
     // Prepare
     const { store, client } = setup();
@@ -298,20 +330,20 @@ describe('TokenClient.getAccessToken', () => {
     );
   });
 
-  it('keeps handing out a still-valid token when the refresh fails for a transient reason, then tries again', async () => {
+  it('keeps handing out a still-valid token when the vendor cannot renew it, then asks again', async () => {
     // Prepare
-    const { store, client, clock, refresher } = setup();
+    const { store, client, clock, vendor } = setup();
     const id = memberId();
     const stored = tokenSet({ memberId: id, userId: 1, accessExpiresAt: clock.now() + 3 * MINUTE });
     store.put(stored);
-    refresher.failWith = new BitrixOAuthError('timeout', 'no answer in time', 0);
+    vendor.failWith = new TokenUnavailableError('refresh_failed', id, 1, { details: { vendorError: 'unreachable' } });
 
     // Act
     const during = await client.getAccessToken({ memberId: id, userId: 1 });
     await client.getAccessToken({ memberId: id, userId: 1 });
-    const callsInCooldown = refresher.calls;
+    const callsInCooldown = vendor.calls;
     clock.advance(31_000);
-    refresher.failWith = undefined;
+    vendor.failWith = undefined;
     const after = await client.getAccessToken({ memberId: id, userId: 1 });
 
     // Assess
@@ -320,12 +352,12 @@ describe('TokenClient.getAccessToken', () => {
     expect(after.version).toBe(2);
   });
 
-  it('answers refresh_failed when the token expired and the refresh fails', async () => {
+  it('answers refresh_failed when the token expired and the vendor cannot renew it', async () => {
     // Prepare
-    const { store, client, clock, refresher } = setup();
+    const { store, client, clock, vendor } = setup();
     const id = memberId();
     store.put(tokenSet({ memberId: id, userId: 1, accessExpiresAt: clock.now() - 1 }));
-    refresher.failWith = new BitrixOAuthError('timeout', 'no answer in time', 0);
+    vendor.failWith = new TokenUnavailableError('refresh_failed', id, 1, { details: { vendorError: 'unreachable' } });
 
     // Act
     const error = await client.getAccessToken({ memberId: id, userId: 1 }).catch((e: unknown) => e);
@@ -336,9 +368,9 @@ describe('TokenClient.getAccessToken', () => {
     expect(JSON.stringify(error)).not.toContain('refresh_token');
   });
 
-  it('records use with touch at most once per throttle interval', async () => {
+  it('records use through the vendor at most once per throttle interval', async () => {
     // Prepare
-    const { store, client, clock } = setup();
+    const { store, client, clock, vendor } = setup();
     const id = memberId();
     store.put(tokenSet({ memberId: id, userId: 1, accessExpiresAt: clock.now() + 10 * HOUR }));
 
@@ -349,11 +381,87 @@ describe('TokenClient.getAccessToken', () => {
     await client.getAccessToken({ memberId: id, userId: 1 });
 
     // Assess
-    expect(store.touches.map((t) => t.now)).toEqual([clock.now() - 16 * MINUTE, clock.now()]);
+    expect(vendor.uses).toEqual([
+      { memberId: id, userId: 1 },
+      { memberId: id, userId: 1 },
+    ]);
+  });
+});
+
+describe('TokenClient records of use', () => {
+  it('records no use a new process finds recorded by another one within the throttle interval', async () => {
+    // Prepare
+    const { store, client, clock, vendor } = setup();
+    const id = memberId();
+    store.put(
+      tokenSet({ memberId: id, userId: 1, accessExpiresAt: clock.now() + HOUR, lastUsedAt: clock.now() - MINUTE }),
+    );
+
+    // Act
+    await client.getAccessToken({ memberId: id, userId: 1 });
+    clock.advance(15 * MINUTE);
+    client.clear();
+    await client.getAccessToken({ memberId: id, userId: 1 });
+
+    // Assess: the second read comes after the other process's record is 16 minutes old
+    expect(vendor.uses).toEqual([{ memberId: id, userId: 1 }]);
   });
 });
 
 describe('TokenClient default user', () => {
+  it('looks the default user up once for 100 concurrent readers of an expired token: one read, one vendor call', async () => {
+    // Prepare
+    const { store, client, clock, vendor } = setup();
+    const id = memberId();
+    store.installations.set(id, installation({ memberId: id, installedBy: 1 }));
+    store.put(tokenSet({ memberId: id, userId: 1, accessExpiresAt: clock.now() - 1 }));
+    store.put(tokenSet({ memberId: id, userId: 2, accessExpiresAt: clock.now() + HOUR }));
+
+    // Act
+    const tokens = await Promise.all(Array.from({ length: 100 }, () => client.getAccessToken({ memberId: id })));
+
+    // Assess
+    expect(store.portalReads).toBe(1);
+    expect(store.reads).toBe(0);
+    expect(vendor.calls).toBe(1);
+    expect(vendor.uses).toEqual([]);
+    expect(new Set(tokens.map((t) => `${t.userId}:${t.version}`))).toEqual(new Set(['1:2']));
+  });
+
+  it('asks the vendor once when 100 concurrent readers name a portal with nothing readable, and gives all its answer', async () => {
+    // Prepare
+    const { store, client, vendor } = setup();
+    const id = memberId();
+
+    // Act
+    const errors = await Promise.all(
+      Array.from({ length: 100 }, () => client.getAccessToken({ memberId: id }).catch((e: unknown) => e)),
+    );
+
+    // Assess
+    expect(store.portalReads).toBe(1);
+    expect(vendor.calls).toBe(1);
+    expect(errors.every((error) => error instanceof PortalNotFoundError)).toBe(true);
+  });
+
+  it('keeps the default user for the cache life: the next readers read only their token set', async () => {
+    // Prepare
+    const { store, client, clock } = setup();
+    const id = memberId();
+    store.installations.set(id, installation({ memberId: id, installedBy: 1 }));
+    store.put(tokenSet({ memberId: id, userId: 1, accessExpiresAt: clock.now() + 10 * HOUR }));
+    await client.getAccessToken({ memberId: id });
+
+    // Act
+    clock.advance(4 * MINUTE);
+    client.clear();
+    await client.getAccessToken({ memberId: id, userId: 1 });
+
+    // Assess
+    expect(store.portalReads).toBe(1);
+    expect(store.reads).toBe(1);
+  });
+
   it('uses the installing user when no user is named', async () => {
     // Prepare
     const { store, client } = setup();
@@ -415,9 +523,9 @@ describe('TokenClient default user', () => {
 });
 
 describe('TokenClient.portalMoved', () => {
-  it('stores the new address and serves cached tokens with it', async () => {
+  it('reports the new address to the vendor and serves cached tokens with it', async () => {
     // Prepare
-    const { store, client, clock } = setup();
+    const { store, client, clock, vendor } = setup();
     const id = memberId();
     store.put(
       tokenSet({
@@ -434,7 +542,9 @@ describe('TokenClient.portalMoved', () => {
     const token = await client.getAccessToken({ memberId: id, userId: 1 });
 
     // Assess
-    expect(store.moves).toHaveLength(1);
+    expect(vendor.moves).toEqual([
+      { memberId: id, from: 'https://old.bitrix24.com/rest/', to: 'https://new.bitrix24.com/rest/' },
+    ]);
     expect(token.clientEndpoint).toBe('https://new.bitrix24.com/rest/');
     expect(token.domain).toBe('new.bitrix24.com');
     expect(store.reads).toBe(1);

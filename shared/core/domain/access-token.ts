@@ -1,6 +1,7 @@
 /**
  * What a consumer gets, and the pure rules that decide it: which token set answers when no user is
- * named, which statuses may hand out a token, how long a process may keep one. No AWS imports.
+ * named, which statuses may hand out a token, how long a process may keep one. The token vendor and
+ * the consumer library both follow them.
  */
 import { PortalNotFoundError, TokenUnavailableError, ValidationError } from '#shared/core/domain/errors.js';
 import type { EpochMs } from '#shared/core/domain/time.js';
@@ -29,6 +30,27 @@ export interface AccessToken {
   readonly version: number;
 }
 
+/**
+ * What a consumer may read of a token set: the table grants consumers these attributes and no others
+ * (never the refresh token; `CONSUMER_READABLE_ATTRIBUTES` in the table schema names them).
+ */
+export type ReadableTokenSet = Pick<
+  TokenSet,
+  | 'memberId'
+  | 'userId'
+  | 'accessToken'
+  | 'accessExpiresAt'
+  | 'clientEndpoint'
+  | 'domain'
+  | 'status'
+  | 'version'
+  | 'nextRefreshAt'
+  | 'lastUsedAt'
+>;
+
+/** What a consumer may read of an installation: enough to choose the default user and to tell an uninstall. */
+export type ReadableInstallation = Pick<Installation, 'memberId' | 'status' | 'installedBy'>;
+
 /** Input of `getAccessToken`. */
 export interface GetAccessTokenInput {
   /** Bitrix24 portal id (`member_id`). */
@@ -53,13 +75,13 @@ const MEMBER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** Checks the input's shape; throws `ValidationError` naming the field. */
 export function validateGetAccessTokenInput(input: GetAccessTokenInput): void {
   if (typeof input.memberId !== 'string' || !MEMBER_ID.test(input.memberId)) {
-    throw new ValidationError('memberId must be a Bitrix24 member_id');
+    throw new ValidationError('memberId must be a Bitrix24 member_id', { details: { field: 'memberId' } });
   }
   if (input.userId !== undefined && !(Number.isSafeInteger(input.userId) && input.userId >= 0)) {
-    throw new ValidationError('userId must be a non-negative integer');
+    throw new ValidationError('userId must be a non-negative integer', { details: { field: 'userId' } });
   }
   if (input.staleVersion !== undefined && !(Number.isSafeInteger(input.staleVersion) && input.staleVersion >= 0)) {
-    throw new ValidationError('staleVersion must be a non-negative integer');
+    throw new ValidationError('staleVersion must be a non-negative integer', { details: { field: 'staleVersion' } });
   }
 }
 
@@ -92,7 +114,7 @@ export function assertUsable(tokenSet: Pick<TokenSet, 'memberId' | 'userId' | 's
  */
 export function chooseDefaultTokenSet(
   memberId: string,
-  installation: Pick<Installation, 'status' | 'installedBy'> | undefined,
+  installation: Pick<ReadableInstallation, 'status' | 'installedBy'> | undefined,
   tokenSets: readonly Pick<TokenSet, 'memberId' | 'userId' | 'status'>[],
 ): number {
   if (installation?.status === 'uninstalled') throw new TokenUnavailableError('uninstalled', memberId);
@@ -108,7 +130,7 @@ export function chooseDefaultTokenSet(
 }
 
 /** The consumer's view of a token set: no refresh token, no bookkeeping. */
-export function toAccessToken(tokenSet: TokenSet): AccessToken {
+export function toAccessToken(tokenSet: ReadableTokenSet): AccessToken {
   return Object.freeze({
     accessToken: tokenSet.accessToken,
     expiresAt: tokenSet.accessExpiresAt,
