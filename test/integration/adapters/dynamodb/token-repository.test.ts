@@ -13,6 +13,7 @@ import {
 import { DAY, HOUR } from '#shared/core/domain/time.js';
 import { withChain, withFailure, withLiveRun } from '#shared/core/domain/token-history.js';
 import { issued, memberId, newChain, token } from '#test/helpers/builders/fixtures.js';
+import { ConsumedCapacityRecorder } from '#test/helpers/harnesses/consumed-capacity.js';
 import { createTestTable, type TestTable } from '#test/helpers/harnesses/table.js';
 
 let table: TestTable;
@@ -333,29 +334,8 @@ describe('DynamoDbTokenRepository (DynamoDB Local)', () => {
 
   it('costs one write unit per token-set write and two for the due index, with a realistic token set', async () => {
     // Prepare: a token set as Bitrix24 hands them out (long scope list, real endpoints), leased
-    const units: { name: string; table: number; index: number }[] = [];
-    const client = new DynamoDBClient({});
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        (args.input as Record<string, unknown>).ReturnConsumedCapacity = 'INDEXES';
-        const result = await next(args);
-        const consumed = (
-          result.output as {
-            ConsumedCapacity?: {
-              Table?: { CapacityUnits?: number };
-              GlobalSecondaryIndexes?: Record<string, { CapacityUnits?: number }>;
-            };
-          }
-        ).ConsumedCapacity;
-        units.push({
-          name: String(context.commandName),
-          table: consumed?.Table?.CapacityUnits ?? 0,
-          index: Object.values(consumed?.GlobalSecondaryIndexes ?? {}).reduce((n, i) => n + (i.CapacityUnits ?? 0), 0),
-        });
-        return result;
-      },
-      { step: 'initialize', name: 'consumedCapacity' },
-    );
+    const recorder = new ConsumedCapacityRecorder();
+    const client = recorder.client;
     const measured = new DynamoDbTokenRepository({ client, tableName: table.tableName, dueShards: 3 });
     const now = Date.now();
     const input = newChain({
@@ -367,7 +347,7 @@ describe('DynamoDbTokenRepository (DynamoDB Local)', () => {
     });
     const key = { memberId: input.memberId, userId: 1 };
     await measured.storeNewChain(input, null);
-    units.length = 0;
+    recorder.reset();
 
     // Act: one refresh (lease, then the fenced write that moves the due time)
     await measured.acquireLease(key, { owner: `sweep:${crypto.randomUUID()}`, now, leaseMs: 30_000 });
@@ -380,12 +360,12 @@ describe('DynamoDbTokenRepository (DynamoDB Local)', () => {
       runRefreshes: 2,
       now,
     });
-    client.destroy();
+    recorder.destroy();
 
     // Assess
-    expect(units).toEqual([
-      { name: 'UpdateItemCommand', table: 1, index: 0 },
-      { name: 'UpdateItemCommand', table: 1, index: 2 },
+    expect(recorder.requests).toEqual([
+      { command: 'UpdateItem', target: 'TOKEN', table: 1, index: 0 },
+      { command: 'UpdateItem', target: 'TOKEN', table: 1, index: 2 },
     ]);
   });
 
