@@ -1,5 +1,5 @@
 /**
- * A refresh sweep in its own process, wired as `functions/refresh-tokens.ts` is
+ * A refresh sweep in its own process, wired as `functions/refresh-worker.ts` is
  * (`wire(loadConfig()).refresh`: DynamoDB, Secrets Manager, the HTTP OAuth client), except that
  * time is the emulator's instant the parent sends with each command and notifications are printed as
  * lines (the parent counts them; a SIGKILLed process says nothing more). Each token call prints a

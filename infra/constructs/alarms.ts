@@ -19,10 +19,21 @@ import { METRIC_NAMES } from '#shared/core/ports/metrics.js';
 export interface AlarmsProps {
   /** Every function of the service, by a readable name: one error alarm each. */
   readonly functions: Readonly<Record<string, IFunction>>;
-  /** The refresh sweep. */
-  readonly refreshTokens: LambdaFunction;
-  /** The sweep's schedule interval (an invocation is expected at least this often). */
+  /** The refresh dispatcher (the scheduled half of the sweep). */
+  readonly dispatchRefreshes: LambdaFunction;
+  /** The dispatcher's schedule interval (an invocation is expected at least this often). */
   readonly refreshInterval: Duration;
+  /**
+   * The refresh queue: an alarm when its oldest message waits longer than `refreshQueueAgeThreshold`.
+   * @default - no such alarm
+   */
+  readonly refreshQueue?: IQueue;
+  /**
+   * Age of the oldest message of the refresh queue that raises the alarm. A token set is due
+   * REFRESH_ACCESS_LEAD_MINUTES (15) before its access token expires, and may wait one interval for
+   * the dispatcher; past this it may expire before its refresh. @default Duration.minutes(5)
+   */
+  readonly refreshQueueAgeThreshold?: Duration;
   /** The HTTP API (5xx alarm). @default - no API alarm */
   readonly api?: IHttpApi;
   /** `reauth_required` notifications (from `Notifications.metricEvents`). @default - no such alarm */
@@ -52,7 +63,7 @@ export interface AlarmsProps {
  * index. Custom metric names come from `shared/core/ports/metrics.ts`.
  *
  * @example
- * new Alarms(this, 'Alarms', { functions, refreshTokens, refreshInterval, metricsNamespace, serviceName, topic });
+ * new Alarms(this, 'Alarms', { functions, dispatchRefreshes, refreshInterval, metricsNamespace, serviceName, topic });
  */
 export class Alarms extends Construct {
   readonly alarms: Alarm[] = [];
@@ -81,7 +92,7 @@ export class Alarms extends Construct {
       }),
       threshold: props.refreshFailureThreshold ?? 5,
       description:
-        'Token refreshes keep failing (authorization server down, or chains dying). See the logs of refresh-tokens.',
+        'Token refreshes keep failing (authorization server down, or chains dying). See the logs of refresh-worker.',
     });
     if (props.reauthRequired !== undefined) {
       this.add('ReauthRequiredSurge', {
@@ -92,35 +103,50 @@ export class Alarms extends Construct {
       });
     }
     this.add('SweepErrors', {
-      metric: props.refreshTokens.metricErrors({ period: Duration.minutes(15), statistic: 'Sum' }),
+      metric: props.dispatchRefreshes.metricErrors({ period: Duration.minutes(15), statistic: 'Sum' }),
       threshold: 1,
-      description: 'The refresh sweep itself failed (not a single portal: the whole run).',
+      description: 'The refresh dispatcher itself failed (not a single portal: the whole run).',
     });
-    const timeout = props.refreshTokens.timeout;
+    const timeout = props.dispatchRefreshes.timeout;
     if (timeout !== undefined) {
       this.add('SweepDuration', {
-        metric: props.refreshTokens.metricDuration({ period: Duration.minutes(15), statistic: 'Maximum' }),
+        metric: props.dispatchRefreshes.metricDuration({ period: Duration.minutes(15), statistic: 'Maximum' }),
         threshold: Math.floor(timeout.toMilliseconds() * 0.8),
         description:
-          'A sweep used more than 80% of its timeout: raise the timeout or the concurrency, or shard further.',
+          'A dispatch used more than 80% of its timeout: raise the timeout, or lower REFRESH_SWEEP_MAX_KEYS and run it more often.',
       });
     }
     this.add('SweepBacklog', {
       metric: custom(METRIC_NAMES.sweepBacklog, 'Minimum', Duration.minutes(15)),
       threshold: 1,
       evaluationPeriods: 2,
-      description: 'Sweeps leave due token sets behind for 30 minutes: they are not keeping up.',
+      description:
+        'Dispatches leave due token sets behind for 30 minutes: raise REFRESH_SWEEP_MAX_KEYS or run them more often.',
     });
     this.add('SweepNotRunning', {
-      metric: props.refreshTokens.metricInvocations({
+      metric: props.dispatchRefreshes.metricInvocations({
         period: Duration.minutes(Math.max(15, props.refreshInterval.toMinutes() * 3)),
         statistic: 'Sum',
       }),
       threshold: 1,
       comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
       treatMissingData: TreatMissingData.BREACHING,
-      description: 'The refresh sweep has not run for three intervals: check its schedule.',
+      description: 'The refresh dispatcher has not run for three intervals: check its schedule.',
     });
+    if (props.refreshQueue !== undefined) {
+      const threshold = props.refreshQueueAgeThreshold ?? Duration.minutes(5);
+      this.add('RefreshQueueAge', {
+        metric: props.refreshQueue.metricApproximateAgeOfOldestMessage({
+          period: Duration.minutes(5),
+          statistic: 'Maximum',
+        }),
+        threshold: threshold.toSeconds(),
+        evaluationPeriods: 2,
+        description:
+          "Due token sets wait in the refresh queue longer than their access tokens can spare: raise the workers' " +
+          'maximum concurrency (refreshWorkers), or look for a slow authorization server.',
+      });
+    }
     this.add('ParkedEventsBacklog', {
       metric: custom(METRIC_NAMES.parkedEventsBacklog, 'Minimum', Duration.minutes(5)),
       threshold: props.parkedEventsBacklogThreshold ?? 1,

@@ -41,13 +41,15 @@ export const METRIC_NAMES = {
   refreshInterrupted: 'RefreshInterrupted',
   /** A token-status notification that could not be published (count). */
   notificationFailed: 'NotificationFailed',
-  /** Due token sets one sweep found (count per sweep). */
+  /** Due token sets one sweep (or dispatch) found (count per run). */
   sweepDue: 'SweepDue',
-  /** Due token sets another worker was refreshing (count per sweep). */
+  /** Due token sets the dispatch handed to the refresh queue (count per run). */
+  refreshesEnqueued: 'RefreshesEnqueued',
+  /** Due token sets another worker was refreshing (count per sweep, or per queued refresh). */
   sweepLeaseHeld: 'SweepLeaseHeld',
   /** How long the oldest due token set had been due when the sweep started (milliseconds). */
   sweepOldestOverdue: 'SweepOldestOverdue',
-  /** Due token sets one sweep left for the next run (count per sweep). */
+  /** Due token sets one sweep (or dispatch) left for the next run (count per run). */
   sweepBacklog: 'SweepBacklog',
   /** Wall time of one sweep (milliseconds). */
   sweepDuration: 'SweepDuration',
