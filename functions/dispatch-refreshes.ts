@@ -9,17 +9,28 @@ export interface DispatchRefreshesDeps {
   readonly dispatch: DispatchDeps;
   readonly logger: Logger;
   readonly metrics: MetricsRecorder;
-  readonly config: Pick<Config, 'REFRESH_SWEEP_MAX_KEYS'>;
+  readonly config: Pick<
+    Config,
+    | 'REFRESH_SWEEP_MAX_KEYS'
+    | 'REFRESH_CALLS_PER_SECOND'
+    | 'REFRESH_ON_DEMAND_PERCENT'
+    | 'REFRESH_DISPATCH_INTERVAL_SECONDS'
+  >;
 }
 
 /**
- * EventBridge Scheduler target: reads the due index and hands every due token set to the refresh
- * queue, where the refresh workers (`functions/refresh-worker.ts`) take them. It spends no token and
+ * EventBridge Scheduler target: reads the due index and hands the due token sets to the refresh queue,
+ * one interval's worth of the app's call budget spread over the interval, where the refresh workers (`functions/refresh-worker.ts`) take them. It spends no token and
  * writes nothing to the table; the summary is logged, published as metrics and returned.
  */
 export function makeDispatchRefreshes(deps: DispatchRefreshesDeps) {
   const { dispatch, logger, metrics, config } = deps;
-  return scheduledHandler(() => dispatchDueTokens({ maxKeys: config.REFRESH_SWEEP_MAX_KEYS }, dispatch), {
+  const budget = {
+    callsPerSecond: config.REFRESH_CALLS_PER_SECOND,
+    onDemandShare: config.REFRESH_ON_DEMAND_PERCENT / 100,
+    intervalMs: config.REFRESH_DISPATCH_INTERVAL_SECONDS * 1000,
+  };
+  return scheduledHandler(() => dispatchDueTokens({ maxKeys: config.REFRESH_SWEEP_MAX_KEYS, budget }, dispatch), {
     logger,
     metrics,
   });

@@ -185,7 +185,11 @@ export class BitrixTokenStack extends Stack {
         }
       }
       if (spec.notifications) this.notifications.bind(fn);
-      if (spec.refreshQueue === 'send') this.refreshQueue.bindSender(fn);
+      if (spec.refreshQueue === 'send') {
+        this.refreshQueue.bindSender(fn);
+        // The rate budget is per interval: the dispatcher must know the schedule's.
+        fn.addEnvironment('REFRESH_DISPATCH_INTERVAL_SECONDS', String(refreshInterval.toSeconds()));
+      }
       if (spec.refreshQueue === 'consume') this.refreshQueue.consumeWith(fn, props.refreshWorkers);
       return fn;
     };
@@ -279,6 +283,10 @@ export class BitrixTokenStack extends Stack {
       dispatchRefreshes: this.functions.dispatchRefreshes,
       refreshQueue: this.refreshQueue.queue,
       refreshInterval,
+      overdueThreshold: Duration.seconds(
+        Math.max(60, config.REFRESH_ACCESS_LEAD_MINUTES * 60 - refreshInterval.toSeconds()),
+      ),
+      callsPerSecondCeiling: config.REFRESH_CALLS_PER_SECOND,
       api: this.api.httpApi,
       reauthRequired: this.notifications.metricEvents('reauth_required'),
       topic: this.notifications.topic,

@@ -32,6 +32,7 @@ export const OPERATOR_SETTINGS = [
  */
 export const PROP_SETTINGS = {
   BITRIX_CLIENT_ID: 'clientId',
+  REFRESH_DISPATCH_INTERVAL_SECONDS: 'refreshInterval',
 } as const satisfies Partial<Record<SettingName, string>>;
 
 /** Settings by area. A function gets the areas it reads; an operator's value reaches only those functions. */
@@ -64,7 +65,7 @@ export const SETTING_AREAS = {
     'REFRESH_WRITE_ATTEMPTS',
   ],
   /** The dispatcher only (the in-process sweep's concurrency and margin belong to `npm run ops -- sweep`). */
-  dispatch: ['REFRESH_SWEEP_MAX_KEYS'],
+  dispatch: ['REFRESH_SWEEP_MAX_KEYS', 'REFRESH_CALLS_PER_SECOND', 'REFRESH_ON_DEMAND_PERCENT'],
   /** OAuth code flow in the browser. */
   oauthFlow: ['OAUTH_STATE_TTL_SECONDS', 'OAUTH_COOKIE_SECURE'],
   /** Which portals a browser may be sent to (`/oauth/start`) and a REST call may follow (consumers). */

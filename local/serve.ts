@@ -257,6 +257,7 @@ async function main(): Promise<void> {
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
       AWS_ENDPOINT_URL_SQS: sqs.endpoint,
       REFRESH_QUEUE_URL: sqs.queueUrl(REFRESH_QUEUE),
+      REFRESH_DISPATCH_INTERVAL_SECONDS: String(settings.SWEEP_INTERVAL_SECONDS),
       TABLE_NAME,
       CLIENT_CREDENTIALS_SECRET_ID: SECRET_ID,
       // Browsers keep Secure cookies on http only for localhost; a tunnel is https.

@@ -34,6 +34,14 @@ export interface AlarmsProps {
    * the dispatcher; past this it may expire before its refresh. @default Duration.minutes(5)
    */
   readonly refreshQueueAgeThreshold?: Duration;
+  /**
+   * How long the oldest due token set may have been due before the backlog alarm: a token set is due
+   * REFRESH_ACCESS_LEAD_MINUTES before its access token expires, so past that lead less one interval
+   * its access token may expire before the dispatcher's budget reaches it. @default - no such alarm
+   */
+  readonly overdueThreshold?: Duration;
+  /** `REFRESH_CALLS_PER_SECOND`: an alarm when the app calls the authorization server faster. @default - no such alarm */
+  readonly callsPerSecondCeiling?: number;
   /** The HTTP API (5xx alarm). @default - no API alarm */
   readonly api?: IHttpApi;
   /** `reauth_required` notifications (from `Notifications.metricEvents`). @default - no such alarm */
@@ -145,6 +153,33 @@ export class Alarms extends Construct {
         description:
           "Due token sets wait in the refresh queue longer than their access tokens can spare: raise the workers' " +
           'maximum concurrency (refreshWorkers), or look for a slow authorization server.',
+      });
+    }
+    if (props.overdueThreshold !== undefined) {
+      this.add('RefreshBacklogAge', {
+        metric: custom(METRIC_NAMES.sweepOldestOverdue, 'Maximum', Duration.minutes(5)),
+        threshold: props.overdueThreshold.toMilliseconds(),
+        evaluationPeriods: 2,
+        description:
+          'Due token sets wait so long that access tokens may expire before their refresh: the call budget ' +
+          '(REFRESH_CALLS_PER_SECOND) or the workers are below what the token sets need (docs/CAPACITY.md).',
+      });
+    }
+    if (props.callsPerSecondCeiling !== undefined) {
+      // AuthServerCalls carries a `kind` dimension (sweep, on_demand): a Metrics Insights query sums both.
+      this.add('AuthServerCallsOverCeiling', {
+        metric: new MathExpression({
+          expression:
+            `SELECT SUM(${METRIC_NAMES.authServerCalls}) FROM SCHEMA("${props.metricsNamespace}", kind, service) ` +
+            `WHERE service = '${props.serviceName}'`,
+          period: Duration.minutes(1),
+          label: 'Calls to the authorization server per minute',
+        }),
+        threshold: Math.ceil(props.callsPerSecondCeiling * 60),
+        evaluationPeriods: 5,
+        description:
+          'The app calls the authorization server faster than REFRESH_CALLS_PER_SECOND for 5 minutes: on-demand ' +
+          'refreshes of waiting consumers beyond their share (they are never held back). Bitrix24 may block an app that does.',
       });
     }
     this.add('ParkedEventsBacklog', {

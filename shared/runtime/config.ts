@@ -124,6 +124,15 @@ const schema = {
    * dispatcher has nowhere to send and fails its run with this name in the message.
    */
   REFRESH_QUEUE_URL: optionalText(),
+  /**
+   * Ceiling of calls per second to the authorization server for the whole app (docs/REFRESH.md §5):
+   * the dispatcher hands out at most one interval's worth, spread evenly; the rest waits in the index.
+   */
+  REFRESH_CALLS_PER_SECOND: positive(100),
+  /** Percent of that ceiling kept for on-demand refreshes of waiting consumers; the sweep never uses it. */
+  REFRESH_ON_DEMAND_PERCENT: int(20, 0),
+  /** Time between two dispatches: the schedule's rate (the stack sets it from `refreshInterval`). */
+  REFRESH_DISPATCH_INTERVAL_SECONDS: int(300, 1),
   /** EventBridge bus for token-status notifications; unset = notifications go to the log only. */
   EVENT_BUS_NAME: optionalText(),
   /** Largest event / install-frame body accepted (bytes, after base64 decoding); larger ones get 413. */
@@ -241,6 +250,9 @@ function refreshConfigProblems(c: Config): string[] {
   }
   if (dynamoDbCallMs(c) >= c.REFRESH_LEASE_SECONDS * 1000) {
     problems.push('one DynamoDB call (DYNAMODB_MAX_ATTEMPTS × its timeouts) must end inside REFRESH_LEASE_SECONDS');
+  }
+  if (c.REFRESH_ON_DEMAND_PERCENT > 90) {
+    problems.push('REFRESH_ON_DEMAND_PERCENT must be at most 90 (the sweep needs a share of the ceiling)');
   }
   if (c.REFRESH_SWEEP_MARGIN_SECONDS * 1000 <= c.BITRIX_HTTP_TIMEOUT_MS) {
     problems.push('REFRESH_SWEEP_MARGIN_SECONDS must exceed BITRIX_HTTP_TIMEOUT_MS');

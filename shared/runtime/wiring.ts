@@ -29,6 +29,7 @@ import type { PortalListing } from '#shared/core/ports/portal-listing.js';
 import type { RecoveryStore } from '#shared/core/ports/recovery-store.js';
 import type { TokenRepository } from '#shared/core/ports/token-repository.js';
 import { type CompleteAuthorizationDeps, policyFirstRefreshAt } from '#shared/core/use-cases/complete-authorization.js';
+import { countCalls } from '#shared/core/use-cases/count-calls.js';
 import type { OpenInstallPageDeps } from '#shared/core/use-cases/open-install-page.js';
 import type { RefreshSettings } from '#shared/core/use-cases/refresh-token-set.js';
 import type { StartAuthorizationDeps } from '#shared/core/use-cases/start-authorization.js';
@@ -180,7 +181,7 @@ export function wire(config: Config, options: WireOptions = {}): Wiring {
   const refresh = once(
     (): SweepDeps => ({
       repository: repository(),
-      oauth: oauth(config.BITRIX_HTTP_TIMEOUT_MS),
+      oauth: countCalls(oauth(config.BITRIX_HTTP_TIMEOUT_MS), metrics(), 'sweep'),
       recovery: recovery(),
       credentials: credentialsHealth(),
       notifications: notifications(),
@@ -194,7 +195,7 @@ export function wire(config: Config, options: WireOptions = {}): Wiring {
   const vendor = once(
     (): VendDeps => ({
       tokens: repository(),
-      refresh: { ...refresh(), oauth: httpOAuth(config.BITRIX_HTTP_TIMEOUT_MS) },
+      refresh: { ...refresh(), oauth: countCalls(httpOAuth(config.BITRIX_HTTP_TIMEOUT_MS), metrics(), 'on_demand') },
       probe: new HttpPortalProbe({ urlRewrites: config.BITRIX_URL_REWRITES, timeoutMs: config.BITRIX_HTTP_TIMEOUT_MS }),
       settings: {
         minValidityMs: config.CONSUMER_REFRESH_MARGIN_SECONDS * SECOND,

@@ -183,7 +183,7 @@ describe('environment per function', () => {
     oauthCallback: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID'],
     appEvents: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID'],
     installPage: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID', 'EVENT_BUS_NAME'],
-    dispatchRefreshes: ['TABLE_NAME', 'REFRESH_QUEUE_URL'],
+    dispatchRefreshes: ['TABLE_NAME', 'REFRESH_QUEUE_URL', 'REFRESH_DISPATCH_INTERVAL_SECONDS'],
     refreshWorker: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID', 'EVENT_BUS_NAME'],
     processParkedEvents: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID', 'EVENT_BUS_NAME'],
     tokenVendor: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID', 'EVENT_BUS_NAME'],
@@ -749,6 +749,21 @@ describe('RefreshQueue', () => {
       Threshold: 300,
       Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [refreshQueueId(), 'QueueName'] } }],
     });
+  });
+});
+
+describe('rate budget', () => {
+  it('tells the dispatcher the schedule interval its budget is per', () => {
+    expect(environmentOf('dispatchRefreshes').REFRESH_DISPATCH_INTERVAL_SECONDS).toBe('300');
+  });
+
+  it('alarms when the oldest due token set waits past the access lead less one interval, and above the ceiling', () => {
+    const alarms = Object.values(built.template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
+    expect(alarms).toContainEqual(
+      expect.objectContaining({ MetricName: METRIC_NAMES.sweepOldestOverdue, Threshold: 10 * 60_000 }),
+    );
+    const ceiling = alarms.find((a) => JSON.stringify(a.Metrics ?? []).includes(METRIC_NAMES.authServerCalls));
+    expect(ceiling).toMatchObject({ Threshold: 100 * 60, EvaluationPeriods: 5 });
   });
 });
 

@@ -1,6 +1,6 @@
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
-import { encodeRefreshMessage, type QueuedRefresh } from '#shared/core/domain/refresh-message.js';
-import type { EnqueueOutcome, RefreshQueue } from '#shared/core/ports/refresh-queue.js';
+import { encodeRefreshMessage } from '#shared/core/domain/refresh-message.js';
+import type { EnqueueOutcome, RefreshQueue, ScheduledRefresh } from '#shared/core/ports/refresh-queue.js';
 
 export interface SqsRefreshQueueOptions {
   readonly client: SQSClient;
@@ -23,8 +23,8 @@ const BATCH = 10;
 export class SqsRefreshQueue implements RefreshQueue {
   constructor(private readonly options: SqsRefreshQueueOptions) {}
 
-  async enqueue(requests: readonly QueuedRefresh[]): Promise<EnqueueOutcome> {
-    const batches: QueuedRefresh[][] = [];
+  async enqueue(requests: readonly ScheduledRefresh[]): Promise<EnqueueOutcome> {
+    const batches: ScheduledRefresh[][] = [];
     for (let i = 0; i < requests.length; i += BATCH) batches.push(requests.slice(i, i + BATCH));
     let sent = 0;
     let next = 0;
@@ -44,10 +44,11 @@ export class SqsRefreshQueue implements RefreshQueue {
   }
 
   /** Sends one batch (and its refused entries once more); returns how many SQS accepted. */
-  private async sendBatch(batch: readonly QueuedRefresh[]): Promise<number> {
-    let entries: SendMessageBatchRequestEntry[] = batch.map((request, i) => ({
+  private async sendBatch(batch: readonly ScheduledRefresh[]): Promise<number> {
+    let entries: SendMessageBatchRequestEntry[] = batch.map(({ request, delaySeconds }, i) => ({
       Id: String(i),
       MessageBody: encodeRefreshMessage(request),
+      ...(delaySeconds === undefined || delaySeconds <= 0 ? {} : { DelaySeconds: Math.min(900, delaySeconds) }),
     }));
     let accepted = 0;
     for (let attempt = 1; attempt <= 2 && entries.length > 0; attempt += 1) {

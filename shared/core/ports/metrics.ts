@@ -45,6 +45,13 @@ export const METRIC_NAMES = {
   sweepDue: 'SweepDue',
   /** Due token sets the dispatch handed to the refresh queue (count per run). */
   refreshesEnqueued: 'RefreshesEnqueued',
+  /** Due token sets the rate budget let one dispatch send (count per run). */
+  refreshAllowance: 'RefreshAllowance',
+  /**
+   * Calls to the authorization server's token endpoint (count), with a `kind` dimension: `sweep` (the
+   * refresh workers) or `on_demand` (the token vendor). Sum per minute / 60 = calls per second.
+   */
+  authServerCalls: 'AuthServerCalls',
   /** Due token sets another worker was refreshing (count per sweep, or per queued refresh). */
   sweepLeaseHeld: 'SweepLeaseHeld',
   /** How long the oldest due token set had been due when the sweep started (milliseconds). */

@@ -2,6 +2,13 @@ import type { QueuedRefresh } from '#shared/core/domain/refresh-message.js';
 
 export type { QueuedRefresh };
 
+/** A request and how long the queue keeps it from the workers (spreading, `spreadDelaySeconds`). */
+export interface ScheduledRefresh {
+  readonly request: QueuedRefresh;
+  /** 0–900 (SQS's limit). @default 0 */
+  readonly delaySeconds?: number;
+}
+
 /** What one `enqueue` call achieved. */
 export interface EnqueueOutcome {
   /** Accepted by the queue. */
@@ -16,9 +23,9 @@ export interface EnqueueOutcome {
  * the refresh lease and the due-time check of the refresh path make a second delivery harmless.
  *
  * @example
- * const { sent, failed } = await queue.enqueue([{ memberId: 'a1b2', userId: 1, dueAt: 1767225600000 }]);
+ * const { sent, failed } = await queue.enqueue([{ request: { memberId: 'a1b2', userId: 1, dueAt: 1767225600000 } }]);
  */
 export interface RefreshQueue {
   /** Sends the requests, in as many batches as the queue needs (SQS: 10 a batch). */
-  enqueue(requests: readonly QueuedRefresh[]): Promise<EnqueueOutcome>;
+  enqueue(requests: readonly ScheduledRefresh[]): Promise<EnqueueOutcome>;
 }

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { type RateBudget, spreadDelaySeconds, sweepAllowance } from '#shared/core/domain/rate-budget.js';
 import type { EpochMs } from '#shared/core/domain/time.js';
 import type { Logger } from '#shared/core/ports/logger.js';
 import { METRIC_NAMES, type MetricsRecorder } from '#shared/core/ports/metrics.js';
@@ -15,8 +16,13 @@ export interface DispatchDeps {
 }
 
 export interface DispatchOptions {
-  /** Most due token sets read and enqueued in one run (split evenly over the shards). */
+  /** Most due token sets read in one run (split evenly over the shards). */
   readonly maxKeys: number;
+  /**
+   * The app's budget of authorization-server calls: at most one interval's worth at the sweep's rate is
+   * sent, spread over the interval; the rest stays due. @default - no ceiling, nothing delayed
+   */
+  readonly budget?: RateBudget;
 }
 
 /** What one dispatch did. */
@@ -25,7 +31,9 @@ export interface DispatchSummary {
   readonly due: number;
   /** Accepted by the queue. */
   readonly enqueued: number;
-  /** Refused by the queue: still due, sent again by the next run. */
+  /** Most keys the rate budget let this run send (`due` when there is no budget). */
+  readonly allowance: number;
+  /** Due but not sent (over the budget, or refused by the queue): still due, the next run's first. */
   readonly backlog: number;
   /** More due token sets exist than `maxKeys` allowed reading (they wait for the next run). */
   readonly moreDue: boolean;
@@ -36,7 +44,8 @@ export interface DispatchSummary {
 
 /**
  * The scheduled half of the sweep: reads every shard of the due index (one Query per shard and page,
- * never a Scan) up to now, oldest first, and hands the keys to the refresh queue; the refresh workers
+ * never a Scan) up to now, oldest first, and hands the keys to the refresh queue, as many as the rate
+ * budget allows per interval, spread over it (`rate-budget.ts`); the refresh workers
  * (`refreshDueToken` behind an event source mapping) spend the tokens. Nothing is written to the table:
  * a key stays due until a worker's refresh moves its due time, so a lost message only delays a refresh
  * to the next run, and a second message for the same key finds it no longer due or its lease held.
@@ -48,11 +57,20 @@ export async function dispatchDueTokens(options: DispatchOptions, deps: Dispatch
   const started = performance.now();
   const now = deps.clock();
   const { keys, moreDue } = await readDue(deps.repository, now, options.maxKeys);
-  const { sent } = await deps.queue.enqueue(keys.map(({ memberId, userId, dueAt }) => ({ memberId, userId, dueAt })));
+  const { budget } = options;
+  const allowance = budget === undefined ? keys.length : Math.min(keys.length, sweepAllowance(budget));
+  // Oldest first: a backlog is carried over in due order, never sent at once.
+  const { sent } = await deps.queue.enqueue(
+    keys.slice(0, allowance).map(({ memberId, userId, dueAt }, index) => ({
+      request: { memberId, userId, dueAt },
+      delaySeconds: budget === undefined ? 0 : spreadDelaySeconds(index, budget),
+    })),
+  );
   const oldest = keys[0];
   const summary: DispatchSummary = {
     due: keys.length,
     enqueued: sent,
+    allowance,
     backlog: keys.length - sent,
     moreDue,
     oldestOverdueMs: oldest === undefined ? 0 : Math.max(0, now - oldest.dueAt),
@@ -60,6 +78,7 @@ export async function dispatchDueTokens(options: DispatchOptions, deps: Dispatch
   };
   deps.metrics.count(METRIC_NAMES.sweepDue, summary.due);
   deps.metrics.count(METRIC_NAMES.refreshesEnqueued, summary.enqueued);
+  deps.metrics.count(METRIC_NAMES.refreshAllowance, summary.allowance);
   // At least one more is waiting when a shard held more than its share.
   deps.metrics.count(METRIC_NAMES.sweepBacklog, summary.backlog + (moreDue ? 1 : 0));
   deps.metrics.milliseconds(METRIC_NAMES.sweepOldestOverdue, summary.oldestOverdueMs);

@@ -1,5 +1,5 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDispatchRefreshes } from '#functions/dispatch-refreshes.js';
@@ -185,7 +185,9 @@ describe('refresh fan-out: dispatch-refreshes (schedule) → SQS → refresh-wor
     for (let i = 0; i < 23; i += 1) seeded.push(await seed(repository, `twice-${i}.bitrix24.com`, Date.now() - 1000));
     const { name, worker } = fanOut();
     const queue = new SqsRefreshQueue({ client: queueClient, queueUrl: sqs.queueUrl(name) });
-    const requests = seeded.map(({ portal }) => ({ memberId: portal.memberId, userId: 1, dueAt: Date.now() - 1000 }));
+    const requests = seeded.map(({ portal }) => ({
+      request: { memberId: portal.memberId, userId: 1, dueAt: Date.now() - 1000 },
+    }));
     const sends: number[] = [];
     queueClient.middlewareStack.add(
       (next, context) => async (args) => {
@@ -236,7 +238,7 @@ describe('refresh fan-out: dispatch-refreshes (schedule) → SQS → refresh-wor
 
     // Act
     const request = { memberId: broken.portal.memberId, userId: 1, dueAt: Date.now() - 1000 };
-    await queue.enqueue([request]);
+    await queue.enqueue([{ request }]);
     const source = startQueueEventSource({
       client: queueClient,
       queueUrl: sqs.queueUrl(name),
@@ -300,6 +302,63 @@ describe('refresh fan-out: dispatch-refreshes (schedule) → SQS → refresh-wor
       }
       expect(found).toBe(true);
     }
+  });
+
+  it('sends one interval of the call budget, held back by SQS to spread it, and the backlog first next time', async () => {
+    // Prepare: 10 due token sets; 2 calls/s for the sweep over a 3-second interval
+    const repository = new DynamoDbTokenRepository({ client: table.client, tableName: table.tableName, dueShards: 4 });
+    const seeded = [];
+    for (let i = 0; i < 10; i += 1) {
+      seeded.push(await seed(repository, `budget-${i}.bitrix24.com`, Date.now() - 60_000 + i * 1000));
+    }
+    const { name, dispatch, worker } = fanOut({
+      REFRESH_CALLS_PER_SECOND: '2',
+      REFRESH_ON_DEMAND_PERCENT: '0',
+      REFRESH_DISPATCH_INTERVAL_SECONDS: '3',
+    });
+    const visible = async () => {
+      const { Attributes } = await queueClient.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: sqs.queueUrl(name),
+          AttributeNames: ['ApproximateNumberOfMessages'],
+        }),
+      );
+      return Number(Attributes?.ApproximateNumberOfMessages);
+    };
+
+    // Act: a dispatch, what the queue shows at once, the workers, then the next dispatch
+    const first: DispatchSummary = await dispatch({}, localContext('dispatch-refreshes', 60_000));
+    const visibleAtOnce = await visible();
+    const inQueue = sqs.depth(name);
+    const source = startQueueEventSource({
+      client: queueClient,
+      queueUrl: sqs.queueUrl(name),
+      handler: worker,
+      context: () => localContext('refresh-worker', 60_000),
+    });
+    await until(
+      async () => sqs.depth(name),
+      (depth) => depth === 0,
+      { timeoutMs: 15_000 },
+    );
+    const refreshedFirst = seeded
+      .filter(({ portal }) => emulator.refreshCount(portal) === 1)
+      .map((s) => s.portal.domain);
+    const second: DispatchSummary = await dispatch({}, localContext('dispatch-refreshes', 60_000));
+    await until(
+      async () => sqs.depth(name),
+      (depth) => depth === 0,
+      { timeoutMs: 15_000 },
+    );
+    await source.stop();
+
+    // Assess: 6 sent (the oldest), 2 of them visible at once, the rest delayed; the 4 left went next
+    expect(first).toMatchObject({ due: 10, allowance: 6, enqueued: 6, backlog: 4 });
+    expect(inQueue).toBe(6);
+    expect(visibleAtOnce).toBe(2);
+    expect(refreshedFirst).toEqual(seeded.slice(0, 6).map((s) => s.portal.domain));
+    expect(second).toMatchObject({ due: 4, enqueued: 4, backlog: 0 });
+    for (const { portal } of seeded) expect(emulator.refreshCount(portal)).toBe(1);
   });
 
   it('drops a message that is not a refresh request, without a retry', async () => {

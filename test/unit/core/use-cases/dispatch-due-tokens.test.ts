@@ -54,4 +54,20 @@ describe('dispatchDueTokens', () => {
       ['warn', 'dispatch left due token sets for the next run'],
     ]);
   });
+
+  it('sends one interval of the budget, oldest first and spread over it, and carries the rest over', async () => {
+    // Prepare: 10 due; 2 calls/s for the sweep over a 3-second interval allow 6
+    const { queue, metrics, deps } = setUp(Array.from({ length: 10 }, (_, i) => NOW - 1000 * (10 - i)));
+    const budget = { callsPerSecond: 2, onDemandShare: 0, intervalMs: 3000 };
+
+    // Act
+    const first = await dispatchDueTokens({ maxKeys: 100, budget }, deps);
+
+    // Assess
+    expect(first).toMatchObject({ due: 10, allowance: 6, enqueued: 6, backlog: 4 });
+    expect(queue.sent.map((r) => r.memberId)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+    expect(queue.delays).toEqual([0, 0, 1, 1, 2, 2]);
+    expect(metrics.get(METRIC_NAMES.refreshAllowance)).toBe(6);
+    expect(metrics.get(METRIC_NAMES.sweepBacklog)).toBe(4);
+  });
 });
