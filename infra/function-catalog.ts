@@ -250,6 +250,8 @@ export const FUNCTIONS = {
     settings: ['tokenStore', 'authorizationServer', 'refresh'],
     // A batch is refreshed at once: each refresh ends within its lease (HTTP timeout plus the writes).
     timeout: (config) => Duration.seconds(config.REFRESH_LEASE_SECONDS + 30),
+    // About 10 ms of CPU per refresh, 10 at once (docs/BENCHMARKS.md §6): CPU grows with memory in Lambda.
+    memorySize: 512,
     invokedBy: 'queue',
   },
   processParkedEvents: {

@@ -60,11 +60,7 @@ export async function benchFanout(options: FanoutOptions, results: Results): Pro
   const sqs = await startSqsServer({ refresh: { visibilityTimeoutMs: 60_000 } });
   const queueClient = new SQSClient({ endpoint: sqs.endpoint });
   const env = {
-    TABLE_NAME: world.tableName,
-    DUE_SHARDS: String(world.config.DUE_SHARDS),
-    BITRIX_URL_REWRITES: JSON.stringify(world.emulator.urlRewrites),
-    CLIENT_CREDENTIALS_SECRET_ID: 'creds',
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+    ...world.processEnv(secrets.endpoint),
     AWS_ENDPOINT_URL_SQS: sqs.endpoint,
     REFRESH_QUEUE_URL: sqs.queueUrl('refresh'),
   };

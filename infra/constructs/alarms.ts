@@ -89,15 +89,18 @@ export class Alarms extends Construct {
         period,
       });
 
-    // RefreshFailed carries a `category` dimension: a Metrics Insights query sums every category.
-    this.add('RefreshFailures', {
-      metric: new MathExpression({
+    // A metric published with one more dimension than `service`: a Metrics Insights query sums its values.
+    const summed = (metricName: string, dimension: string, period: Duration, label: string) =>
+      new MathExpression({
         expression:
-          `SELECT SUM(${METRIC_NAMES.refreshFailed}) FROM SCHEMA("${props.metricsNamespace}", category, service) ` +
+          `SELECT SUM(${metricName}) FROM SCHEMA("${props.metricsNamespace}", ${dimension}, service) ` +
           `WHERE service = '${props.serviceName}'`,
-        period: Duration.minutes(15),
-        label: 'Failed refreshes',
-      }),
+        period,
+        label,
+      });
+
+    this.add('RefreshFailures', {
+      metric: summed(METRIC_NAMES.refreshFailed, 'category', Duration.minutes(15), 'Failed refreshes'),
       threshold: props.refreshFailureThreshold ?? 5,
       description:
         'Token refreshes keep failing (authorization server down, or chains dying). See the logs of refresh-worker.',
@@ -166,15 +169,14 @@ export class Alarms extends Construct {
       });
     }
     if (props.callsPerSecondCeiling !== undefined) {
-      // AuthServerCalls carries a `kind` dimension (sweep, on_demand): a Metrics Insights query sums both.
+      // Both kinds, sweep and on_demand.
       this.add('AuthServerCallsOverCeiling', {
-        metric: new MathExpression({
-          expression:
-            `SELECT SUM(${METRIC_NAMES.authServerCalls}) FROM SCHEMA("${props.metricsNamespace}", kind, service) ` +
-            `WHERE service = '${props.serviceName}'`,
-          period: Duration.minutes(1),
-          label: 'Calls to the authorization server per minute',
-        }),
+        metric: summed(
+          METRIC_NAMES.authServerCalls,
+          'kind',
+          Duration.minutes(1),
+          'Calls to the authorization server per minute',
+        ),
         threshold: Math.ceil(props.callsPerSecondCeiling * 60),
         evaluationPeriods: 5,
         description:

@@ -42,9 +42,10 @@ export interface SweepSummary {
 }
 
 /**
- * The scheduled sweep: reads every shard of the due index (Query, never Scan) up to `now`, oldest
- * first, and sends each token set through `refreshTokenSet` with bounded concurrency while time is
- * left. Each token set is isolated: one failure never stops the others. Publishes metrics (due,
+ * The sweep in one process (`npm run ops -- sweep`; deployed, the dispatcher and the refresh workers
+ * do the same in two halves): reads every shard of the due index (Query, never Scan) up to `now`,
+ * oldest first, and sends each token set through the refresh path (`refreshDueToken`) with bounded
+ * concurrency while time is left. Each token set is isolated: one failure never stops the others. Publishes metrics (due,
  * backlog, oldest overdue, lease held, duration; the refresh path counts refreshes and failures by
  * category) and logs the summary.
  *
