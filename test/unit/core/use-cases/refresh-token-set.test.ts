@@ -4,7 +4,8 @@ import { HOUR, MINUTE } from '#shared/core/domain/time.js';
 import { withChain } from '#shared/core/domain/token-history.js';
 import type { TokenSet } from '#shared/core/domain/token-set.js';
 import { SILENT_LOGGER } from '#shared/core/ports/logger.js';
-import { type RefreshDeps, refreshTokenSet } from '#shared/core/use-cases/refresh-token-set.js';
+import { refreshDueToken } from '#shared/core/use-cases/refresh-due-token.js';
+import { type RefreshDeps, type RefreshRepository, refreshTokenSet } from '#shared/core/use-cases/refresh-token-set.js';
 import { sweepDueTokens } from '#shared/core/use-cases/sweep-due-tokens.js';
 import { MemoryAuthServer } from '#test/fakes/memory-auth-server.js';
 import { MemoryMetrics } from '#test/fakes/memory-metrics.js';
@@ -527,5 +528,61 @@ describe('the history kept by the refresh path', () => {
 
     // Assess
     expect(result.kind).toBe('refreshed');
+  });
+});
+
+describe('refreshDueToken (a due token set handed to a worker)', () => {
+  it('asks for a retry only where nothing moved the due time: a parked pair, a crash', async () => {
+    // Prepare: one parked (its writes fail), one failing at the server (recorded), one that crashes
+    const parkedSet = seed();
+    const downSet = seed();
+    const crashing = seed();
+    now = T0 + 45 * MINUTE;
+
+    // Act
+    repository.failWrites = 4;
+    const parked = await refreshDueToken(parkedSet, deps);
+    repository.failWrites = 0;
+    server.down = true;
+    const down = await refreshDueToken(downSet, deps);
+    server.down = false;
+    // The store cannot be read: no refresh outcome at all
+    const unreadable: RefreshRepository = {
+      getTokenSet: async () => {
+        throw new Error('ServiceUnavailable');
+      },
+      acquireLease: (k, i) => repository.acquireLease(k, i),
+      completeRefresh: (k, i) => repository.completeRefresh(k, i),
+      recordFailure: (k, i) => repository.recordFailure(k, i),
+      releaseLease: (k, o) => repository.releaseLease(k, o),
+      readHistory: (k) => repository.readHistory(k),
+      writeHistory: (k, e, v) => repository.writeHistory(k, e, v),
+    };
+    const crashed = await refreshDueToken(crashing, { ...deps, repository: unreadable });
+    const refreshed = await refreshDueToken(parkedSet, deps);
+    const notDue = await refreshDueToken(parkedSet, deps);
+
+    // Assess
+    expect(parked).toEqual({ kind: 'failed', category: 'write_failed', retry: true });
+    expect(down).toMatchObject({ kind: 'failed', retry: false });
+    expect(repository.get(downSet).nextRefreshAt).toBeGreaterThan(now);
+    expect(crashed).toEqual({ kind: 'failed', category: 'internal', retry: true });
+    expect(metrics.get('RefreshFailed{category=internal}')).toBe(1);
+    expect(refreshed).toEqual({ kind: 'refreshed' });
+    expect(notDue).toEqual({ kind: 'skipped' });
+  });
+
+  it('reports a lease another worker holds, and leaves the refresh to it', async () => {
+    // Prepare
+    const set = seed();
+    now = T0 + 45 * MINUTE;
+    await repository.acquireLease(set, { owner: 'other', now, leaseMs: 30_000 });
+
+    // Act
+    const outcome = await refreshDueToken(set, deps);
+
+    // Assess
+    expect(outcome).toEqual({ kind: 'lease_held' });
+    expect(server.calls).toBe(0);
   });
 });
