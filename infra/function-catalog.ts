@@ -165,18 +165,24 @@ export const FUNCTIONS = {
     entry: 'functions/app-events.ts',
     description: 'POST /bitrix/events: ONAPPINSTALL, ONAPPUPDATE, ONAPPUNINSTALL',
     // acceptInstallClaim (receipts, parking) and uninstallPortal, whose CLEAN variant deletes every item
-    // of the portal in batches: the only BatchWriteItem of the service.
+    // of the portal in batches: the only BatchWriteItem of the service. An uninstall of a portal without
+    // a stored application token is proven through the refresh path (lease and fenced write: UpdateItem;
+    // a recovery item: PutItem checked against its token set; the credentials-health item).
     tokens: {
       items: {
-        portal: ['GetItem', 'Query', 'PutItem', 'DeleteItem', 'BatchWriteItem'],
+        portal: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'ConditionCheckItem'],
         lifecycle: ['GetItem', 'Query', 'PutItem', 'DeleteItem', 'BatchWriteItem'],
+        app: ['GetItem', 'UpdateItem'],
       },
     },
     clientCredentials: true,
     clientId: false,
-    notifications: false,
+    // The uninstall proof's refresh reports what it finds (uninstalled, reauth_required, …).
+    notifications: true,
     settings: ['tokenStore', 'authorizationServer', 'refresh', 'lifecycle'],
-    timeout: Duration.seconds(15),
+    // The uninstall proof: a short wait for a running refresh, one authorization-server call and its
+    // writes, inside API Gateway's 30 s.
+    timeout: Duration.seconds(28),
     invokedBy: 'api',
   },
   installPage: {

@@ -181,7 +181,7 @@ describe('environment per function', () => {
   const expected: Record<FunctionName, string[]> = {
     oauthStart: ['TABLE_NAME'],
     oauthCallback: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID'],
-    appEvents: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID'],
+    appEvents: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID', 'EVENT_BUS_NAME'],
     installPage: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID', 'EVENT_BUS_NAME'],
     refreshTokens: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID', 'EVENT_BUS_NAME'],
     processParkedEvents: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID', 'EVENT_BUS_NAME'],
@@ -235,8 +235,12 @@ describe('least privilege', () => {
       onItems(['UpdateItem'], 'APP#*'),
     ],
     appEvents: [
-      onItems(['GetItem', 'Query', 'PutItem', 'DeleteItem', 'BatchWriteItem'], 'PORTAL#*'),
+      onItems(
+        ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'ConditionCheckItem'],
+        'PORTAL#*',
+      ),
       onItems(['GetItem', 'Query', 'PutItem', 'DeleteItem', 'BatchWriteItem'], 'LIFECYCLE#*'),
+      onItems(['GetItem', 'UpdateItem'], 'APP#*'),
     ],
     installPage: [
       onItems(['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'], 'PORTAL#*'),
@@ -428,8 +432,10 @@ describe('least privilege', () => {
     // Act
     const events = statements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('events:')));
 
-    // Assess: the refresh path's transitions and lost installs (install_lost)
-    const publishes = ['refreshTokens', 'tokenVendor', 'installPage', 'processParkedEvents'].includes(name);
+    // Assess: the refresh path's transitions (the uninstall proof's too) and lost installs (install_lost)
+    const publishes = ['refreshTokens', 'tokenVendor', 'appEvents', 'installPage', 'processParkedEvents'].includes(
+      name,
+    );
     expect(events).toEqual(
       publishes ? [{ Action: 'events:PutEvents', Effect: 'Allow', Resource: arnOf(busId()) }] : [],
     );

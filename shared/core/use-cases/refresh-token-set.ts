@@ -50,8 +50,11 @@ import { credentialsAcceptedSince } from './watch-credentials.js';
  *   stored one is not.
  * - `stale_report`: a consumer's access token (of `seenVersion`) was refused (`expired_token`,
  *   `invalid_token`); refreshes unless a newer version is stored already.
+ * - `uninstall_proof`: an ONAPPUNINSTALL came for a portal whose application token we do not know;
+ *   always refreshes (a running back-off included), because the authorization server's answer is the
+ *   proof: a new pair means the app is still installed (docs/LIFECYCLE.md, "Uninstall").
  */
-export type RefreshReason = 'sweep' | 'on_demand' | 'stale_report';
+export type RefreshReason = 'sweep' | 'on_demand' | 'stale_report' | 'uninstall_proof';
 
 export interface RefreshInput {
   readonly reason: RefreshReason;
@@ -132,6 +135,13 @@ const MAX_ROUNDS = 6;
 const WRITE_RETRY: Backoff = { baseMs: 100, maxMs: 1000 };
 const FIRST_LEASE_POLL_MS = 100;
 const MAX_LEASE_POLL_MS = 1000;
+/**
+ * An `uninstall_proof` refresh refused with `invalid_client` means "app not installed" when our
+ * credentials were accepted this recently: a secret rotated wrongly shows as refusals for every portal
+ * from then on, so a recent acceptance rules it out. Older than this, the refusal stays `invalid_client`
+ * (the uninstall is unproven) rather than taking a forged event for a real one.
+ */
+const UNINSTALL_PROOF_CREDENTIALS_WINDOW_MS = 60 * 60 * 1000;
 
 type Decision = 'refresh' | 'current';
 
@@ -284,6 +294,7 @@ class RefreshRun {
     if (reason === 'sweep') {
       return stored.nextRefreshAt !== undefined && stored.nextRefreshAt <= now ? 'refresh' : 'current';
     }
+    if (reason === 'uninstall_proof') return 'refresh';
     const minValidity =
       reason === 'on_demand' ? (this.request.minValidityMs ?? this.deps.settings.onDemandMarginMs) : 0;
     const newer = seenVersion !== undefined && stored.version > seenVersion;
@@ -584,11 +595,7 @@ class RefreshRun {
       }
     }
     const now = this.deps.clock();
-    const refusedBefore = held.status === 'invalid_client' ? held.lastFailure?.at : undefined;
-    const appNotInstalled =
-      category === 'invalid_client' &&
-      refusedBefore !== undefined &&
-      (await credentialsAcceptedSince(this.deps.credentials, refusedBefore));
+    const appNotInstalled = category === 'invalid_client' && (await this.appNotInstalled(held, now));
     const decision = decideFailure(
       { category, status: held.status, consecutiveFailures: held.consecutiveFailures, tookOver, appNotInstalled, now },
       this.deps.settings.failures,
@@ -645,6 +652,22 @@ class RefreshRun {
     throw new TokenRefreshError(this.key, category, decision.status, decision.nextRefreshAt, {
       cause: cause instanceof Error ? cause : undefined,
     });
+  }
+
+  /**
+   * Whether an `invalid_client` refusal says the app was removed from the portal rather than that our
+   * credentials are wrong: they were accepted since this token set's previous refusal, or (proving an
+   * uninstall) within the last hour.
+   */
+  private async appNotInstalled(held: TokenSet, now: EpochMs): Promise<boolean> {
+    const refusedBefore = held.status === 'invalid_client' ? held.lastFailure?.at : undefined;
+    if (refusedBefore !== undefined && (await credentialsAcceptedSince(this.deps.credentials, refusedBefore))) {
+      return true;
+    }
+    return (
+      this.request.reason === 'uninstall_proof' &&
+      (await credentialsAcceptedSince(this.deps.credentials, now - UNINSTALL_PROOF_CREDENTIALS_WINDOW_MS))
+    );
   }
 
   /**
