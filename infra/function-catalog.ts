@@ -1,5 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import { type Config, vendorTimeoutSeconds } from '#shared/runtime/config.js';
+import { appEventsTimeoutSeconds, type Config, vendorTimeoutSeconds } from '#shared/runtime/config.js';
 import type { InvokedBy } from './constructs/app-function.js';
 import { REFRESH_PATH_TABLE_ACCESS, type TableAccess } from './constructs/token-table.js';
 
@@ -181,8 +181,8 @@ export const FUNCTIONS = {
     notifications: true,
     settings: ['tokenStore', 'authorizationServer', 'refresh', 'lifecycle'],
     // The uninstall proof: a short wait for a running refresh, one authorization-server call and its
-    // writes, inside API Gateway's 30 s.
-    timeout: Duration.seconds(28),
+    // writes (appEventsTimeoutSeconds), never cut off after the server answered.
+    timeout: (config) => Duration.seconds(appEventsTimeoutSeconds(config)),
     invokedBy: 'api',
   },
   installPage: {

@@ -140,7 +140,12 @@ export function wire(config: Config, options: WireOptions = {}): Wiring {
     return { clientId: async () => (await credentials().get()).clientId };
   });
   const credentialsHealth = once(
-    () => new DynamoDbCredentialsHealth({ client: clients().documents, tableName: config.TABLE_NAME }),
+    () =>
+      new DynamoDbCredentialsHealth({
+        client: clients().documents,
+        tableName: config.TABLE_NAME,
+        credentials: credentials(),
+      }),
   );
   const httpOAuth = (timeoutMs: number): BitrixOAuthClient =>
     new HttpBitrixOAuthClient({

@@ -14,7 +14,7 @@ import {
 import { NOTIFICATION_SOURCE, TOKEN_STATUS_DETAIL_TYPE } from '#shared/adapters/eventbridge-notification-publisher.js';
 import { DEFAULT_PARAMETER_PREFIX } from '#shared/consumer/cdk/parameters.js';
 import { METRIC_NAMES, METRICS_NAMESPACE } from '#shared/core/ports/metrics.js';
-import { loadConfig, vendorTimeoutSeconds } from '#shared/runtime/config.js';
+import { appEventsTimeoutSeconds, loadConfig, vendorTimeoutSeconds } from '#shared/runtime/config.js';
 import {
   actionsOf,
   arnOf,
@@ -159,6 +159,15 @@ describe('AppFunction', () => {
     // Assess: 34 s lease wait + 8 s authorization server + 2 × 9 s DynamoDB + 5 s
     expect(vendor?.Properties.Timeout).toBe(65);
     expect(vendorTimeoutSeconds(loadConfig({ REFRESH_LEASE_SECONDS: '40' }))).toBe(75);
+  });
+
+  it('gives the event function time to prove an uninstall and store the pair: 34 s with the defaults', () => {
+    // Act
+    const events = built.template.findResources('AWS::Lambda::Function')[fnId('appEvents')];
+
+    // Assess: 3 s lease wait + 8 s authorization server + 2 × 9 s DynamoDB + 5 s
+    expect(events?.Properties.Timeout).toBe(34);
+    expect(appEventsTimeoutSeconds(loadConfig({ BITRIX_HTTP_TIMEOUT_MS: '12000' }))).toBe(38);
   });
 
   it.each(NAMES)('%s writes logs only to its own log group (no AWS managed policy)', (name) => {

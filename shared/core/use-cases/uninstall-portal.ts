@@ -7,6 +7,7 @@ import {
   TokenUnavailableError,
 } from '#shared/core/domain/errors.js';
 import type { UninstallClaim } from '#shared/core/domain/lifecycle-events.js';
+import { UNINSTALL_PROOF_LEASE_WAIT_MS } from '#shared/core/domain/refresh-policy.js';
 import { type Installation, REFRESHABLE_STATUSES, type TokenSet } from '#shared/core/domain/token-set.js';
 import type { Logger } from '#shared/core/ports/logger.js';
 import type { ParkedEventRepository } from '#shared/core/ports/parked-event-repository.js';
@@ -50,19 +51,17 @@ export type UninstallOutcome =
   | { readonly kind: 'unproven'; readonly memberId: string; readonly because: string };
 
 const WRITE_ATTEMPTS = 5;
-/**
- * How long the proof waits for a refresh already running on the same token set: short, because the
- * event's answer is due within API Gateway's 30 s, after the proof's own authorization-server call.
- */
-const PROOF_LEASE_WAIT_MS = 3000;
+/** Dead chains tried before giving up on a proof: each is one authorization-server call. */
+const PROOF_MAX_TOKEN_SETS = 3;
 
 /**
  * What the authorization server said about an uninstall claim for a portal without a stored
  * application token (docs/LIFECYCLE.md, "Uninstall"):
  * - `genuine`: the app is not installed there (`invalid_client` with credentials known to work) or the
  *   portal is gone (`PORTAL_DELETED`): the event is honoured, `CLEAN` included;
- * - `dead_chain`: no token set could be refreshed at all (`invalid_grant`, or none is refreshable): the
- *   portal is lost to us either way, so it is marked uninstalled, but `CLEAN` is not honoured;
+ * - `dead_chain`: no token set could be refreshed at all (`invalid_grant` for each, or none is
+ *   refreshable): the portal is lost to us either way, so it is marked uninstalled, but neither `CLEAN`
+ *   nor the cancelling of parked claims is honoured;
  * - `forged`: a new pair came back: the app is installed;
  * - `unproven`: no answer that settles it.
  */
@@ -91,8 +90,8 @@ export async function uninstallPortal(request: UninstallClaim, deps: UninstallPo
   const matches = (installation: Installation): boolean =>
     applicationTokenMatches(request.applicationToken, installation.applicationTokenHash);
   const unknown = (): Promise<UninstallOutcome> => cancelParkedOnly(request, deps);
-  const installation = await deps.tokens.getInstallation(request.memberId);
-  if (installation === undefined || installation.status === 'uninstalled' || installation.applicationTokenHash) {
+  const before = await deps.tokens.getInstallation(request.memberId);
+  if (before === undefined || before.status === 'uninstalled' || before.applicationTokenHash !== undefined) {
     return removeInstallation(request, deps, { authorized: matches, unknown });
   }
   const proof = await proveUninstall(request.memberId, deps);
@@ -102,27 +101,51 @@ export async function uninstallPortal(request: UninstallClaim, deps: UninstallPo
   });
   if (proof.verdict === 'forged') return { kind: 'forbidden', memberId: request.memberId };
   if (proof.verdict === 'unproven') return { kind: 'unproven', memberId: request.memberId, because: proof.because };
-  // A token verified meanwhile (an ONAPPINSTALL finishing) is the proof again from here on.
-  const authorized = (current: Installation): boolean => current.applicationTokenHash === undefined || matches(current);
-  const clean = request.clean && proof.verdict === 'genuine';
-  return removeInstallation({ ...request, clean }, deps, { authorized, unknown });
+  // The proof holds for the installation it was asked about: one written meanwhile (a reinstall through
+  // the frame, a verified ONAPPINSTALL with its application token) is judged on its own.
+  const authorized = (current: Installation): boolean => current.version === before.version || matches(current);
+  const genuine = proof.verdict === 'genuine';
+  return removeInstallation({ ...request, clean: request.clean && genuine }, deps, {
+    authorized,
+    unknown,
+    // A parked claim may be a repair in progress whose pair is verified already: only a proven
+    // uninstall voids it.
+    keepParked: !genuine,
+  });
 }
 
-/** Asks the authorization server, through one token set of the portal, whether the app is still installed. */
+/**
+ * Asks the authorization server, through the portal's token sets (freshest first), whether the app is
+ * still installed. A dead chain settles nothing about the others, so the next is tried; the first
+ * answer that settles it wins, and an unsettled one ends the proof (the server is likely unreachable).
+ */
 async function proveUninstall(memberId: string, deps: UninstallPortalDeps): Promise<UninstallProof> {
-  const tokenSets = await deps.tokens.listTokenSets(memberId);
-  // A refresh that already found the app removed, or the portal gone, is the server's word already.
-  if (tokenSets.some((set) => set.status === 'uninstalled' || set.status === 'portal_deleted')) {
-    return { verdict: 'genuine' };
+  const candidates = (await deps.tokens.listTokenSets(memberId))
+    .filter((set) => REFRESHABLE_STATUSES.has(set.status))
+    .sort((a, b) => (b.lastRefreshAt ?? b.createdAt) - (a.lastRefreshAt ?? a.createdAt));
+  for (const [index, candidate] of candidates.entries()) {
+    if (index === PROOF_MAX_TOKEN_SETS) return { verdict: 'unproven', because: 'too_many_dead_chains' };
+    const proof = await proveWith(candidate, deps);
+    if (proof.verdict !== 'dead_chain') return proof;
   }
-  const candidate = freshestRefreshable(tokenSets);
-  if (candidate === undefined) return { verdict: 'dead_chain' };
+  return { verdict: 'dead_chain' };
+}
+
+async function proveWith(tokenSet: TokenSet, deps: UninstallPortalDeps): Promise<UninstallProof> {
   try {
-    await refreshTokenSet(candidate, { reason: 'uninstall_proof', waitForLeaseMs: PROOF_LEASE_WAIT_MS }, deps.refresh);
+    await refreshTokenSet(
+      tokenSet,
+      { reason: 'uninstall_proof', waitForLeaseMs: UNINSTALL_PROOF_LEASE_WAIT_MS },
+      deps.refresh,
+    );
     return { verdict: 'forged' };
   } catch (error) {
     if (error instanceof PortalNotFoundError) return { verdict: 'dead_chain' };
     if (error instanceof LeaseHeldError) return { verdict: 'unproven', because: 'busy' };
+    if (error instanceof TokenRefreshError && error.category === 'write_failed') {
+      // The server issued a pair (parked or reported by the refresh path): the app is installed.
+      return { verdict: 'forged' };
+    }
     if (error instanceof TokenUnavailableError) {
       const status = error instanceof TokenRefreshError ? error.status : error.reason;
       if (status === 'uninstalled' || status === 'portal_deleted') return { verdict: 'genuine' };
@@ -131,16 +154,6 @@ async function proveUninstall(memberId: string, deps: UninstallPortalDeps): Prom
     }
     throw error;
   }
-}
-
-/** The refreshable token set refreshed last: the likeliest to hold a live refresh token. */
-function freshestRefreshable(tokenSets: readonly TokenSet[]): TokenSet | undefined {
-  let best: TokenSet | undefined;
-  for (const set of tokenSets) {
-    if (!REFRESHABLE_STATUSES.has(set.status)) continue;
-    if (best === undefined || (set.lastRefreshAt ?? set.createdAt) > (best.lastRefreshAt ?? best.createdAt)) best = set;
-  }
-  return best;
 }
 
 /**
@@ -168,6 +181,8 @@ async function removeInstallation(
   check: {
     readonly authorized: (installation: Installation) => boolean;
     readonly unknown: () => Promise<UninstallOutcome>;
+    /** Leave parked install claims alone. @default false */
+    readonly keepParked?: boolean;
   },
 ): Promise<UninstallOutcome> {
   for (let attempt = 1; ; attempt += 1) {
@@ -191,7 +206,7 @@ async function removeInstallation(
     if (request.clean) {
       await deps.parked.removePortal(request.memberId);
       await deps.tokens.deletePortal(request.memberId);
-    } else {
+    } else if (check.keepParked !== true) {
       for (const event of await deps.parked.listForPortal(request.memberId)) {
         await deps.parked.remove(request.memberId, event.id);
       }

@@ -94,7 +94,11 @@ export async function startLifecycleHarness(options: LifecycleHarnessOptions = {
       now: () => emulator.clock.now(),
     }),
     {
-      health: new DynamoDbCredentialsHealth({ client: through, tableName: table.tableName }),
+      health: new DynamoDbCredentialsHealth({
+        client: through,
+        tableName: table.tableName,
+        credentials: { get: async () => OUR_APP },
+      }),
       now: () => emulator.clock.now(),
       everyMs: MINUTE,
       logger: SILENT_LOGGER,
@@ -106,6 +110,7 @@ export async function startLifecycleHarness(options: LifecycleHarnessOptions = {
     tableName: table.tableName,
     repository: functionTokens,
     oauth,
+    credentials: OUR_APP,
     recordCredentials: false,
     notifications,
     metrics,

@@ -410,6 +410,30 @@ describe('ONAPPUNINSTALL of a portal connected through the install frame (no app
     expect(await h.tokens.getInstallation(portal.memberId)).toMatchObject({ status: 'active' });
   });
 
+  it("is not fooled by one user's dead chain: the next user's refresh disproves the forged event", async () => {
+    // Prepare: the employee's chain (refreshed last) was revoked; the admin's is alive
+    const portal = await frameInstalled();
+    h.emulator.clock.advance(60_000);
+    await h.emulator.openApp(portal, { userId: 2, includeApplicationToken: false });
+    const [employeeChain] = h.emulator.chainState(portal, 2).filter((chain) => chain.refreshFingerprint !== undefined);
+    h.emulator.revokeChain(employeeChain?.chainId ?? '');
+
+    // Act
+    const forged = await h.emulator.sendEvent(portal, 'ONAPPUNINSTALL', {
+      tokens: 'none',
+      data: { CLEAN: '1' },
+      auth: { application_token: 'c'.repeat(32) },
+    });
+
+    // Assess
+    expect(forged.status).toBe(403);
+    expect(await h.tokens.getInstallation(portal.memberId)).toMatchObject({ status: 'active' });
+    expect(await h.tokens.getTokenSet({ memberId: portal.memberId, userId: 1 })).toMatchObject({ status: 'active' });
+    expect(await h.tokens.getTokenSet({ memberId: portal.memberId, userId: 2 })).toMatchObject({
+      status: 'reauth_required',
+    });
+  });
+
   it('marks a portal whose chains are all dead uninstalled, but does not purge on that unproven claim', async () => {
     // Prepare: an admin reset the app's access; every chain is dead
     const portal = await frameInstalled();
