@@ -300,6 +300,24 @@ describe('takeover of the application token (an employee holds a real refresh to
     expect(await h.tokens.getTokenSet({ memberId: portal.memberId, userId: 1 })).toEqual(before);
   });
 
+  it('keeps the stored token when the portal cannot say whether the updater is an admin, and says so', async () => {
+    // Prepare
+    const { portal, genuine } = await portalWithEmployee();
+    h.emulator.blockMethod(portal, 'profile');
+
+    // Act: the admin's genuine update with a new application token
+    const update = await h.emulator.update(portal, { version: 2, rotateApplicationToken: true });
+    await h.settle();
+
+    // Assess: the update's pair is stored; the token change waits for proof
+    expect(update.status).toBe(202);
+    const installation = await h.tokens.getInstallation(portal.memberId);
+    expect(installation).toMatchObject({ appVersion: '2', applicationTokenHash: hashApplicationToken(genuine) });
+    expect(h.notifications.published.filter((n) => n.memberId === portal.memberId)).toMatchObject([
+      { event: 'application_token_refused', userId: 1, reason: 'admin_unconfirmed' },
+    ]);
+  });
+
   it('never takes the application token from a frame POST, whoever sends it', async () => {
     // Prepare
     const { portal, genuine } = await portalWithEmployee();
