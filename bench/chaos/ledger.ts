@@ -47,6 +47,49 @@ export function reportsALoss(change: TokenStatusChange): boolean {
   return change.event === 'lost_write' && change.reason.startsWith('pair_lost');
 }
 
+/** A recovery item as the ledger reads it: the token it was parked for and the pair's refresh token. */
+export interface RecoveryItem {
+  readonly userId: number;
+  readonly usedRefreshToken: string;
+  readonly refreshToken: string;
+}
+
+/**
+ * Every recovery item of a token set: `PORTAL#{memberId}` / `RECOVERY#{userId}#…`, one per spent
+ * refresh token (`keys.recoverySk`), read directly from the table.
+ */
+export async function recoveryItemsOf(
+  client: AnyDynamoDbClient,
+  tableName: string,
+  key: { readonly memberId: string; readonly userId: number },
+): Promise<RecoveryItem[]> {
+  const doc = documentClientOf(client);
+  const found: RecoveryItem[] = [];
+  let cursor: Record<string, unknown> | undefined;
+  do {
+    const page = await doc.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: {
+          ':pk': keys.portalPk(key.memberId),
+          ':prefix': `${keys.recoverySkPrefix}${key.userId}#`,
+        },
+        ConsistentRead: true,
+        ExclusiveStartKey: cursor,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      const issued = item.issued as { refreshToken?: unknown } | undefined;
+      if (typeof item.usedRefreshToken === 'string' && typeof issued?.refreshToken === 'string') {
+        found.push({ userId: key.userId, usedRefreshToken: item.usedRefreshToken, refreshToken: issued.refreshToken });
+      }
+    }
+    cursor = page.LastEvaluatedKey;
+  } while (cursor !== undefined);
+  return found;
+}
+
 interface Holders {
   readonly stored: Map<string, { status: string }>;
   readonly recovery: Set<string>;
