@@ -625,6 +625,8 @@ class RefreshRun {
       }
       if (landed === 'unknown') {
         // No read could tell, and the status was to change: saying so is better than a silent change.
+        // Our lease goes either way (a no-op if the write landed and removed it).
+        await this.releaseQuietly();
         this.deps.logger.warn('failure recorded without an answer; reporting its status change', {
           memberId: this.key.memberId,
           userId: this.key.userId,
