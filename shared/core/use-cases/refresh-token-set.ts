@@ -624,8 +624,22 @@ class RefreshRun {
         await this.releaseQuietly();
         return undefined;
       }
-      await this.releaseQuietly();
-      throw writeError;
+      // The write may have landed with its answer lost: then the status changed and must be told.
+      const landed = await this.failureLanded(held, failure, decision.status);
+      if (landed === 'not_landed' || (landed === 'unknown' && decision.status === held.status)) {
+        await this.releaseQuietly();
+        throw writeError;
+      }
+      if (landed === 'unknown') {
+        // No read could tell, and the status was to change: saying so is better than a silent change.
+        // Our lease goes either way (a no-op if the write landed and removed it).
+        await this.releaseQuietly();
+        this.deps.logger.warn('failure recorded without an answer; reporting its status change', {
+          memberId: this.key.memberId,
+          userId: this.key.userId,
+          error: writeError,
+        });
+      }
     }
     this.deps.metrics.count(METRIC_NAMES.refreshFailed, 1, { category });
     const log = {
@@ -668,6 +682,35 @@ class RefreshRun {
       this.request.reason === 'uninstall_proof' &&
       (await credentialsAcceptedSince(this.deps.credentials, now - UNINSTALL_PROOF_CREDENTIALS_WINDOW_MS))
     );
+  }
+
+  /**
+   * Whether a failure's write that ended in an error (timeout, 5xx, reset) landed: a consistent re-read
+   * (up to three) finds our failure record stored and our lease gone with it, or our lease still held
+   * (nothing landed). Reads that all fail say `unknown`.
+   */
+  private async failureLanded(
+    held: TokenSet,
+    failure: FailureRecord,
+    status: TokenStatus,
+  ): Promise<'landed' | 'not_landed' | 'unknown'> {
+    for (let read = 1; read <= 3; read += 1) {
+      let current: TokenSet | undefined;
+      try {
+        current = await this.deps.repository.getTokenSet(this.key);
+      } catch {
+        continue;
+      }
+      const recorded =
+        current !== undefined &&
+        current.refreshToken === held.refreshToken &&
+        current.leaseOwner !== this.owner &&
+        current.status === status &&
+        current.lastFailure?.at === failure.at &&
+        current.lastFailure.code === failure.code;
+      return recorded ? 'landed' : 'not_landed';
+    }
+    return 'unknown';
   }
 
   /**

@@ -123,6 +123,10 @@ describe('install claims under DynamoDB faults', () => {
     expect(h.emulator.tokenState(delivered.tokens?.refreshToken ?? '').state).toBe('live');
     expect(h.metrics.get('InstallClaimUnsaved')).toBeGreaterThanOrEqual(1);
     expect(await h.parked.listForPortal(portal.memberId)).toEqual([]);
+    // Bitrix24 does not deliver the event again: operators are told the install did not arrive.
+    expect(h.notifications.published.filter((n) => n.memberId === portal.memberId)).toMatchObject([
+      { event: 'install_lost', reason: 'claim_unsaved', domain: portal.domain, from: 'none', to: 'none' },
+    ]);
   });
 
   it('keeps a claim while the authorization server refuses our credentials, and finishes it once they work', async () => {
