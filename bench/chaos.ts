@@ -2,22 +2,27 @@
  * `npm run chaos`: tries to make the service lose a refresh chain, and counts.
  *
  * 1. fault storm: sweeps and consumer reads under every fault the emulator and a flaky store can make;
- * 2. concurrent sweep processes over the same portals;
- * 3. sweep processes SIGKILLed at random moments of their refreshes;
- * 4. forged and fuzzed requests on every HTTP endpoint of the deployed handlers.
+ * 2. DynamoDB storm: the deployed functions with a quarter of their DynamoDB requests faulted on the
+ *    wire, sweeps, consumer reads and installs, then a ledger of every refresh token issued;
+ * 3. concurrent sweep processes over the same portals;
+ * 4. sweep processes SIGKILLed at random moments of their refreshes;
+ * 5. forged and fuzzed requests on every HTTP endpoint of the deployed handlers.
  *
  * Prints, per scenario, the counts that must be 0 — chains lost silently, false reauth_required,
  * unhandled errors, 5xx answers, writes caused by rejected input — and what was observed (faults
- * injected, kills, chains that died and were reported). Exits 1 unless every gated count is 0.
- * Regenerates the results block of docs/CHAOS.md.
+ * injected, kills, chains that died and were reported); for the DynamoDB storm, one line
+ * `dynamodb storm: … unreported_loss=0 false_reauth=0 reported_loss=N`. Exits 1 unless every gated
+ * count is 0. Regenerates the results block of docs/CHAOS.md.
  *
- *   npm run chaos                 about 3 minutes on 2 cores
+ *   npm run chaos                 about 5 minutes on 2 cores
  *   npm run chaos -- --seed=42    other random choices (the default seed makes runs comparable)
  */
 import './lib/environment.js';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { runDynamoDbStorm, stormLine } from './chaos/dynamodb-storm.js';
 import { runFaultStorm } from './chaos/fault-storm.js';
+import type { Ledger } from './chaos/ledger.js';
 import { runProcessChaos } from './chaos/process-chaos.js';
 import { runRequestFuzz } from './chaos/request-fuzz.js';
 import { type ChaosReport, gatePassed } from './chaos/verdict.js';
@@ -44,6 +49,10 @@ function seedFromArgs(argv: readonly string[]): number {
 }
 
 function chainLine(observed: Readonly<Record<string, unknown>>): string {
+  const ledger = observed.ledger as Ledger | undefined;
+  if (ledger !== undefined) {
+    return `ledger of ${ledger.chains} chains (${ledger.issuedRefreshTokens} refresh tokens issued): live token stored ${ledger.stored}, parked ${ledger.parkedRecovery + ledger.parkedClaim} (${ledger.parkedRecovery} recovery items, ${ledger.parkedClaim} install claims), lost and reported ${ledger.reportedLoss}, lost unreported ${ledger.unreportedLoss}, closed ${ledger.closed}; false reauth_required ${ledger.falseReauth}; loss reports on portals with nothing lost ${ledger.reportsWithoutLoss}`;
+  }
   const died = observed.diedAndReported as Record<string, number> | undefined;
   if (died !== undefined) {
     const total = Object.values(died).reduce((sum, n) => sum + n, 0);
@@ -91,6 +100,17 @@ function markdown(reports: readonly ChaosReport[], seed: number, seconds: number
         `- lost writes parked: ${String(o.lostWritesParked)}, parked pairs applied: ${String(o.parkedPairsApplied)}; notifications: ${JSON.stringify(o.notifications)}`,
         `- ${chainLine(o)}`,
       );
+    } else if (report.name === 'dynamodb storm') {
+      lines.push(
+        `- \`${stormLine(report)}\``,
+        `- ${String(o.portals)} portals with a chain at the start + ${String(o.installs)} installed by ONAPPINSTALL during the storm; ${String(o.sweepers)} sweeps at a time, ${String(o.rounds)} storm rounds + ${String(o.settleRounds)} quiet rounds, 50 simulated minutes apart`,
+        `- DynamoDB requests of the service in storm rounds: ${String(o.dynamoDbRequests)}, faulted ${String(o.dynamoDbFaults)} (${Math.round(Number(o.faultShare) * 100)} %): ${JSON.stringify(o.dynamoDbFaultKinds)}`,
+        `- authorization-server fault rounds: ${JSON.stringify(o.serverFaultRounds)}; injected: ${JSON.stringify(o.injectedAtServer)}`,
+        `- refresh-token grants answered: ${JSON.stringify(o.refreshAnswers)}; install events answered: ${JSON.stringify(o.installAnswers)}; consumer reads: ${JSON.stringify(o.consumerReads)}`,
+        `- sweeps: ${JSON.stringify(o.sweeps)}; lost writes parked: ${String(o.lostWritesParked)}, parked pairs applied: ${String(o.parkedPairsApplied)}`,
+        `- notifications (event:reason): ${JSON.stringify(o.notifications)}`,
+        `- ${chainLine(o)}`,
+      );
     } else if (report.name === 'forged and fuzzed requests') {
       lines.push(
         `- ${String(o.requests)} requests of ${String(o.kinds)} kinds on ${(o.endpoints as string[]).join(', ')}; table held ${String(o.tableItems)} items of 3 real installations`,
@@ -125,6 +145,7 @@ async function main(): Promise<void> {
       .map(([name, count]) => `${GATE_LABELS[name]} ${count}`)
       .join(', ');
     process.stdout.write(`  ${gatePassed(report.gate) ? 'pass' : 'FAIL'}: ${gate}\n  ${chainLine(report.observed)}\n`);
+    if (report.name === 'dynamodb storm') process.stdout.write(`${stormLine(report)}\n`);
   };
   try {
     await run('fault storm', () =>
@@ -135,6 +156,19 @@ async function main(): Promise<void> {
         rounds: 60,
         settleRounds: 20,
         readsPerRound: 5,
+        seed,
+      }),
+    );
+    await run('dynamodb storm', () =>
+      runDynamoDbStorm({
+        endpoint: ddb.endpoint,
+        portals: 24,
+        installsPerRound: 10,
+        rounds: 18,
+        settleRounds: 5,
+        sweepers: 3,
+        readsPerRound: 5,
+        faultRate: 0.25,
         seed,
       }),
     );

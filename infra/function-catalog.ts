@@ -1,5 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import { type Config, vendorTimeoutSeconds } from '#shared/runtime/config.js';
+import { appEventsTimeoutSeconds, type Config, vendorTimeoutSeconds } from '#shared/runtime/config.js';
 import type { InvokedBy } from './constructs/app-function.js';
 import { REFRESH_PATH_TABLE_ACCESS, type TableAccess } from './constructs/token-table.js';
 
@@ -182,18 +182,24 @@ export const FUNCTIONS = {
     entry: 'functions/app-events.ts',
     description: 'POST /bitrix/events: ONAPPINSTALL, ONAPPUPDATE, ONAPPUNINSTALL',
     // acceptInstallClaim (receipts, parking) and uninstallPortal, whose CLEAN variant deletes every item
-    // of the portal in batches: the only BatchWriteItem of the service.
+    // of the portal in batches: the only BatchWriteItem of the service. An uninstall of a portal without
+    // a stored application token is proven through the refresh path (lease and fenced write: UpdateItem;
+    // a recovery item: PutItem checked against its token set; the credentials-health item).
     tokens: {
       items: {
-        portal: ['GetItem', 'Query', 'PutItem', 'DeleteItem', 'BatchWriteItem'],
+        portal: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'ConditionCheckItem'],
         lifecycle: ['GetItem', 'Query', 'PutItem', 'DeleteItem', 'BatchWriteItem'],
+        app: ['GetItem', 'UpdateItem'],
       },
     },
     clientCredentials: true,
     clientId: false,
-    notifications: false,
+    // The uninstall proof's refresh reports what it finds (uninstalled, reauth_required, …).
+    notifications: true,
     settings: ['tokenStore', 'authorizationServer', 'refresh', 'lifecycle'],
-    timeout: Duration.seconds(15),
+    // The uninstall proof: a short wait for a running refresh, one authorization-server call and its
+    // writes (appEventsTimeoutSeconds), never cut off after the server answered.
+    timeout: (config) => Duration.seconds(appEventsTimeoutSeconds(config)),
     invokedBy: 'api',
   },
   installPage: {

@@ -47,7 +47,8 @@ export interface FaultRule {
   readonly keyPrefixes?: readonly string[];
   /** A finer condition. @default always */
   readonly when?: (request: ProxiedRequest) => boolean;
-  readonly fault: DynamoDbFault;
+  /** The fault; a list means one of them per faulted request, drawn from the proxy's seeded generator. */
+  readonly fault: DynamoDbFault | readonly DynamoDbFault[];
   /** Chance per matching request, drawn from the proxy's seeded generator. @default 1 */
   readonly probability?: number;
   /** Most requests it faults, then it retires. @default unlimited */
@@ -121,6 +122,12 @@ function matches(rule: FaultRule, request: ProxiedRequest): boolean {
   return rule.when === undefined || rule.when(request);
 }
 
+function pickFault(fault: FaultRule['fault'], random: () => number): DynamoDbFault | undefined {
+  if (!Array.isArray(fault)) return fault as DynamoDbFault;
+  const list = fault as readonly DynamoDbFault[];
+  return list[Math.floor(random() * list.length)];
+}
+
 /** Requests kept for `seen`; older ones are dropped. */
 const MAX_SEEN = 10_000;
 
@@ -192,7 +199,11 @@ export async function startDynamoDbFaultProxy(options: {
         return;
       }
       entry.left -= 1;
-      const { fault } = entry.rule;
+      const fault = pickFault(entry.rule.fault, random);
+      if (fault === undefined) {
+        pass(req, body, res, false);
+        return;
+      }
       faults[`${operation}:${fault.kind}`] = (faults[`${operation}:${fault.kind}`] ?? 0) + 1;
       switch (fault.kind) {
         case 'error':

@@ -18,6 +18,7 @@ import type {
   TokenRepository,
 } from '#shared/core/ports/token-repository.js';
 import type { SweepDeps, SweepSummary } from '#shared/core/use-cases/sweep-due-tokens.js';
+import { recoveryItemsOf } from './ledger.js';
 import { type ChaosReport, judgeChains } from './verdict.js';
 
 export interface FaultStormOptions {
@@ -152,6 +153,9 @@ export async function runFaultStorm(options: FaultStormOptions): Promise<ChaosRe
     name: 'chaos-faults',
     env: { BITRIX_HTTP_TIMEOUT_MS: String(TIMEOUT_MS) },
     seed: options.seed,
+    // DynamoDB Local deletes items whose TTL has passed by the wall clock; parked pairs carry TTLs
+    // computed from the service's clock, which is the emulator's: start it at the wall clock's time.
+    startAt: Math.floor(Date.now() / 60_000) * 60_000,
   });
   const unhandled: string[] = [];
   const onUnhandled = (error: unknown) => unhandled.push(`unhandledRejection: ${String(error)}`);
@@ -337,15 +341,17 @@ export async function runFaultStorm(options: FaultStormOptions): Promise<ChaosRe
     const verdict = await judgeChains(world.emulator, world.repository, keys, world.notifications.published);
     // Parked pairs still in the table at the end: stale ones (for an older state of the chain) are
     // harmless; one that still fits the stored refresh token would be a chain waiting to be repaired.
+    // Every recovery item of each token set (one per spent token, `RECOVERY#{userId}#{hash}`), not only
+    // the one for the stored token.
     const parkedLeft = { stale: 0, staleAfterALandedWrite: 0, applicable: 0 };
     for (const key of keys) {
       const stored = await world.repository.getTokenSet(key);
-      const parked = stored === undefined ? undefined : await world.deps.recovery.get(key, stored.refreshToken);
-      if (parked === undefined) continue;
-      if (parked.usedRefreshToken === stored?.refreshToken) parkedLeft.applicable += 1;
-      else {
-        parkedLeft.stale += 1;
-        if (flaky.landedButFailed.has(`${key.memberId}#${key.userId}`)) parkedLeft.staleAfterALandedWrite += 1;
+      for (const parked of await recoveryItemsOf(world.dynamodb.client, world.tableName, key)) {
+        if (parked.usedRefreshToken === stored?.refreshToken) parkedLeft.applicable += 1;
+        else {
+          parkedLeft.stale += 1;
+          if (flaky.landedButFailed.has(`${key.memberId}#${key.userId}`)) parkedLeft.staleAfterALandedWrite += 1;
+        }
       }
     }
     const counters = world.emulator.counters;

@@ -44,7 +44,9 @@ export class WorkerProcess {
       else this.deliver(message);
     });
     this.exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
+      // 'close', not 'exit': it comes once the process has exited and its stdout is read to the end, so
+      // every line it printed before dying (a notification, say) has been handled by then.
+      child.once('close', (code, signal) => {
         resolve({ code, signal });
         // Whoever waits for an answer gets a crash instead of hanging forever.
         for (const waiter of this.waiting.splice(0)) {

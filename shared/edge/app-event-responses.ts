@@ -48,6 +48,11 @@ export function appEventResponse(
       return json(200, { status: 'unknown_portal' });
     case 'forbidden':
       metrics.count(METRIC_NAMES.uninstallRefused);
-      throw new ForbiddenError('the application token does not match');
+      throw new ForbiddenError('the application token does not match, or the app is still installed on the portal');
+    case 'unproven':
+      // Bitrix24 does not resend; the token set's own status (and its notifications) tell the rest.
+      logger.warn('uninstall not proven; nothing changed', { ...base, because: result.because });
+      metrics.count(METRIC_NAMES.uninstallUnproven);
+      return json(202, { status: 'unproven' });
   }
 }

@@ -1,7 +1,7 @@
 import { CONSUMER_TUNING } from '#shared/consumer/settings.js';
 import { ConfigError } from '#shared/core/domain/errors.js';
 import { parsePortalAddress } from '#shared/core/domain/portal-address.js';
-import { REFRESH_POLICY_MODES } from '#shared/core/domain/refresh-policy.js';
+import { REFRESH_POLICY_MODES, UNINSTALL_PROOF_LEASE_WAIT_MS } from '#shared/core/domain/refresh-policy.js';
 import type { DynamoDbClientLimits } from './clients.js';
 import {
   int,
@@ -215,6 +215,16 @@ export function refreshBudgetMs(
  */
 export function vendorTimeoutSeconds(c: Config): number {
   return Math.ceil((leaseWaitMs(c) + refreshBudgetMs(c) + 5000) / 1000);
+}
+
+/**
+ * The event function's timeout: an uninstall of a portal without a stored application token waits
+ * briefly for a running refresh, then refreshes once to prove the claim (34 s with the defaults:
+ * 3 + 8 + 18 + 5). API Gateway answers Bitrix24 after 30 s at the latest; the function runs on until the
+ * new pair is stored, since cutting it off after the authorization server answered would lose the pair.
+ */
+export function appEventsTimeoutSeconds(c: Config): number {
+  return Math.ceil((UNINSTALL_PROOF_LEASE_WAIT_MS + refreshBudgetMs(c) + 5000) / 1000);
 }
 
 /** The DynamoDB client limits the configuration asks for. */

@@ -30,6 +30,7 @@ import type { RecoveryStore } from '#shared/core/ports/recovery-store.js';
 import type { TokenRepository } from '#shared/core/ports/token-repository.js';
 import { type CompleteAuthorizationDeps, policyFirstRefreshAt } from '#shared/core/use-cases/complete-authorization.js';
 import { countCalls } from '#shared/core/use-cases/count-calls.js';
+import type { HandleAppEventDeps } from '#shared/core/use-cases/handle-app-event.js';
 import type { OpenInstallPageDeps } from '#shared/core/use-cases/open-install-page.js';
 import type { RefreshSettings } from '#shared/core/use-cases/refresh-token-set.js';
 import type { StartAuthorizationDeps } from '#shared/core/use-cases/start-authorization.js';
@@ -88,7 +89,7 @@ export interface Wiring {
   /** The token vendor: consumers' access tokens through the refresh path. */
   readonly vendor: VendDeps;
   /** Install events, uninstall, the install page and parked claims. */
-  readonly lifecycle: OpenInstallPageDeps;
+  readonly lifecycle: OpenInstallPageDeps & HandleAppEventDeps;
   readonly startAuthorization: StartAuthorizationDeps;
   readonly completeAuthorization: CompleteAuthorizationDeps;
 }
@@ -140,7 +141,12 @@ export function wire(config: Config, options: WireOptions = {}): Wiring {
     return { clientId: async () => (await credentials().get()).clientId };
   });
   const credentialsHealth = once(
-    () => new DynamoDbCredentialsHealth({ client: clients().documents, tableName: config.TABLE_NAME }),
+    () =>
+      new DynamoDbCredentialsHealth({
+        client: clients().documents,
+        tableName: config.TABLE_NAME,
+        credentials: credentials(),
+      }),
   );
   const httpOAuth = (timeoutMs: number): BitrixOAuthClient =>
     new HttpBitrixOAuthClient({
@@ -203,38 +209,38 @@ export function wire(config: Config, options: WireOptions = {}): Wiring {
       },
     }),
   );
-  const lifecycle = once(
-    (): OpenInstallPageDeps => ({
-      tokens: repository(),
-      parked: parked(),
-      // Verification runs after Bitrix24 has its answer (events) or while a user waits (the frame):
-      // the full timeout either way, so a slow but successful answer is not thrown away.
-      oauth: oauth(config.BITRIX_HTTP_TIMEOUT_MS),
-      allowedAuthServers: config.BITRIX_AUTH_SERVERS,
-      refreshTokenLifetimeMs: settings().refreshTokenLifetimeMs,
-      nextRefreshAt: firstRefreshAt(),
-      parking: {
-        retry: {
-          baseMs: config.PARKED_RETRY_BASE_SECONDS * SECOND,
-          maxMs: config.PARKED_RETRY_MAX_SECONDS * SECOND,
-          spread: PARKED_RETRY_SPREAD,
-        },
-        maxAgeMs: config.PARKED_EVENT_MAX_AGE_DAYS * DAY,
+  const lifecycle = once((): OpenInstallPageDeps & HandleAppEventDeps => ({
+    tokens: repository(),
+    // Proves an uninstall of a portal whose application token is unknown (uninstallPortal).
+    refresh: refresh(),
+    parked: parked(),
+    // Verification runs after Bitrix24 has its answer (events) or while a user waits (the frame):
+    // the full timeout either way, so a slow but successful answer is not thrown away.
+    oauth: oauth(config.BITRIX_HTTP_TIMEOUT_MS),
+    allowedAuthServers: config.BITRIX_AUTH_SERVERS,
+    refreshTokenLifetimeMs: settings().refreshTokenLifetimeMs,
+    nextRefreshAt: firstRefreshAt(),
+    parking: {
+      retry: {
+        baseMs: config.PARKED_RETRY_BASE_SECONDS * SECOND,
+        maxMs: config.PARKED_RETRY_MAX_SECONDS * SECOND,
+        spread: PARKED_RETRY_SPREAD,
       },
-      receiptTtlSeconds: (config.LIFECYCLE_RECEIPT_TTL_HOURS * HOUR) / SECOND,
-      defaultServerEndpoint: config.DEFAULT_SERVER_ENDPOINT,
-      profiles: new HttpPortalProfile({
-        urlRewrites: config.BITRIX_URL_REWRITES,
-        timeoutMs: config.BITRIX_HTTP_TIMEOUT_MS,
-      }),
-      credentials: credentialsHealth(),
-      notifications: notifications(),
-      metrics: metrics(),
-      logger: logger(),
-      now: clock,
-      random,
+      maxAgeMs: config.PARKED_EVENT_MAX_AGE_DAYS * DAY,
+    },
+    receiptTtlSeconds: (config.LIFECYCLE_RECEIPT_TTL_HOURS * HOUR) / SECOND,
+    defaultServerEndpoint: config.DEFAULT_SERVER_ENDPOINT,
+    profiles: new HttpPortalProfile({
+      urlRewrites: config.BITRIX_URL_REWRITES,
+      timeoutMs: config.BITRIX_HTTP_TIMEOUT_MS,
     }),
-  );
+    credentials: credentialsHealth(),
+    notifications: notifications(),
+    metrics: metrics(),
+    logger: logger(),
+    now: clock,
+    random,
+  }));
   const states = once(() => new DynamoDbOAuthStateRepository(clients().documents, config.TABLE_NAME));
   const startAuthorization = once(
     (): StartAuthorizationDeps => ({

@@ -14,7 +14,7 @@ import {
 import { NOTIFICATION_SOURCE, TOKEN_STATUS_DETAIL_TYPE } from '#shared/adapters/eventbridge-notification-publisher.js';
 import { DEFAULT_PARAMETER_PREFIX } from '#shared/consumer/cdk/parameters.js';
 import { METRIC_NAMES, METRICS_NAMESPACE } from '#shared/core/ports/metrics.js';
-import { loadConfig, vendorTimeoutSeconds } from '#shared/runtime/config.js';
+import { appEventsTimeoutSeconds, loadConfig, vendorTimeoutSeconds } from '#shared/runtime/config.js';
 import {
   actionsOf,
   arnOf,
@@ -161,6 +161,15 @@ describe('AppFunction', () => {
     expect(vendorTimeoutSeconds(loadConfig({ REFRESH_LEASE_SECONDS: '40' }))).toBe(75);
   });
 
+  it('gives the event function time to prove an uninstall and store the pair: 34 s with the defaults', () => {
+    // Act
+    const events = built.template.findResources('AWS::Lambda::Function')[fnId('appEvents')];
+
+    // Assess: 3 s lease wait + 8 s authorization server + 2 × 9 s DynamoDB + 5 s
+    expect(events?.Properties.Timeout).toBe(34);
+    expect(appEventsTimeoutSeconds(loadConfig({ BITRIX_HTTP_TIMEOUT_MS: '12000' }))).toBe(38);
+  });
+
   it.each(NAMES)('%s writes logs only to its own log group (no AWS managed policy)', (name) => {
     // Prepare
     const logGroupId = logicalId(fnOf(name).logGroup);
@@ -181,7 +190,7 @@ describe('environment per function', () => {
   const expected: Record<FunctionName, string[]> = {
     oauthStart: ['TABLE_NAME'],
     oauthCallback: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID'],
-    appEvents: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID'],
+    appEvents: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID', 'EVENT_BUS_NAME'],
     installPage: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID', 'EVENT_BUS_NAME'],
     dispatchRefreshes: ['TABLE_NAME', 'REFRESH_QUEUE_URL', 'REFRESH_DISPATCH_INTERVAL_SECONDS'],
     refreshWorker: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID', 'EVENT_BUS_NAME'],
@@ -236,8 +245,12 @@ describe('least privilege', () => {
       onItems(['UpdateItem'], 'APP#*'),
     ],
     appEvents: [
-      onItems(['GetItem', 'Query', 'PutItem', 'DeleteItem', 'BatchWriteItem'], 'PORTAL#*'),
+      onItems(
+        ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'ConditionCheckItem'],
+        'PORTAL#*',
+      ),
       onItems(['GetItem', 'Query', 'PutItem', 'DeleteItem', 'BatchWriteItem'], 'LIFECYCLE#*'),
+      onItems(['GetItem', 'UpdateItem'], 'APP#*'),
     ],
     installPage: [
       onItems(['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'], 'PORTAL#*'),
@@ -433,8 +446,10 @@ describe('least privilege', () => {
     // Act
     const events = statements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('events:')));
 
-    // Assess: the refresh path's transitions and lost installs (install_lost)
-    const publishes = ['refreshWorker', 'tokenVendor', 'installPage', 'processParkedEvents'].includes(name);
+    // Assess: the refresh path's transitions (the uninstall proof's too) and lost installs (install_lost)
+    const publishes = ['refreshWorker', 'tokenVendor', 'appEvents', 'installPage', 'processParkedEvents'].includes(
+      name,
+    );
     expect(events).toEqual(
       publishes ? [{ Action: 'events:PutEvents', Effect: 'Allow', Resource: arnOf(busId()) }] : [],
     );

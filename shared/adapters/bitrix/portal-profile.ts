@@ -39,15 +39,21 @@ export class HttpPortalProfile implements PortalProfile {
         redirect: 'manual',
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 8000),
       });
+    } catch (error) {
+      throw new BitrixRestError(transportCode(error), 'the portal could not be asked', 0, 'profile');
+    }
+    if (response.status >= 300 && response.status < 400) {
+      throw new BitrixRestError(
+        OWN_ERROR_CODES.unexpectedRedirect,
+        'the portal answered a redirect',
+        response.status,
+        'profile',
+      );
+    }
+    try {
       body = JSON.parse(await response.text());
     } catch (error) {
-      const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
-      const code = timedOut
-        ? OWN_ERROR_CODES.timeout
-        : error instanceof SyntaxError
-          ? OWN_ERROR_CODES.malformedResponse
-          : OWN_ERROR_CODES.networkError;
-      throw new BitrixRestError(code, 'the portal could not be asked', 0, 'profile');
+      throw new BitrixRestError(transportCode(error), 'the portal could not be asked', 0, 'profile');
     }
     const answer = (body ?? {}) as { result?: { ADMIN?: unknown }; error?: unknown; error_description?: unknown };
     if (typeof answer.error === 'string') {
@@ -68,4 +74,11 @@ export class HttpPortalProfile implements PortalProfile {
     }
     return answer.result.ADMIN;
   }
+}
+
+/** Our code for an answer that never arrived whole: timed out, cut off, or not JSON. */
+function transportCode(error: unknown): string {
+  if (error instanceof SyntaxError) return OWN_ERROR_CODES.malformedResponse;
+  const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+  return timedOut ? OWN_ERROR_CODES.timeout : OWN_ERROR_CODES.networkError;
 }

@@ -185,3 +185,10 @@ export function decideFailure(
     }
   }
 }
+
+/**
+ * How long an uninstall proof waits for a refresh already running on the same token set: short, because
+ * Bitrix24 waits for the event's answer (API Gateway gives up at 30 s) and the proof's own
+ * authorization-server call comes after it.
+ */
+export const UNINSTALL_PROOF_LEASE_WAIT_MS = 3000;

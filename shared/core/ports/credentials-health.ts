@@ -1,7 +1,8 @@
 import type { EpochMs } from '#shared/core/domain/time.js';
 
 /**
- * When the authorization server last accepted our client credentials. `invalid_client` means either
+ * When the authorization server last accepted the client credentials this process uses now (an
+ * acceptance of other credentials, before a rotation, does not count). `invalid_client` means either
  * "our credentials are wrong" or "the app is not installed on that portal" (docs/PROTOCOL.md §3.1);
  * the service tells them apart by asking whether the credentials were accepted since a refusal.
  *

@@ -88,8 +88,13 @@ export const METRIC_NAMES = {
   portalUninstalled: 'PortalUninstalled',
   /** Uninstalls of portals never seen (acknowledged, nothing to do). */
   uninstallUnknownPortal: 'UninstallUnknownPortal',
-  /** Uninstalls refused: wrong or missing application token. */
+  /**
+   * Uninstalls refused: a wrong application token, or none stored and the authorization server still
+   * refreshed the portal's tokens.
+   */
   uninstallRefused: 'UninstallRefused',
+  /** Uninstalls of a portal without a stored application token the authorization server could not settle. */
+  uninstallUnproven: 'UninstallUnproven',
 } as const;
 
 /** Default CloudWatch namespace of those metrics (`POWERTOOLS_METRICS_NAMESPACE`). */

@@ -59,6 +59,11 @@ export const NOTIFICATION_REASONS = {
   verificationAnswerLost: 'verification_answer_lost',
   /** An install claim's verified pair could be neither stored nor kept in the parked claim. */
   installPairUnsaved: 'install_pair_unsaved',
+  /**
+   * An install event could not be parked (DynamoDB failed): it was answered 503 with nothing spent, but
+   * Bitrix24 does not deliver an event again, so the portal's tokens did not arrive.
+   */
+  claimUnsaved: 'claim_unsaved',
   /** An install claim could not be verified within `PARKED_EVENT_MAX_AGE_DAYS`. */
   claimExpired: 'claim_expired',
   /** An install claim waited for working client credentials longer than `PARKED_EVENT_MAX_AGE_DAYS`. */

@@ -12,6 +12,7 @@ import {
 } from '#shared/core/domain/parked-event.js';
 import { withChain } from '#shared/core/domain/token-history.js';
 import {
+  accessTokenValid,
   domainFromEndpoint,
   type Installation,
   type IssuedTokens,
@@ -470,17 +471,42 @@ export async function storeVerifiedClaim(
 /** Whether the claim's user is shown to be an administrator of the portal, asked with the new token. */
 type AdminProof = 'admin' | typeof NOTIFICATION_REASONS.notAdmin | typeof NOTIFICATION_REASONS.adminUnconfirmed;
 
-async function adminProof(claim: InstallClaim, issued: IssuedTokens, deps: InstallClaimDeps): Promise<AdminProof> {
+async function adminProof(
+  claim: InstallClaim,
+  issued: IssuedTokens,
+  userId: number,
+  deps: InstallClaimDeps,
+): Promise<AdminProof> {
   try {
     const admin = await deps.profiles.isAdmin({
       clientEndpoint: issued.clientEndpoint,
-      accessToken: issued.accessToken,
+      accessToken: await accessTokenOfUser(claim.memberId, userId, issued, deps),
     });
     return admin ? 'admin' : NOTIFICATION_REASONS.notAdmin;
   } catch (error) {
     deps.logger.warn('portal profile not read', { memberId: claim.memberId, error });
     return NOTIFICATION_REASONS.adminUnconfirmed;
   }
+}
+
+/** How long an access token must still be valid to ask the portal with it. */
+const ADMIN_CHECK_MARGIN_MS = 60_000;
+
+/**
+ * An access token of the claim's user to ask the portal with: the verified pair's, or, when that has
+ * expired (a claim stored long after its verification, after a DynamoDB outage), the user's stored one,
+ * which the sweep has kept fresh since. Whose token it is, not which pair, answers the question.
+ */
+async function accessTokenOfUser(
+  memberId: string,
+  userId: number,
+  issued: IssuedTokens,
+  deps: InstallClaimDeps,
+): Promise<string> {
+  if (accessTokenValid(issued, deps.now(), ADMIN_CHECK_MARGIN_MS)) return issued.accessToken;
+  const stored = await deps.tokens.getTokenSet({ memberId, userId });
+  if (stored !== undefined && accessTokenValid(stored, deps.now(), ADMIN_CHECK_MARGIN_MS)) return stored.accessToken;
+  return issued.accessToken;
 }
 
 async function saveInstallation(
@@ -492,7 +518,7 @@ async function saveInstallation(
   deps: InstallClaimDeps,
 ): Promise<'stale' | { newInstallation: boolean }> {
   // Asked at most once, and only when the claim would change the stored application token.
-  const proof = once(() => adminProof(claim, issued, deps));
+  const proof = once(() => adminProof(claim, issued, userId, deps));
   for (let attempt = 1; ; attempt += 1) {
     const existing = await deps.tokens.getInstallation(claim.memberId);
     if (existing?.status === 'uninstalled' && (existing.uninstalledAt ?? existing.updatedAt) > claim.receivedAt) {

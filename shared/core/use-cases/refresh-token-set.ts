@@ -51,8 +51,11 @@ import { credentialsAcceptedSince } from './watch-credentials.js';
  *   stored one is not.
  * - `stale_report`: a consumer's access token (of `seenVersion`) was refused (`expired_token`,
  *   `invalid_token`); refreshes unless a newer version is stored already.
+ * - `uninstall_proof`: an ONAPPUNINSTALL came for a portal whose application token we do not know;
+ *   always refreshes (a running back-off included), because the authorization server's answer is the
+ *   proof: a new pair means the app is still installed (docs/LIFECYCLE.md, "Uninstall").
  */
-export type RefreshReason = 'sweep' | 'on_demand' | 'stale_report';
+export type RefreshReason = 'sweep' | 'on_demand' | 'stale_report' | 'uninstall_proof';
 
 export interface RefreshInput {
   readonly reason: RefreshReason;
@@ -133,6 +136,13 @@ const MAX_ROUNDS = 6;
 const WRITE_RETRY: Backoff = { baseMs: 100, maxMs: 1000 };
 const FIRST_LEASE_POLL_MS = 100;
 const MAX_LEASE_POLL_MS = 1000;
+/**
+ * An `uninstall_proof` refresh refused with `invalid_client` means "app not installed" when our
+ * credentials were accepted this recently: a secret rotated wrongly shows as refusals for every portal
+ * from then on, so a recent acceptance rules it out. Older than this, the refusal stays `invalid_client`
+ * (the uninstall is unproven) rather than taking a forged event for a real one.
+ */
+const UNINSTALL_PROOF_CREDENTIALS_WINDOW_MS = 60 * 60 * 1000;
 
 type Decision = 'refresh' | 'current';
 
@@ -291,6 +301,7 @@ class RefreshRun {
     if (reason === 'sweep') {
       return stored.nextRefreshAt !== undefined && stored.nextRefreshAt <= now ? 'refresh' : 'current';
     }
+    if (reason === 'uninstall_proof') return 'refresh';
     const minValidity =
       reason === 'on_demand' ? (this.request.minValidityMs ?? this.deps.settings.onDemandMarginMs) : 0;
     const newer = seenVersion !== undefined && stored.version > seenVersion;
@@ -619,11 +630,7 @@ class RefreshRun {
       }
     }
     const now = this.deps.clock();
-    const refusedBefore = held.status === 'invalid_client' ? held.lastFailure?.at : undefined;
-    const appNotInstalled =
-      category === 'invalid_client' &&
-      refusedBefore !== undefined &&
-      (await credentialsAcceptedSince(this.deps.credentials, refusedBefore));
+    const appNotInstalled = category === 'invalid_client' && (await this.appNotInstalled(held, now));
     const decision = decideFailure(
       { category, status: held.status, consecutiveFailures: held.consecutiveFailures, tookOver, appNotInstalled, now },
       this.deps.settings.failures,
@@ -651,8 +658,22 @@ class RefreshRun {
         await this.releaseQuietly();
         return undefined;
       }
-      await this.releaseQuietly();
-      throw writeError;
+      // The write may have landed with its answer lost: then the status changed and must be told.
+      const landed = await this.failureLanded(held, failure, decision.status);
+      if (landed === 'not_landed' || (landed === 'unknown' && decision.status === held.status)) {
+        await this.releaseQuietly();
+        throw writeError;
+      }
+      if (landed === 'unknown') {
+        // No read could tell, and the status was to change: saying so is better than a silent change.
+        // Our lease goes either way (a no-op if the write landed and removed it).
+        await this.releaseQuietly();
+        this.deps.logger.warn('failure recorded without an answer; reporting its status change', {
+          memberId: this.key.memberId,
+          userId: this.key.userId,
+          error: writeError,
+        });
+      }
     }
     await recordHistory(
       this.key,
@@ -685,6 +706,51 @@ class RefreshRun {
     throw new TokenRefreshError(this.key, category, decision.status, decision.nextRefreshAt, {
       cause: cause instanceof Error ? cause : undefined,
     });
+  }
+
+  /**
+   * Whether an `invalid_client` refusal says the app was removed from the portal rather than that our
+   * credentials are wrong: they were accepted since this token set's previous refusal, or (proving an
+   * uninstall) within the last hour.
+   */
+  private async appNotInstalled(held: TokenSet, now: EpochMs): Promise<boolean> {
+    const refusedBefore = held.status === 'invalid_client' ? held.lastFailure?.at : undefined;
+    if (refusedBefore !== undefined && (await credentialsAcceptedSince(this.deps.credentials, refusedBefore))) {
+      return true;
+    }
+    return (
+      this.request.reason === 'uninstall_proof' &&
+      (await credentialsAcceptedSince(this.deps.credentials, now - UNINSTALL_PROOF_CREDENTIALS_WINDOW_MS))
+    );
+  }
+
+  /**
+   * Whether a failure's write that ended in an error (timeout, 5xx, reset) landed: a consistent re-read
+   * (up to three) finds our failure record stored and our lease gone with it, or our lease still held
+   * (nothing landed). Reads that all fail say `unknown`.
+   */
+  private async failureLanded(
+    held: TokenSet,
+    failure: FailureRecord,
+    status: TokenStatus,
+  ): Promise<'landed' | 'not_landed' | 'unknown'> {
+    for (let read = 1; read <= 3; read += 1) {
+      let current: TokenSet | undefined;
+      try {
+        current = await this.deps.repository.getTokenSet(this.key);
+      } catch {
+        continue;
+      }
+      const recorded =
+        current !== undefined &&
+        current.refreshToken === held.refreshToken &&
+        current.leaseOwner !== this.owner &&
+        current.status === status &&
+        current.lastFailure?.at === failure.at &&
+        current.lastFailure.code === failure.code;
+      return recorded ? 'landed' : 'not_landed';
+    }
+    return 'unknown';
   }
 
   /**

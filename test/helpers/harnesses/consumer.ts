@@ -88,6 +88,7 @@ export async function startConsumerHarness(options: { frozen?: boolean } = {}): 
     tableName: table.tableName,
     repository: vendorRepository,
     oauth: emulatorOAuthClient(emulator, { credentials: APP, timeoutMs: 5000 }),
+    credentials: APP,
     notifications,
     metrics: new MemoryMetrics(),
     settings: testRefreshSettings(),

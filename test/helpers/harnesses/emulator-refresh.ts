@@ -44,6 +44,8 @@ export function emulatorRefreshDeps(parts: {
   tableName: string;
   repository: SweepDeps['repository'];
   oauth: BitrixOAuthClient;
+  /** The credentials the process holds: acceptances are recorded and read for these. */
+  credentials: { clientId: string; clientSecret: string };
   notifications: NotificationPublisher;
   metrics: MetricsRecorder;
   settings: RefreshSettings;
@@ -53,7 +55,11 @@ export function emulatorRefreshDeps(parts: {
 }): SweepDeps {
   const clock = () => parts.emulator.clock.now();
   const logger = parts.logger ?? SILENT_LOGGER;
-  const credentials = new DynamoDbCredentialsHealth({ client: parts.client, tableName: parts.tableName });
+  const credentials = new DynamoDbCredentialsHealth({
+    client: parts.client,
+    tableName: parts.tableName,
+    credentials: { get: async () => parts.credentials },
+  });
   return {
     repository: parts.repository,
     oauth:

@@ -7,6 +7,7 @@ import { type LambdaHttpServer, localContext, startLambdaHttpServer } from '#loc
 import { noParkedClaimDue, startTableStream, type TableStream } from '#local/table-stream.js';
 import { HttpBitrixOAuthClient } from '#shared/adapters/bitrix/oauth-client.js';
 import { HttpPortalProfile } from '#shared/adapters/bitrix/portal-profile.js';
+import { DynamoDbCredentialsHealth } from '#shared/adapters/dynamodb/credentials-health.js';
 import { DynamoDbParkedEventRepository } from '#shared/adapters/dynamodb/parked-event-repository.js';
 import { PARKED_CLAIM_STREAM_FILTER } from '#shared/adapters/dynamodb/table-schema.js';
 import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-repository.js';
@@ -15,10 +16,14 @@ import { DAY, HOUR, MINUTE } from '#shared/core/domain/time.js';
 import { SILENT_LOGGER } from '#shared/core/ports/logger.js';
 import { defaultNextRefreshAt } from '#shared/core/use-cases/complete-authorization.js';
 import type { FinishParkedEventsSummary } from '#shared/core/use-cases/finish-parked-events.js';
+import type { HandleAppEventDeps } from '#shared/core/use-cases/handle-app-event.js';
 import type { OpenInstallPageDeps } from '#shared/core/use-cases/open-install-page.js';
+import { watchCredentials } from '#shared/core/use-cases/watch-credentials.js';
 import { MemoryMetrics } from '#test/fakes/memory-metrics.js';
 import { MemoryNotifications } from '#test/fakes/memory-notifications.js';
 import { powertoolsLogger } from '#test/helpers/builders/loggers.js';
+import { testRefreshSettings } from '#test/helpers/builders/refresh-settings.js';
+import { emulatorRefreshDeps } from './emulator-refresh.js';
 import type { FaultyDynamoDb } from './faulty-dynamodb.js';
 import { createTestTable, readWholeTable, type TestTable } from './table.js';
 /** Our app in the emulator, and another registered app whose tokens must never be accepted. */
@@ -40,7 +45,7 @@ export interface LifecycleHarness {
   readonly table: TestTable;
   readonly server: LambdaHttpServer;
   /** The functions' dependencies (through the fault proxy when there is one). */
-  readonly deps: OpenInstallPageDeps;
+  readonly deps: OpenInstallPageDeps & HandleAppEventDeps;
   /** Direct to DynamoDB Local, for preparing and asserting. */
   readonly tokens: DynamoDbTokenRepository;
   readonly parked: DynamoDbParkedEventRepository;
@@ -74,22 +79,52 @@ export async function startLifecycleHarness(options: LifecycleHarnessOptions = {
   const allowedAuthServers = ['oauth.bitrix.info', 'oauth.bitrix24.tech'];
   const notifications = new MemoryNotifications();
   const metrics = new MemoryMetrics();
-  const deps: OpenInstallPageDeps = {
-    tokens:
-      options.faults === undefined
-        ? tokens
-        : new DynamoDbTokenRepository({ client: through, tableName: table.tableName }),
-    parked:
-      options.faults === undefined
-        ? parked
-        : new DynamoDbParkedEventRepository({ client: through, tableName: table.tableName, shards: 2 }),
-    oauth: new HttpBitrixOAuthClient({
+  const functionTokens =
+    options.faults === undefined
+      ? tokens
+      : new DynamoDbTokenRepository({ client: through, tableName: table.tableName });
+  // As wired in production: the lifecycle's authorization-server client records our credentials'
+  // acceptances, and the uninstall proof runs the one refresh path.
+  const oauth = watchCredentials(
+    new HttpBitrixOAuthClient({
       credentials: { get: async () => OUR_APP },
       allowedAuthServers,
       urlRewrites: emulator.urlRewrites,
       timeoutMs: options.oauthTimeoutMs ?? 8000,
       now: () => emulator.clock.now(),
     }),
+    {
+      health: new DynamoDbCredentialsHealth({
+        client: through,
+        tableName: table.tableName,
+        credentials: { get: async () => OUR_APP },
+      }),
+      now: () => emulator.clock.now(),
+      everyMs: MINUTE,
+      logger: SILENT_LOGGER,
+    },
+  );
+  const refresh = emulatorRefreshDeps({
+    emulator,
+    client: through,
+    tableName: table.tableName,
+    repository: functionTokens,
+    oauth,
+    credentials: OUR_APP,
+    recordCredentials: false,
+    notifications,
+    metrics,
+    settings: testRefreshSettings(),
+  });
+  const deps: OpenInstallPageDeps & HandleAppEventDeps = {
+    tokens: functionTokens,
+    parked:
+      options.faults === undefined
+        ? parked
+        : new DynamoDbParkedEventRepository({ client: through, tableName: table.tableName, shards: 2 }),
+    oauth,
+    refresh,
+    credentials: refresh.credentials,
     allowedAuthServers,
     refreshTokenLifetimeMs: 30 * DAY,
     nextRefreshAt: defaultNextRefreshAt,

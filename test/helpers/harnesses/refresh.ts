@@ -121,6 +121,7 @@ export async function startRefreshHarness(
     tableName: table.tableName,
     repository: underTest,
     oauth: oauthClient(),
+    credentials: { clientId: app.clientId, clientSecret: app.clientSecret },
     notifications,
     metrics,
     settings,

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { hashApplicationToken } from '#shared/core/domain/application-token.js';
+import { refreshTokenSet } from '#shared/core/use-cases/refresh-token-set.js';
 import { type FaultyDynamoDb, startFaultyDynamoDb } from '#test/helpers/harnesses/faulty-dynamodb.js';
 import { type LifecycleHarness, OUR_APP, startLifecycleHarness } from '#test/helpers/harnesses/lifecycle.js';
 
@@ -123,6 +125,38 @@ describe('install claims under DynamoDB faults', () => {
     expect(h.emulator.tokenState(delivered.tokens?.refreshToken ?? '').state).toBe('live');
     expect(h.metrics.get('InstallClaimUnsaved')).toBeGreaterThanOrEqual(1);
     expect(await h.parked.listForPortal(portal.memberId)).toEqual([]);
+    // Bitrix24 does not deliver the event again: operators are told the install did not arrive.
+    expect(h.notifications.published.filter((n) => n.memberId === portal.memberId)).toMatchObject([
+      { event: 'install_lost', reason: 'claim_unsaved', domain: portal.domain, from: 'none', to: 'none' },
+    ]);
+  });
+
+  it("takes an admin's new application token even when its pair is stored after the pair's access token expired", async () => {
+    // Prepare: installed; the admin's update is verified, but its pair cannot be stored for two hours
+    const portal = newPortal();
+    await h.emulator.install(portal);
+    await h.settle();
+    faults.proxy.addRule({
+      operations: ['PutItem', 'UpdateItem'],
+      keyPrefixes: ['TOKEN#', 'INSTALLATION'],
+      fault: { kind: 'error' },
+    });
+    const update = await h.emulator.update(portal, { version: 2, rotateApplicationToken: true });
+    await h.settle();
+    faults.proxy.clear();
+    h.emulator.clock.advance(2 * 60 * 60_000);
+    // Meanwhile the sweep kept the admin's chain fresh
+    await refreshTokenSet({ memberId: portal.memberId, userId: 1 }, { reason: 'on_demand' }, h.deps.refresh);
+
+    // Act
+    const summary = await h.processParked();
+
+    // Assess: the portal was asked with the admin's fresh access token, not the expired one
+    expect(summary).toMatchObject({ finished: 1, lost: 0 });
+    expect((await h.tokens.getInstallation(portal.memberId))?.applicationTokenHash).toBe(
+      hashApplicationToken(update.applicationToken ?? ''),
+    );
+    expect(h.notifications.events(portal.memberId)).not.toContain('application_token_refused');
   });
 
   it('keeps a claim while the authorization server refuses our credentials, and finishes it once they work', async () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbParkedEventRepository } from '#shared/adapters/dynamodb/parked-event-repository.js';
+import { DynamoDbRecoveryStore } from '#shared/adapters/dynamodb/recovery-store.js';
 import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-repository.js';
 import { hashApplicationToken } from '#shared/core/domain/application-token.js';
 import { claimId, type InstallClaim } from '#shared/core/domain/lifecycle-events.js';
@@ -9,12 +10,13 @@ import { SILENT_LOGGER } from '#shared/core/ports/logger.js';
 import type { InstallClaimDeps } from '#shared/core/use-cases/finish-install-claim.js';
 import { finishParkedEvents } from '#shared/core/use-cases/finish-parked-events.js';
 import { registerInstallation } from '#shared/core/use-cases/register-installation.js';
-import { uninstallPortal } from '#shared/core/use-cases/uninstall-portal.js';
+import { type UninstallPortalDeps, uninstallPortal } from '#shared/core/use-cases/uninstall-portal.js';
 import { MemoryAuthServer } from '#test/fakes/memory-auth-server.js';
 import { MemoryMetrics } from '#test/fakes/memory-metrics.js';
 import { MemoryNotifications } from '#test/fakes/memory-notifications.js';
 import { MemoryPortalProfile } from '#test/fakes/memory-portal-profile.js';
 import { memberId as newMemberId, token } from '#test/helpers/builders/fixtures.js';
+import { testRefreshSettings } from '#test/helpers/builders/refresh-settings.js';
 import { createTestTable, readWholeTable, type TestTable } from '#test/helpers/harnesses/table.js';
 
 let table: TestTable;
@@ -22,7 +24,7 @@ let tokens: DynamoDbTokenRepository;
 let parked: DynamoDbParkedEventRepository;
 let server: MemoryAuthServer;
 let clock: number;
-let deps: InstallClaimDeps;
+let deps: InstallClaimDeps & UninstallPortalDeps;
 let notifications: MemoryNotifications;
 
 beforeAll(async () => {
@@ -48,6 +50,17 @@ beforeAll(async () => {
     parking: { retry: { baseMs: MINUTE, maxMs: HOUR, spread: PARKED_RETRY_SPREAD }, maxAgeMs: 7 * DAY },
     receiptTtlSeconds: 48 * 3600,
     profiles: new MemoryPortalProfile(),
+    refresh: {
+      repository: tokens,
+      oauth: server,
+      recovery: new DynamoDbRecoveryStore({ client: table.client, tableName: table.tableName }),
+      notifications,
+      metrics: new MemoryMetrics(),
+      logger: SILENT_LOGGER,
+      settings: testRefreshSettings(),
+      clock: () => clock,
+      random: () => 0.5,
+    },
     notifications,
     metrics: new MemoryMetrics(),
     logger: SILENT_LOGGER,

@@ -31,6 +31,10 @@ afterEach(async () => {
 
 const SWEEP: RefreshInput = { reason: 'sweep' };
 
+/** The UpdateItem that records a failed refresh (`recordFailure`). */
+const isFailureWrite = (r: { operation: string; body: Readonly<Record<string, unknown>> }): boolean =>
+  r.operation === 'UpdateItem' && String(r.body.UpdateExpression).includes('#lastFailure = :lastFailure');
+
 /** Moves the emulator clock to the token set's due time. */
 async function advanceToDue(key: { memberId: string; userId: number }): Promise<void> {
   const due = (await h.get(key)).nextRefreshAt;
@@ -203,6 +207,75 @@ describe('refresh path under DynamoDB faults', () => {
     expect(outcome.kind).toBe('recovered');
     expect(outcome.tokenSet.status).toBe('active');
     expect(h.emulator.tokenState(outcome.tokenSet.refreshToken).state).toBe('live');
+  });
+
+  it('reports reauth_required when the write that marks the chain dead landed but its answer was lost', async () => {
+    // Prepare: the chain is dead at the server; the failure's write lands without an answer, its retries fail
+    const { key } = await h.seedPortal();
+    await advanceToDue(key);
+    h.emulator.revokeApp(key.memberId);
+    db.proxy.addRule({ when: isFailureWrite, fault: { kind: 'lost' }, times: 1 });
+    db.proxy.addRule({ when: isFailureWrite, fault: { kind: 'error' }, times: 40 });
+
+    // Act
+    const error = await refreshTokenSet(key, SWEEP, h.deps).catch((e: unknown) => e);
+    db.proxy.clear();
+
+    // Assess: the status changed, and operators were told so, once
+    expect(error).toBeInstanceOf(TokenRefreshError);
+    expect((await h.get(key)).status).toBe('reauth_required');
+    expect(h.notifications.events(key.memberId)).toEqual(['reauth_required']);
+  });
+
+  it('reports reauth_required when the write that marks the chain dead failed and no read can tell whether it landed', async () => {
+    // Prepare: the failure's write lands without an answer; its retries and every read after it fail
+    const { key } = await h.seedPortal();
+    await advanceToDue(key);
+    h.emulator.revokeApp(key.memberId);
+    let failureWritten = false;
+    db.proxy.addRule({
+      when: (r) => {
+        failureWritten ||= isFailureWrite(r);
+        return isFailureWrite(r);
+      },
+      fault: { kind: 'lost' },
+      times: 1,
+    });
+    db.proxy.addRule({ when: isFailureWrite, fault: { kind: 'error' }, times: 40 });
+    db.proxy.addRule({
+      when: (r) => failureWritten && r.operation === 'GetItem' && String(r.sk).startsWith('TOKEN#'),
+      fault: { kind: 'error' },
+    });
+
+    // Act
+    const error = await refreshTokenSet(key, SWEEP, h.deps).catch((e: unknown) => e);
+    db.proxy.clear();
+
+    // Assess
+    expect(error).toBeInstanceOf(TokenRefreshError);
+    expect((await h.get(key)).status).toBe('reauth_required');
+    expect(h.notifications.events(key.memberId)).toEqual(['reauth_required']);
+  });
+
+  it('tries again, and says nothing yet, when the write that marks the chain dead did not land', async () => {
+    // Prepare: the chain is dead at the server; every write of the failure fails before reaching the table
+    const { key } = await h.seedPortal();
+    await advanceToDue(key);
+    h.emulator.revokeApp(key.memberId);
+    db.proxy.addRule({ when: isFailureWrite, fault: { kind: 'error' }, times: 3 });
+
+    // Act
+    const first = await refreshTokenSet(key, SWEEP, h.deps).catch((e: unknown) => e);
+    const afterFirst = await h.get(key);
+    const second = await refreshTokenSet(key, SWEEP, h.deps).catch((e: unknown) => e);
+
+    // Assess
+    expect(first).toBeInstanceOf(Error);
+    expect(afterFirst.status).toBe('active');
+    expect(afterFirst.leaseOwner).toBeUndefined();
+    expect(second).toBeInstanceOf(TokenRefreshError);
+    expect((await h.get(key)).status).toBe('reauth_required');
+    expect(h.notifications.events(key.memberId)).toEqual(['reauth_required']);
   });
 
   it('ends a hung DynamoDB call within its request timeout: the refresh fails transiently and the chain stays', async () => {

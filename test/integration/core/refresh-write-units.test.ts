@@ -27,6 +27,7 @@ beforeEach(async () => {
     tableName: h.table.tableName,
     repository: new DynamoDbTokenRepository({ client: recorder.client, tableName: h.table.tableName, dueShards: 4 }),
     oauth: h.oauthClient(),
+    credentials: { clientId: h.emulator.app().clientId, clientSecret: h.emulator.app().clientSecret },
     notifications: h.notifications,
     metrics: h.metrics,
     settings: h.settings,

@@ -5,10 +5,12 @@ import { makeInstallPage } from '#functions/install-page.js';
 import { seededRandom } from '#local/emulator/faults.js';
 import { type LambdaHttpServer, startLambdaHttpServer } from '#local/lambda-http-server.js';
 import { DynamoDbParkedEventRepository } from '#shared/adapters/dynamodb/parked-event-repository.js';
+import { DynamoDbRecoveryStore } from '#shared/adapters/dynamodb/recovery-store.js';
 import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-repository.js';
 import { PARKED_RETRY_SPREAD } from '#shared/core/domain/parked-event.js';
 import { DAY, HOUR, MINUTE } from '#shared/core/domain/time.js';
 import { SILENT_LOGGER } from '#shared/core/ports/logger.js';
+import type { HandleAppEventDeps } from '#shared/core/use-cases/handle-app-event.js';
 import type { OpenInstallPageDeps } from '#shared/core/use-cases/open-install-page.js';
 import { MemoryAuthServer } from '#test/fakes/memory-auth-server.js';
 import { MemoryMetrics } from '#test/fakes/memory-metrics.js';
@@ -16,6 +18,7 @@ import { MemoryNotifications } from '#test/fakes/memory-notifications.js';
 import { MemoryPortalProfile } from '#test/fakes/memory-portal-profile.js';
 import { memberId, token } from '#test/helpers/builders/fixtures.js';
 import { powertoolsLogger } from '#test/helpers/builders/loggers.js';
+import { testRefreshSettings } from '#test/helpers/builders/refresh-settings.js';
 import { createTestTable, readWholeTable, type TestTable } from '#test/helpers/harnesses/table.js';
 
 const FORM = 'application/x-www-form-urlencoded';
@@ -29,8 +32,9 @@ let server: LambdaHttpServer;
 
 beforeAll(async () => {
   table = await createTestTable('lifecycle-fuzz');
-  const deps: OpenInstallPageDeps = {
-    tokens: new DynamoDbTokenRepository({ client: table.client, tableName: table.tableName }),
+  const tokens = new DynamoDbTokenRepository({ client: table.client, tableName: table.tableName });
+  const deps: OpenInstallPageDeps & HandleAppEventDeps = {
+    tokens,
     parked: new DynamoDbParkedEventRepository({ client: table.client, tableName: table.tableName }),
     oauth: refusing,
     allowedAuthServers: ['oauth.bitrix.info', 'oauth.bitrix24.tech'],
@@ -40,6 +44,16 @@ beforeAll(async () => {
     receiptTtlSeconds: 3600,
     defaultServerEndpoint: 'https://oauth.bitrix.info/rest/',
     profiles: new MemoryPortalProfile(),
+    refresh: {
+      repository: tokens,
+      oauth: refusing,
+      recovery: new DynamoDbRecoveryStore({ client: table.client, tableName: table.tableName }),
+      notifications: new MemoryNotifications(),
+      metrics: new MemoryMetrics(),
+      logger: SILENT_LOGGER,
+      settings: testRefreshSettings(),
+      clock: Date.now,
+    },
     notifications: new MemoryNotifications(),
     metrics: new MemoryMetrics(),
     logger: SILENT_LOGGER,

@@ -300,6 +300,24 @@ describe('takeover of the application token (an employee holds a real refresh to
     expect(await h.tokens.getTokenSet({ memberId: portal.memberId, userId: 1 })).toEqual(before);
   });
 
+  it('keeps the stored token when the portal cannot say whether the updater is an admin, and says so', async () => {
+    // Prepare
+    const { portal, genuine } = await portalWithEmployee();
+    h.emulator.blockMethod(portal, 'profile');
+
+    // Act: the admin's genuine update with a new application token
+    const update = await h.emulator.update(portal, { version: 2, rotateApplicationToken: true });
+    await h.settle();
+
+    // Assess: the update's pair is stored; the token change waits for proof
+    expect(update.status).toBe(202);
+    const installation = await h.tokens.getInstallation(portal.memberId);
+    expect(installation).toMatchObject({ appVersion: '2', applicationTokenHash: hashApplicationToken(genuine) });
+    expect(h.notifications.published.filter((n) => n.memberId === portal.memberId)).toMatchObject([
+      { event: 'application_token_refused', userId: 1, reason: 'admin_unconfirmed' },
+    ]);
+  });
+
   it('never takes the application token from a frame POST, whoever sends it', async () => {
     // Prepare
     const { portal, genuine } = await portalWithEmployee();
@@ -357,6 +375,139 @@ describe('takeover of the application token (an employee holds a real refresh to
     expect(claim.status).toBe(202);
     expect((await h.tokens.getInstallation(portal.memberId))?.applicationTokenHash).toBeUndefined();
     expect(h.notifications.events(portal.memberId)).toEqual(['application_token_refused']);
+  });
+});
+
+describe('ONAPPUNINSTALL of a portal connected through the install frame (no application token stored)', () => {
+  /** Installed on Bitrix24's side without an event; the admin opened the app, so the frame connected it. */
+  async function frameInstalled() {
+    portalCount += 1;
+    const portal = h.emulator.addPortal({
+      domain: `frame-${portalCount}.bitrix24.com`,
+      region: 'west',
+      users: [{ id: 1, admin: true }, { id: 2 }],
+    });
+    await h.emulator.install(portal, { sendEvent: false });
+    await h.emulator.openApp(portal, { userId: 1, includeApplicationToken: false });
+    expect((await h.tokens.getInstallation(portal.memberId))?.applicationTokenHash).toBeUndefined();
+    return portal;
+  }
+
+  it('honours the genuine event, CLEAN included: the authorization server no longer knows the app there', async () => {
+    // Prepare
+    const portal = await frameInstalled();
+
+    // Act: Bitrix24 revokes the app's tokens, then sends the event
+    const result = await h.emulator.uninstall(portal, { clean: true });
+
+    // Assess
+    expect(result.status).toBe(200);
+    expect(JSON.parse(result.body)).toEqual({ status: 'uninstalled' });
+    const items = await h.snapshot();
+    expect(items.filter((item) => String(item.pk).endsWith(portal.memberId))).toEqual([]);
+    expect(h.notifications.events(portal.memberId)).not.toContain('invalid_client');
+  });
+
+  it('refuses a forged event (403) from an employee: the portal still refreshes, its new pair is stored, nothing is deleted', async () => {
+    // Prepare
+    const portal = await frameInstalled();
+    const before = await h.tokens.getTokenSet({ memberId: portal.memberId, userId: 1 });
+
+    // Act
+    const forged = await h.emulator.sendEvent(portal, 'ONAPPUNINSTALL', {
+      tokens: 'none',
+      data: { CLEAN: '1' },
+      auth: { application_token: 'e'.repeat(32) },
+    });
+
+    // Assess
+    expect(forged.status).toBe(403);
+    const after = await h.tokens.getTokenSet({ memberId: portal.memberId, userId: 1 });
+    expect(after).toMatchObject({ status: 'active', version: (before?.version ?? 0) + 1 });
+    expect(h.emulator.tokenState(after?.refreshToken ?? '')).toMatchObject({ kind: 'refresh', state: 'live' });
+    expect(await h.tokens.getInstallation(portal.memberId)).toMatchObject({ status: 'active' });
+  });
+
+  it("is not fooled by one user's dead chain: the next user's refresh disproves the forged event", async () => {
+    // Prepare: the employee's chain (refreshed last) was revoked; the admin's is alive
+    const portal = await frameInstalled();
+    h.emulator.clock.advance(60_000);
+    await h.emulator.openApp(portal, { userId: 2, includeApplicationToken: false });
+    const [employeeChain] = h.emulator.chainState(portal, 2).filter((chain) => chain.refreshFingerprint !== undefined);
+    h.emulator.revokeChain(employeeChain?.chainId ?? '');
+
+    // Act
+    const forged = await h.emulator.sendEvent(portal, 'ONAPPUNINSTALL', {
+      tokens: 'none',
+      data: { CLEAN: '1' },
+      auth: { application_token: 'c'.repeat(32) },
+    });
+
+    // Assess
+    expect(forged.status).toBe(403);
+    expect(await h.tokens.getInstallation(portal.memberId)).toMatchObject({ status: 'active' });
+    expect(await h.tokens.getTokenSet({ memberId: portal.memberId, userId: 1 })).toMatchObject({ status: 'active' });
+    expect(await h.tokens.getTokenSet({ memberId: portal.memberId, userId: 2 })).toMatchObject({
+      status: 'reauth_required',
+    });
+  });
+
+  it('marks a portal whose chains are all dead uninstalled, but does not purge on that unproven claim', async () => {
+    // Prepare: an admin reset the app's access; every chain is dead
+    const portal = await frameInstalled();
+    h.emulator.revokeApp(portal);
+
+    // Act
+    const claim = await h.emulator.sendEvent(portal, 'ONAPPUNINSTALL', {
+      tokens: 'none',
+      data: { CLEAN: '1' },
+      auth: { application_token: 'f'.repeat(32) },
+    });
+
+    // Assess
+    expect(claim.status).toBe(200);
+    expect(await h.tokens.getInstallation(portal.memberId)).toMatchObject({ status: 'uninstalled' });
+    expect(await h.tokens.listTokenSets(portal.memberId)).toEqual([]);
+  });
+
+  it('does not take invalid_client for an uninstall when our credentials are not known to work (202 unproven)', async () => {
+    // Prepare: nothing has refreshed for two hours, so a rotated-but-wrong secret cannot be ruled out
+    const portal = await frameInstalled();
+    h.emulator.clock.advance(2 * 60 * 60_000);
+
+    // Act
+    const result = await h.emulator.uninstall(portal, { clean: true });
+
+    // Assess: kept, and shown as what the server said; a later refresh elsewhere settles it
+    expect(result.status).toBe(202);
+    expect(JSON.parse(result.body)).toEqual({ status: 'unproven' });
+    expect(await h.tokens.getInstallation(portal.memberId)).toMatchObject({ status: 'active' });
+    expect(await h.tokens.getTokenSet({ memberId: portal.memberId, userId: 1 })).toMatchObject({
+      status: 'invalid_client',
+    });
+  });
+
+  it('changes nothing (202 unproven) while the authorization server cannot answer', async () => {
+    // Prepare
+    const portal = await frameInstalled();
+    h.emulator.faults.set('token', { failNext: 1000, failStatus: 503 });
+
+    // Act
+    const claim = await h.emulator.sendEvent(portal, 'ONAPPUNINSTALL', {
+      tokens: 'none',
+      data: { CLEAN: '1' },
+      auth: { application_token: 'a'.repeat(32) },
+    });
+    h.emulator.faults.clear('token');
+
+    // Assess
+    expect(claim.status).toBe(202);
+    expect(JSON.parse(claim.body)).toEqual({ status: 'unproven' });
+    expect(await h.tokens.getInstallation(portal.memberId)).toMatchObject({ status: 'active' });
+    expect(await h.tokens.getTokenSet({ memberId: portal.memberId, userId: 1 })).toMatchObject({
+      status: 'active',
+      leaseOwner: undefined,
+    });
   });
 });
 

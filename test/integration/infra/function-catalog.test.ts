@@ -241,6 +241,16 @@ describe('table grants of the function catalog, against the functions at work', 
     await settle();
     statuses.push((await emulator.openApp(clean)).status);
     statuses.push((await emulator.uninstall(clean, { clean: true })).status);
+    // An uninstall claim for the portal connected by the code flow (no application token stored), which
+    // the authorization server disproves by refreshing its tokens
+    statuses.push(
+      (
+        await emulator.sendEvent(connected, 'ONAPPUNINSTALL', {
+          tokens: 'none',
+          auth: { application_token: 'b'.repeat(32) },
+        })
+      ).status,
+    );
     // A claim parked while the authorization server is down, finished by the scheduled function
     emulator.faults.set('token', { failNext: 1000, failStatus: 503 });
     statuses.push((await emulator.install(parked)).status);
@@ -290,7 +300,7 @@ describe('table grants of the function catalog, against the functions at work', 
     );
 
     // Assess: the flows did what they should
-    expect(statuses).toEqual([302, 302, 200, 400, 400, 202, 202, 200, 202, 200, 200, 202, 200]);
+    expect(statuses).toEqual([302, 302, 200, 400, 400, 202, 202, 200, 202, 200, 200, 403, 202, 200]);
     expect(vended).toMatchObject({ v: 1, memberId: parked.memberId, userId: 1 });
     expect((dispatched as { enqueued: number }).enqueued).toBeGreaterThanOrEqual(2);
     expect(answers.flatMap((a) => a.batchItemFailures)).toEqual([]);
@@ -307,8 +317,10 @@ describe('table grants of the function catalog, against the functions at work', 
     const unused: Record<ServiceFunction, string[]> = {
       oauthStart: [],
       oauthCallback: [],
-      // cancelling the parked claims of an uninstall without CLEAN
-      appEvents: ['lifecycle:DeleteItem'],
+      // cancelling the parked claims of an uninstall without CLEAN; the uninstall proof's recovery item
+      // of a refreshed pair whose write failed, and whether our credentials were accepted since an
+      // invalid_client
+      appEvents: ['portal:ConditionCheckItem', 'lifecycle:DeleteItem', 'app:GetItem'],
       // deleting a chain again that an uninstall raced (deleteTokenSets); whether our credentials were
       // accepted since a claim was refused with invalid_client
       installPage: ['portal:Query', 'portal:DeleteItem', 'app:GetItem'],

@@ -74,6 +74,27 @@ describe('DynamoDB fault proxy', () => {
     expect(db.proxy.counts.faults).toMatchObject({ 'PutItem:lost': 1, 'PutItem:reset': 1, 'PutItem:hang': 1 });
   });
 
+  it('draws one fault of a list per faulted request', async () => {
+    // Prepare
+    db.proxy.resetCounts();
+    db.proxy.addRule({
+      keyPrefixes: ['PORTAL#mix'],
+      fault: [{ kind: 'error' }, { kind: 'throttle' }, { kind: 'reset' }],
+      times: 30,
+    });
+
+    // Act
+    for (let i = 0; i < 30; i += 1) await db.client.send(put(`PORTAL#mix${i}`)).catch(() => undefined);
+
+    // Assess: every request faulted, each with one of the listed faults, and more than one kind drawn
+    const faults = db.proxy.counts.faults;
+    expect(Object.values(faults).reduce((sum, n) => sum + n, 0)).toBe(30);
+    expect(Object.keys(faults).every((id) => ['PutItem:error', 'PutItem:throttle', 'PutItem:reset'].includes(id))).toBe(
+      true,
+    );
+    expect(Object.keys(faults).length).toBeGreaterThan(1);
+  });
+
   it('draws probabilistic faults from its seed: the same seed faults the same requests', async () => {
     // Prepare
     const runs: boolean[][] = [];

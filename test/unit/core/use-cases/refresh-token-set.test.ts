@@ -269,6 +269,20 @@ describe('refreshTokenSet', () => {
     expect(server.calls).toBe(1);
   });
 
+  it('asks the server to prove an uninstall even during a back-off: the answer is the proof', async () => {
+    // Prepare
+    const set = seed({ accessExpiresAt: T0 + 2 * MINUTE });
+    server.failures.push(oauthError('http_502', 502));
+    await refreshTokenSet(set, { reason: 'on_demand' }, deps).catch(() => undefined);
+
+    // Act
+    const outcome = await refreshTokenSet(set, { reason: 'uninstall_proof' }, deps);
+
+    // Assess
+    expect(outcome.kind).toBe('refreshed');
+    expect(server.calls).toBe(2);
+  });
+
   it('payment_required: own status, stays due with a daily retry, and recovers once paid', async () => {
     // Prepare
     const set = seed();
