@@ -6,7 +6,7 @@
  * between the markers in `docs/BENCHMARKS.md`. Nothing here asserts a time limit: it records.
  *
  *   npm run bench                       every benchmark (about 8 minutes on 2 cores)
- *   npm run bench -- --only=sweep,sdk   some of them: sweep, cost, consumer, bundles, sdk
+ *   npm run bench -- --only=sweep,sdk   some of them: sweep, cost, consumer, bundles, sdk, fanout
  *   npm run bench -- --quick            small sizes, for trying the runner (results are not written)
  */
 import './lib/environment.js';
@@ -17,11 +17,12 @@ import { writeBenchmarkReport } from './lib/report.js';
 import { Results } from './lib/results.js';
 import { benchBundles } from './scenarios/bundles.js';
 import { benchConsumerReads } from './scenarios/consumer-reads.js';
+import { benchFanout } from './scenarios/fanout.js';
 import { benchSdkComparison } from './scenarios/sdk-comparison.js';
 import { benchSweepCost } from './scenarios/sweep-cost.js';
 import { benchSweepThroughput } from './scenarios/sweep-throughput.js';
 
-const BENCHMARKS = ['sweep', 'cost', 'consumer', 'bundles', 'sdk'] as const;
+const BENCHMARKS = ['sweep', 'cost', 'consumer', 'bundles', 'sdk', 'fanout'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 
 function parseArgs(argv: readonly string[]): { only: Set<Benchmark>; quick: boolean } {
@@ -111,6 +112,19 @@ async function main(): Promise<void> {
           killRounds: quick ? 2 : 6,
           tokenLatencyMs: 50,
           seed: 20260301,
+        },
+        results,
+      ),
+    );
+    await step('fanout', () =>
+      benchFanout(
+        {
+          endpoint: ddb.endpoint,
+          size: quick ? 200 : 2000,
+          workers: [1, 2, 4, 8],
+          latencyMs: 100,
+          // The last commit whose token sets carried their history.
+          beforeCommit: '573484c',
         },
         results,
       ),

@@ -15,6 +15,7 @@ import { ConsumerParameters } from './constructs/consumer-parameters.js';
 import { DeadLetters } from './constructs/dead-letters.js';
 import { Notifications } from './constructs/notifications.js';
 import { OAuthHttpApi, type RouteName, type RouteThrottle } from './constructs/oauth-http-api.js';
+import { type RefreshConsumerOptions, RefreshQueue } from './constructs/refresh-queue.js';
 import { TokenRefreshSchedule } from './constructs/token-refresh-schedule.js';
 import { TokenTable } from './constructs/token-table.js';
 import {
@@ -56,8 +57,13 @@ export interface BitrixTokenStackProps extends StackProps {
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /** Token table and its key on stack deletion. @default RemovalPolicy.RETAIN */
   readonly tableRemovalPolicy?: RemovalPolicy;
-  /** How often the refresh sweep runs. @default Duration.minutes(5) */
+  /** How often the dispatcher hands due token sets to the refresh workers. @default Duration.minutes(5) */
   readonly refreshInterval?: Duration;
+  /**
+   * How the refresh workers consume the refresh queue: maximum concurrency of the event source mapping
+   * and batch size (docs/CAPACITY.md sizes them). @default { maxConcurrency: 10, batchSize: 10 }
+   */
+  readonly refreshWorkers?: RefreshConsumerOptions;
   /**
    * A custom domain for the API (`bitrix.example.com`), so the URLs pasted into Bitrix24 survive a new
    * stack. Needs `certificateArn`. @default - none: the execute-api address
@@ -88,7 +94,7 @@ export type StackFunctions = Readonly<Record<CoreFunctionName, AppFunction>> & {
 
 /**
  * The whole Bitrix24 token service: token table, client credentials, notifications, the dead-letters
- * queue, the functions (the token vendor among them), the HTTP API, the schedules, the alarms, and the
+ * queue, the refresh queue, the functions (the token vendor among them), the HTTP API, the schedules, the alarms, and the
  * parameters consumers of other apps read. Composition only; each concern is a construct.
  *
  * @example
@@ -100,6 +106,8 @@ export class BitrixTokenStack extends Stack {
   readonly credentials: ClientCredentials;
   readonly notifications: Notifications;
   readonly deadLetters: DeadLetters;
+  /** Due token sets on their way from the dispatcher to the refresh workers. */
+  readonly refreshQueue: RefreshQueue;
   readonly functions: StackFunctions;
   /** What a consumer Lambda is granted and given (`grantConsumer`). */
   readonly consumerAccess: TokenConsumerAccess;
@@ -137,6 +145,11 @@ export class BitrixTokenStack extends Stack {
       deadLetterQueue: this.deadLetters.queue,
     });
 
+    this.refreshQueue = new RefreshQueue(this, 'RefreshQueue', {
+      deadLetterQueue: this.deadLetters.queue,
+      consumerTimeout: timeoutOf(FUNCTIONS.refreshWorker, config),
+    });
+
     const byId: Record<string, AppFunction> = {};
     const build = (name: FunctionName): AppFunction => {
       const spec: FunctionSpec = FUNCTIONS[name];
@@ -172,6 +185,12 @@ export class BitrixTokenStack extends Stack {
         }
       }
       if (spec.notifications) this.notifications.bind(fn);
+      if (spec.refreshQueue === 'send') {
+        this.refreshQueue.bindSender(fn);
+        // The rate budget is per interval: the dispatcher must know the schedule's.
+        fn.addEnvironment('REFRESH_DISPATCH_INTERVAL_SECONDS', String(refreshInterval.toSeconds()));
+      }
+      if (spec.refreshQueue === 'consume') this.refreshQueue.consumeWith(fn, props.refreshWorkers);
       return fn;
     };
     // The vendor first: consumers are granted access to it.
@@ -195,7 +214,8 @@ export class BitrixTokenStack extends Stack {
       oauthCallback: build('oauthCallback'),
       appEvents: build('appEvents'),
       installPage: build('installPage'),
-      refreshTokens: build('refreshTokens'),
+      dispatchRefreshes: build('dispatchRefreshes'),
+      refreshWorker: build('refreshWorker'),
       processParkedEvents: build('processParkedEvents'),
       tokenVendor,
       exampleConsumer: props.exampleConsumer === true ? build('exampleConsumer') : undefined,
@@ -222,7 +242,7 @@ export class BitrixTokenStack extends Stack {
     });
     this.tokens.streamParkedClaimsTo(this.functions.processParkedEvents, { onFailure: this.deadLetters.queue });
     this.schedules = new TokenRefreshSchedule(this, 'Schedules', {
-      refreshTokens: this.functions.refreshTokens,
+      dispatchRefreshes: this.functions.dispatchRefreshes,
       processParkedEvents: this.functions.processParkedEvents,
       refreshInterval,
       failures: this.deadLetters.queue,
@@ -260,8 +280,13 @@ export class BitrixTokenStack extends Stack {
 
     this.alarms = new Alarms(this, 'Alarms', {
       functions: byId,
-      refreshTokens: this.functions.refreshTokens,
+      dispatchRefreshes: this.functions.dispatchRefreshes,
+      refreshQueue: this.refreshQueue.queue,
       refreshInterval,
+      overdueThreshold: Duration.seconds(
+        Math.max(60, config.REFRESH_ACCESS_LEAD_MINUTES * 60 - refreshInterval.toSeconds()),
+      ),
+      callsPerSecondCeiling: config.REFRESH_CALLS_PER_SECOND,
       api: this.api.httpApi,
       reauthRequired: this.notifications.metricEvents('reauth_required'),
       topic: this.notifications.topic,
@@ -281,6 +306,7 @@ export class BitrixTokenStack extends Stack {
       [this.consumerAccess, 'consumer-access'],
       [this.consumerParameters, 'consumer-parameters'],
       [this.deadLetters, 'dead-letters'],
+      [this.refreshQueue, 'refresh-queue'],
       [this.api, 'http-api'],
       [this.schedules, 'schedules'],
       [this.alarms, 'alarms'],

@@ -14,6 +14,16 @@ export const RESOURCE_SETTINGS = [
   'TABLE_NAME',
   'CLIENT_CREDENTIALS_SECRET_ID',
   'EVENT_BUS_NAME',
+  'REFRESH_QUEUE_URL',
+] as const satisfies readonly SettingName[];
+
+/**
+ * Settings of the in-process sweep of `npm run ops -- sweep` only: no deployed function reads them
+ * (the deployed sweep is the dispatcher and the refresh workers).
+ */
+export const OPERATOR_SETTINGS = [
+  'REFRESH_SWEEP_CONCURRENCY',
+  'REFRESH_SWEEP_MARGIN_SECONDS',
 ] as const satisfies readonly SettingName[];
 
 /**
@@ -22,6 +32,7 @@ export const RESOURCE_SETTINGS = [
  */
 export const PROP_SETTINGS = {
   BITRIX_CLIENT_ID: 'clientId',
+  REFRESH_DISPATCH_INTERVAL_SECONDS: 'refreshInterval',
 } as const satisfies Partial<Record<SettingName, string>>;
 
 /** Settings by area. A function gets the areas it reads; an operator's value reaches only those functions. */
@@ -53,8 +64,8 @@ export const SETTING_AREAS = {
     'REFRESH_TAKEOVER_GRACE_SECONDS',
     'REFRESH_WRITE_ATTEMPTS',
   ],
-  /** The sweep only. */
-  sweep: ['REFRESH_SWEEP_CONCURRENCY', 'REFRESH_SWEEP_MARGIN_SECONDS', 'REFRESH_SWEEP_MAX_KEYS'],
+  /** The dispatcher only (the in-process sweep's concurrency and margin belong to `npm run ops -- sweep`). */
+  dispatch: ['REFRESH_SWEEP_MAX_KEYS', 'REFRESH_CALLS_PER_SECOND', 'REFRESH_ON_DEMAND_PERCENT'],
   /** OAuth code flow in the browser. */
   oauthFlow: ['OAUTH_STATE_TTL_SECONDS', 'OAUTH_COOKIE_SECURE'],
   /** Which portals a browser may be sent to (`/oauth/start`) and a REST call may follow (consumers). */
@@ -112,6 +123,12 @@ export interface FunctionSpec {
   readonly clientId: boolean;
   /** Publishes token-status notifications (runs the refresh path, or reports lost installs). */
   readonly notifications: boolean;
+  /**
+   * The refresh queue: `send` gets `REFRESH_QUEUE_URL` and `sqs:SendMessage` on it (the dispatcher);
+   * `consume` is its event source mapping's target, with the receive and delete grants that needs.
+   * @default - no access
+   */
+  readonly refreshQueue?: 'send' | 'consume';
   readonly settings: readonly SettingArea[];
   /** A fixed timeout, or one sized from the deployment's settings. */
   readonly timeout: Duration | ((config: Config) => Duration);
@@ -205,27 +222,43 @@ export const FUNCTIONS = {
     timeout: Duration.seconds(15),
     invokedBy: 'api',
   },
-  refreshTokens: {
-    id: 'RefreshTokens',
-    entry: 'functions/refresh-tokens.ts',
-    description: 'Scheduled refresh sweep over the due index',
-    // The sweep reads due token sets; the refresh path leases and writes them (UpdateItem) and keeps a
-    // pair whose write failed in a recovery item (PutItem, GetItem, DeleteItem).
+  dispatchRefreshes: {
+    id: 'DispatchRefreshes',
+    entry: 'functions/dispatch-refreshes.ts',
+    description: 'Scheduled: reads the due index and hands due token sets to the refresh queue',
+    // Reads the due index only: no item, no token, no secret.
+    tokens: { items: {}, dueIndex: 'tokens' },
+    clientCredentials: false,
+    clientId: false,
+    notifications: false,
+    refreshQueue: 'send',
+    settings: ['tokenStore', 'dispatch'],
+    // Thousands of keys are a few hundred SendMessageBatch calls: seconds, far below the interval.
+    timeout: Duration.minutes(2),
+    invokedBy: 'schedule',
+  },
+  refreshWorker: {
+    id: 'RefreshWorker',
+    entry: 'functions/refresh-worker.ts',
+    description: 'Refresh worker (SQS event source): each message one due token set through the refresh path',
+    // The refresh path: the token set (lease, fenced write), its history item, and a pair whose write
+    // failed in a recovery item (PutItem, GetItem, DeleteItem); when our credentials were last accepted.
     tokens: {
       items: {
         portal: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'],
         app: ['GetItem', 'UpdateItem'],
       },
-      dueIndex: 'tokens',
     },
     clientCredentials: true,
     clientId: false,
     notifications: true,
-    settings: ['tokenStore', 'authorizationServer', 'refresh', 'sweep'],
-    // Below the 5-minute interval, so sweeps rarely overlap (leases make overlaps safe anyway).
-    timeout: Duration.minutes(4),
+    refreshQueue: 'consume',
+    settings: ['tokenStore', 'authorizationServer', 'refresh'],
+    // A batch is refreshed at once: each refresh ends within its lease (HTTP timeout plus the writes).
+    timeout: (config) => Duration.seconds(config.REFRESH_LEASE_SECONDS + 30),
+    // About 10 ms of CPU per refresh, 10 at once (docs/BENCHMARKS.md §6): CPU grows with memory in Lambda.
     memorySize: 512,
-    invokedBy: 'schedule',
+    invokedBy: 'queue',
   },
   processParkedEvents: {
     id: 'ProcessParkedEvents',
@@ -311,6 +344,11 @@ export function checkSettings(settings: Settings): void {
   for (const name of Object.keys(settings)) {
     if ((RESOURCE_SETTINGS as readonly string[]).includes(name)) {
       throw new Error(`setting ${name} is set from the deployed resources; remove it from the settings`);
+    }
+    if ((OPERATOR_SETTINGS as readonly string[]).includes(name)) {
+      throw new Error(
+        `setting ${name} is read by the operator CLI's sweep only (npm run ops -- sweep); no deployed function reads it`,
+      );
     }
     if (name in PROP_SETTINGS) {
       const prop = PROP_SETTINGS[name as keyof typeof PROP_SETTINGS];

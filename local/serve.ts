@@ -5,7 +5,9 @@
  * - a local Secrets Manager holding the client id/secret,
  * - the API routes on http://127.0.0.1:PORT, shaped as API Gateway's HTTP API calls the functions,
  *   plus the status page (`/status`, `/status.json`),
- * - the refresh sweep and the parked-events processor on timers, as EventBridge Scheduler would run them,
+ * - the refresh dispatcher and the parked-events processor on timers, as EventBridge Scheduler would run
+ *   them; the dispatcher hands due token sets to a local SQS stand-in, from which the refresh workers take
+ *   them as Lambda's event source mapping would (the same SQS adapter and handlers as deployed),
  * - the token vendor on a local Lambda `Invoke` endpoint, so consumers (the consumer package, or any AWS
  *   SDK) work against it exactly as against AWS (`consumerEnv` of the descriptor says how),
  * - unless real credentials are configured (`BITRIX_CLIENT_ID`, `BITRIX_CLIENT_SECRET`,
@@ -19,13 +21,15 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { makeAppEvents } from '#functions/app-events.js';
+import { makeDispatchRefreshes } from '#functions/dispatch-refreshes.js';
 import { makeInstallPage } from '#functions/install-page.js';
 import { makeOAuthCallback } from '#functions/oauth-callback.js';
 import { makeOAuthStart } from '#functions/oauth-start.js';
 import { makeProcessParkedEvents } from '#functions/process-parked-events.js';
-import { makeRefreshTokens } from '#functions/refresh-tokens.js';
+import { makeRefreshWorker } from '#functions/refresh-worker.js';
 import { makeTokenVendor } from '#functions/token-vendor.js';
 import { PARKED_CLAIM_STREAM_FILTER } from '#shared/adapters/dynamodb/table-schema.js';
 import { DynamoDbTokenRepository } from '#shared/adapters/dynamodb/token-repository.js';
@@ -33,6 +37,7 @@ import { collectPortalStatus } from '#shared/core/use-cases/portal-status.js';
 import { statusPageHandlers } from '#shared/edge/status-page.js';
 import { awsClientSettingsFromEnv } from '#shared/runtime/clients.js';
 import { loadConfig } from '#shared/runtime/config.js';
+import { wireDispatch } from '#shared/runtime/dispatch-wiring.js';
 import { int, optionalText, optionalUrl, parseSettings, type SettingsOf, text } from '#shared/runtime/env-settings.js';
 import { SERVICE_NAME } from '#shared/runtime/logger.js';
 import { DISCARDED_METRICS } from '#shared/runtime/metrics.js';
@@ -44,11 +49,14 @@ import { startDynamoDbServer } from './dynamodb-server.js';
 import { freePort, portIsFree } from './free-port.js';
 import { localContext, type RouteTable, startLambdaHttpServer } from './lambda-http-server.js';
 import { startLambdaInvokeServer } from './lambda-invoke-server.js';
+import { startQueueEventSource } from './queue-event-source.js';
 import { acquireRunLock, RunLockHeldError } from './run-lock.js';
 import { schedule } from './schedule.js';
 import { startSecretsManagerServer } from './secrets-manager-server.js';
 import { removeServiceDescriptor, writeServiceDescriptor } from './service-descriptor.js';
+import { startSqsServer } from './sqs-server.js';
 import { startTableStream } from './table-stream.js';
+import { TallyMetrics } from './tally-metrics.js';
 
 /** The run command's own settings (the handlers' settings are `shared/runtime/config.ts`). */
 const settingsSchema = {
@@ -56,8 +64,10 @@ const settingsSchema = {
   PORT: int(3000),
   /** Where DynamoDB Local keeps its data and the CLI finds the running service. */
   LOCAL_DATA_DIR: text('.local-data'),
-  /** How often the refresh sweep runs (EventBridge runs it every few minutes in AWS). */
+  /** How often the refresh dispatcher runs (EventBridge runs it every few minutes in AWS). */
   SWEEP_INTERVAL_SECONDS: int(60, 1),
+  /** Refresh worker invocations at once (the event source mapping's maximum concurrency in AWS). */
+  REFRESH_WORKERS: int(2, 1),
   /** How often parked install claims are retried. */
   PARKED_INTERVAL_SECONDS: int(30, 1),
   /** Port of the Bitrix24 emulator (0: a free one). */
@@ -74,6 +84,9 @@ type Settings = SettingsOf<typeof settingsSchema>;
 const TABLE_NAME = 'bitrix24-tokens';
 /** The client-credentials secret's id in the local Secrets Manager. */
 const SECRET_ID = 'local/bitrix24-client-credentials';
+/** The refresh queue and its dead-letter queue in the local SQS stand-in. */
+const REFRESH_QUEUE = 'bitrix24-refresh';
+const REFRESH_DEAD_LETTERS = 'bitrix24-refresh-dead-letters';
 /** The token vendor's function name on the local Lambda endpoint. */
 const VENDOR_FUNCTION = 'bitrix24-token-vendor';
 
@@ -229,6 +242,12 @@ async function main(): Promise<void> {
       [SECRET_ID]: JSON.stringify({ clientId: credentials.clientId, clientSecret: credentials.clientSecret }),
     });
     stops.push(secrets.stop);
+    // As deployed: five failed deliveries move a message to the dead letters (the key stays due).
+    const sqs = await startSqsServer({
+      [REFRESH_QUEUE]: { visibilityTimeoutMs: 60_000, maxReceiveCount: 5, deadLetterQueue: REFRESH_DEAD_LETTERS },
+      [REFRESH_DEAD_LETTERS]: {},
+    });
+    stops.push(sqs.stop);
 
     // What the handlers would read from a Lambda's environment; also what `npm run ops` reads from the
     // descriptor to reach this service's store.
@@ -236,6 +255,9 @@ async function main(): Promise<void> {
       ...awsEnv,
       AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+      AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+      REFRESH_QUEUE_URL: sqs.queueUrl(REFRESH_QUEUE),
+      REFRESH_DISPATCH_INTERVAL_SECONDS: String(settings.SWEEP_INTERVAL_SECONDS),
       TABLE_NAME,
       CLIENT_CREDENTIALS_SECRET_ID: SECRET_ID,
       // Browsers keep Secure cookies on http only for localhost; a tunnel is https.
@@ -254,11 +276,20 @@ async function main(): Promise<void> {
     stops.push(async () => logger.flushSummary());
     // With the emulator, its clock is the service's: "+1 hour" there expires our access tokens too.
     const clock = demo?.clock ?? Date.now;
-    const wiring = wire(loadConfig({ ...process.env, ...handlerEnv }), {
+    const config = loadConfig({ ...process.env, ...handlerEnv });
+    const wiring = wire(config, {
       clock,
       aws: awsClientSettingsFromEnv(handlerEnv),
       logger,
       metrics: DISCARDED_METRICS,
+    });
+    // The workers run as a function of their own, as deployed; their metrics become the console's lines.
+    const workerTally = new TallyMetrics();
+    const workerWiring = wire(config, {
+      clock,
+      aws: awsClientSettingsFromEnv(handlerEnv),
+      logger,
+      metrics: workerTally,
     });
     const installPage = makeInstallPage(wiring);
     const statusPage = statusPageHandlers((statuses) =>
@@ -291,7 +322,18 @@ async function main(): Promise<void> {
 
     const processParkedEvents = makeProcessParkedEvents(wiring);
     const scheduled: [string, number, ScheduledHandler][] = [
-      ['refresh-tokens', settings.SWEEP_INTERVAL_SECONDS, makeRefreshTokens(wiring)],
+      [
+        'dispatch-refreshes',
+        settings.SWEEP_INTERVAL_SECONDS,
+        makeDispatchRefreshes(
+          wireDispatch(config, {
+            clock,
+            aws: awsClientSettingsFromEnv(handlerEnv),
+            logger,
+            metrics: DISCARDED_METRICS,
+          }),
+        ),
+      ],
       ['process-parked-events', settings.PARKED_INTERVAL_SECONDS, processParkedEvents],
     ];
     for (const [name, everySeconds, handler] of scheduled) {
@@ -306,6 +348,28 @@ async function main(): Promise<void> {
       });
       stops.push(timer.stop);
     }
+    // As the deployed SQS event source mapping does: batches of the refresh queue reach the workers.
+    const refreshWorker = makeRefreshWorker(workerWiring);
+    const queueClient = new SQSClient({
+      endpoint: sqs.endpoint,
+      region,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    stops.push(async () => queueClient.destroy());
+    const workers = startQueueEventSource({
+      client: queueClient,
+      queueUrl: sqs.queueUrl(REFRESH_QUEUE),
+      handler: async (event, context) => {
+        const answer = await refreshWorker(event, context);
+        const tally = workerTally.take();
+        if (somethingHappened(tally)) log(`[refresh-worker] ${summaryLine(tally)}`);
+        return answer;
+      },
+      context: () => localContext('refresh-worker', 60_000),
+      maxConcurrency: settings.REFRESH_WORKERS,
+      onError: (error) => log(`[refresh-worker] failed: ${error instanceof Error ? error.message : String(error)}`),
+    });
+    stops.push(workers.stop);
     // As the deployed event source mapping does: newly parked install claims reach the function from
     // the table's stream within a moment.
     const stream = await startTableStream({

@@ -6,6 +6,7 @@ import { DynamoDbTokenReader } from '#shared/consumer/dynamodb-token-reader.js';
 import { TokenClient } from '#shared/consumer/token-client.js';
 import { TokenVendorClient } from '#shared/consumer/token-vendor-client.js';
 import { AppError } from '#shared/core/domain/errors.js';
+import type { History } from '#shared/core/domain/token-history.js';
 import type { TokenKey, TokenSet } from '#shared/core/domain/token-set.js';
 import type {
   DuePage,
@@ -13,6 +14,7 @@ import type {
   LeaseInput,
   RecordFailureInput,
   RefreshResultInput,
+  StoredHistory,
   TokenRepository,
 } from '#shared/core/ports/token-repository.js';
 import type { SweepDeps, SweepSummary } from '#shared/core/use-cases/sweep-due-tokens.js';
@@ -68,7 +70,15 @@ class FlakyRepository
   implements
     Pick<
       TokenRepository,
-      'getTokenSet' | 'acquireLease' | 'completeRefresh' | 'recordFailure' | 'releaseLease' | 'queryDue' | 'dueShards'
+      | 'getTokenSet'
+      | 'acquireLease'
+      | 'completeRefresh'
+      | 'recordFailure'
+      | 'releaseLease'
+      | 'readHistory'
+      | 'writeHistory'
+      | 'queryDue'
+      | 'dueShards'
     >
 {
   failBefore = 0;
@@ -114,6 +124,14 @@ class FlakyRepository
 
   releaseLease(key: TokenKey, owner: string): Promise<void> {
     return this.inner.releaseLease(key, owner);
+  }
+
+  readHistory(key: TokenKey): Promise<StoredHistory | undefined> {
+    return this.inner.readHistory(key);
+  }
+
+  writeHistory(key: TokenKey, entries: History, expectedVersion: number | null, now: number): Promise<void> {
+    return this.inner.writeHistory(key, entries, expectedVersion, now);
   }
 
   queryDue(shard: number, dueBefore: number, options?: { limit?: number; cursor?: string }): Promise<DuePage> {

@@ -61,13 +61,7 @@ export async function runProcessChaos(options: ProcessChaosOptions): Promise<Cha
   const secrets = await startSecretsManagerServer({
     creds: JSON.stringify({ clientId: app.clientId, clientSecret: app.clientSecret }),
   });
-  const env = {
-    TABLE_NAME: world.tableName,
-    DUE_SHARDS: String(world.config.DUE_SHARDS),
-    BITRIX_URL_REWRITES: JSON.stringify(world.emulator.urlRewrites),
-    CLIENT_CREDENTIALS_SECRET_ID: 'creds',
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
-  };
+  const env = world.processEnv(secrets.endpoint);
   const random = seededRandom(options.seed);
   let workers: WorkerProcess[] = [];
   const notifications: TokenStatusChange[] = [];

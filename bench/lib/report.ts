@@ -238,6 +238,46 @@ function sections(results: Results): string[] {
       ),
     );
   }
+  if (f.has('fanout.')) {
+    const workerRuns = f.ids('fanout.').filter((id) => /^fanout\.\d+w\.ratio$/.test(id));
+    const first = f.figure(workerRuns[0] ?? '');
+    out.push(
+      '### Fan-out: dispatcher, SQS, refresh workers',
+      `${fmt(Number(first?.params.dueTokens))} due token sets dispatched to the local SQS stand-in and refreshed by worker processes, each wired as the deployed worker and fed by the local event source mapping (one invocation at a time, batches of ${String(first?.params.batch)} refreshed at once); every \`/oauth/token/\` answer delayed ${String(first?.params.latencyMs)} ms. Bound = N × latency / (workers × batch). CPU = the worker processes' own CPU time (DynamoDB Local, the emulator and the queue run elsewhere) per refresh. On this machine the workers share 2 cores with DynamoDB Local and the emulator, so the ratio grows with the workers: the bound assumes free CPU.`,
+      table(
+        ['worker processes', 'refreshes/s', 'ratio to bound', 'worker CPU per refresh (ms)'],
+        workerRuns.map((id) => {
+          const prefix = id.replace(/\.ratio$/, '');
+          return [
+            String(f.figure(id)?.params.workers),
+            f.value(`${prefix}.rate`),
+            `×${f.value(id)}`,
+            f.value(`${prefix}.cpuPerRefresh`),
+          ];
+        }),
+      ),
+      `One vCPU sustains about ${f.value('fanout.refreshesPerVcpu')} refreshes/s of worker code (1000 / CPU ms per refresh of the single-worker run).`,
+      table(
+        [
+          'write units per routine refresh (table + due index)',
+          'short history (2 entries)',
+          'after 5 failure episodes (12 entries)',
+        ],
+        [
+          [
+            `before (history on the token set, ${String(f.figure('fanout.writeUnits.before.healthy')?.params.commit)})`,
+            f.value('fanout.writeUnits.before.healthy'),
+            f.value('fanout.writeUnits.before.afterFailures'),
+          ],
+          [
+            'after (history in its own item)',
+            f.value('fanout.writeUnits.after.healthy'),
+            f.value('fanout.writeUnits.after.afterFailures'),
+          ],
+        ],
+      ),
+    );
+  }
   return out;
 }
 

@@ -210,6 +210,21 @@ export class World {
     });
   }
 
+  /**
+   * The environment of a worker process wired as a deployed function on this world: its table, the
+   * emulator behind the URL rewrites, the client credentials in the local Secrets Manager at `secrets`
+   * (under the id `creds`).
+   */
+  processEnv(secrets: string): Record<string, string> {
+    return {
+      TABLE_NAME: this.tableName,
+      DUE_SHARDS: String(this.config.DUE_SHARDS),
+      BITRIX_URL_REWRITES: JSON.stringify(this.emulator.urlRewrites),
+      CLIENT_CREDENTIALS_SECRET_ID: 'creds',
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets,
+    };
+  }
+
   /** One sweep with the production code and a budget that never runs out. */
   sweep(options: { concurrency: number; maxKeys: number }, overrides: Partial<SweepDeps> = {}): Promise<SweepSummary> {
     return sweepDueTokens(

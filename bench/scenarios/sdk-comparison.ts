@@ -84,12 +84,8 @@ export async function benchSdkComparison(options: SdkComparisonOptions, results:
     creds: JSON.stringify({ clientId: app.clientId, clientSecret: app.clientSecret }),
   });
   const workerEnv = {
-    TABLE_NAME: world.tableName,
-    DUE_SHARDS: String(world.config.DUE_SHARDS),
+    ...world.processEnv(secrets.endpoint),
     ...SHORT_LEASE,
-    BITRIX_URL_REWRITES: JSON.stringify(world.emulator.urlRewrites),
-    CLIENT_CREDENTIALS_SECRET_ID: 'creds',
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
     ROWS_TABLE: rowsTable,
     APP_CLIENT_ID: app.clientId,
     APP_CLIENT_SECRET: app.clientSecret,

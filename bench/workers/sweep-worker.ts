@@ -1,5 +1,5 @@
 /**
- * A refresh sweep in its own process, wired as `functions/refresh-tokens.ts` is
+ * A refresh sweep in its own process, wired as `functions/refresh-worker.ts` is
  * (`wire(loadConfig()).refresh`: DynamoDB, Secrets Manager, the HTTP OAuth client), except that
  * time is the emulator's instant the parent sends with each command and notifications are printed as
  * lines (the parent counts them; a SIGKILLed process says nothing more). Each token call prints a
@@ -40,6 +40,8 @@ const deps = {
     completeRefresh: (...args: Parameters<typeof repository.completeRefresh>) => repository.completeRefresh(...args),
     recordFailure: (...args: Parameters<typeof repository.recordFailure>) => repository.recordFailure(...args),
     releaseLease: (...args: Parameters<typeof repository.releaseLease>) => repository.releaseLease(...args),
+    readHistory: (...args: Parameters<typeof repository.readHistory>) => repository.readHistory(...args),
+    writeHistory: (...args: Parameters<typeof repository.writeHistory>) => repository.writeHistory(...args),
     queryDue: (...args: Parameters<typeof repository.queryDue>) => repository.queryDue(...args),
     dueShards: repository.dueShards,
     acquireLease: async (...args: Parameters<typeof repository.acquireLease>) => {

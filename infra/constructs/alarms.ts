@@ -19,10 +19,29 @@ import { METRIC_NAMES } from '#shared/core/ports/metrics.js';
 export interface AlarmsProps {
   /** Every function of the service, by a readable name: one error alarm each. */
   readonly functions: Readonly<Record<string, IFunction>>;
-  /** The refresh sweep. */
-  readonly refreshTokens: LambdaFunction;
-  /** The sweep's schedule interval (an invocation is expected at least this often). */
+  /** The refresh dispatcher (the scheduled half of the sweep). */
+  readonly dispatchRefreshes: LambdaFunction;
+  /** The dispatcher's schedule interval (an invocation is expected at least this often). */
   readonly refreshInterval: Duration;
+  /**
+   * The refresh queue: an alarm when its oldest message waits longer than `refreshQueueAgeThreshold`.
+   * @default - no such alarm
+   */
+  readonly refreshQueue?: IQueue;
+  /**
+   * Age of the oldest message of the refresh queue that raises the alarm. A token set is due
+   * REFRESH_ACCESS_LEAD_MINUTES (15) before its access token expires, and may wait one interval for
+   * the dispatcher; past this it may expire before its refresh. @default Duration.minutes(5)
+   */
+  readonly refreshQueueAgeThreshold?: Duration;
+  /**
+   * How long the oldest due token set may have been due before the backlog alarm: a token set is due
+   * REFRESH_ACCESS_LEAD_MINUTES before its access token expires, so past that lead less one interval
+   * its access token may expire before the dispatcher's budget reaches it. @default - no such alarm
+   */
+  readonly overdueThreshold?: Duration;
+  /** `REFRESH_CALLS_PER_SECOND`: an alarm when the app calls the authorization server faster. @default - no such alarm */
+  readonly callsPerSecondCeiling?: number;
   /** The HTTP API (5xx alarm). @default - no API alarm */
   readonly api?: IHttpApi;
   /** `reauth_required` notifications (from `Notifications.metricEvents`). @default - no such alarm */
@@ -52,7 +71,7 @@ export interface AlarmsProps {
  * index. Custom metric names come from `shared/core/ports/metrics.ts`.
  *
  * @example
- * new Alarms(this, 'Alarms', { functions, refreshTokens, refreshInterval, metricsNamespace, serviceName, topic });
+ * new Alarms(this, 'Alarms', { functions, dispatchRefreshes, refreshInterval, metricsNamespace, serviceName, topic });
  */
 export class Alarms extends Construct {
   readonly alarms: Alarm[] = [];
@@ -70,18 +89,21 @@ export class Alarms extends Construct {
         period,
       });
 
-    // RefreshFailed carries a `category` dimension: a Metrics Insights query sums every category.
-    this.add('RefreshFailures', {
-      metric: new MathExpression({
+    // A metric published with one more dimension than `service`: a Metrics Insights query sums its values.
+    const summed = (metricName: string, dimension: string, period: Duration, label: string) =>
+      new MathExpression({
         expression:
-          `SELECT SUM(${METRIC_NAMES.refreshFailed}) FROM SCHEMA("${props.metricsNamespace}", category, service) ` +
+          `SELECT SUM(${metricName}) FROM SCHEMA("${props.metricsNamespace}", ${dimension}, service) ` +
           `WHERE service = '${props.serviceName}'`,
-        period: Duration.minutes(15),
-        label: 'Failed refreshes',
-      }),
+        period,
+        label,
+      });
+
+    this.add('RefreshFailures', {
+      metric: summed(METRIC_NAMES.refreshFailed, 'category', Duration.minutes(15), 'Failed refreshes'),
       threshold: props.refreshFailureThreshold ?? 5,
       description:
-        'Token refreshes keep failing (authorization server down, or chains dying). See the logs of refresh-tokens.',
+        'Token refreshes keep failing (authorization server down, or chains dying). See the logs of refresh-worker.',
     });
     if (props.reauthRequired !== undefined) {
       this.add('ReauthRequiredSurge', {
@@ -92,35 +114,76 @@ export class Alarms extends Construct {
       });
     }
     this.add('SweepErrors', {
-      metric: props.refreshTokens.metricErrors({ period: Duration.minutes(15), statistic: 'Sum' }),
+      metric: props.dispatchRefreshes.metricErrors({ period: Duration.minutes(15), statistic: 'Sum' }),
       threshold: 1,
-      description: 'The refresh sweep itself failed (not a single portal: the whole run).',
+      description: 'The refresh dispatcher itself failed (not a single portal: the whole run).',
     });
-    const timeout = props.refreshTokens.timeout;
+    const timeout = props.dispatchRefreshes.timeout;
     if (timeout !== undefined) {
       this.add('SweepDuration', {
-        metric: props.refreshTokens.metricDuration({ period: Duration.minutes(15), statistic: 'Maximum' }),
+        metric: props.dispatchRefreshes.metricDuration({ period: Duration.minutes(15), statistic: 'Maximum' }),
         threshold: Math.floor(timeout.toMilliseconds() * 0.8),
         description:
-          'A sweep used more than 80% of its timeout: raise the timeout or the concurrency, or shard further.',
+          'A dispatch used more than 80% of its timeout: raise the timeout, or lower REFRESH_SWEEP_MAX_KEYS and run it more often.',
       });
     }
     this.add('SweepBacklog', {
       metric: custom(METRIC_NAMES.sweepBacklog, 'Minimum', Duration.minutes(15)),
       threshold: 1,
       evaluationPeriods: 2,
-      description: 'Sweeps leave due token sets behind for 30 minutes: they are not keeping up.',
+      description:
+        'Dispatches leave due token sets behind for 30 minutes: raise REFRESH_SWEEP_MAX_KEYS or run them more often.',
     });
     this.add('SweepNotRunning', {
-      metric: props.refreshTokens.metricInvocations({
+      metric: props.dispatchRefreshes.metricInvocations({
         period: Duration.minutes(Math.max(15, props.refreshInterval.toMinutes() * 3)),
         statistic: 'Sum',
       }),
       threshold: 1,
       comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
       treatMissingData: TreatMissingData.BREACHING,
-      description: 'The refresh sweep has not run for three intervals: check its schedule.',
+      description: 'The refresh dispatcher has not run for three intervals: check its schedule.',
     });
+    if (props.refreshQueue !== undefined) {
+      const threshold = props.refreshQueueAgeThreshold ?? Duration.minutes(5);
+      this.add('RefreshQueueAge', {
+        metric: props.refreshQueue.metricApproximateAgeOfOldestMessage({
+          period: Duration.minutes(5),
+          statistic: 'Maximum',
+        }),
+        threshold: threshold.toSeconds(),
+        evaluationPeriods: 2,
+        description:
+          "Due token sets wait in the refresh queue longer than their access tokens can spare: raise the workers' " +
+          'maximum concurrency (refreshWorkers), or look for a slow authorization server.',
+      });
+    }
+    if (props.overdueThreshold !== undefined) {
+      this.add('RefreshBacklogAge', {
+        metric: custom(METRIC_NAMES.sweepOldestOverdue, 'Maximum', Duration.minutes(5)),
+        threshold: props.overdueThreshold.toMilliseconds(),
+        evaluationPeriods: 2,
+        description:
+          'Due token sets wait so long that access tokens may expire before their refresh: the call budget ' +
+          '(REFRESH_CALLS_PER_SECOND) or the workers are below what the token sets need (docs/CAPACITY.md).',
+      });
+    }
+    if (props.callsPerSecondCeiling !== undefined) {
+      // Both kinds, sweep and on_demand.
+      this.add('AuthServerCallsOverCeiling', {
+        metric: summed(
+          METRIC_NAMES.authServerCalls,
+          'kind',
+          Duration.minutes(1),
+          'Calls to the authorization server per minute',
+        ),
+        threshold: Math.ceil(props.callsPerSecondCeiling * 60),
+        evaluationPeriods: 5,
+        description:
+          'The app calls the authorization server faster than REFRESH_CALLS_PER_SECOND for 5 minutes: on-demand ' +
+          'refreshes of waiting consumers beyond their share (they are never held back). Bitrix24 may block an app that does.',
+      });
+    }
     this.add('ParkedEventsBacklog', {
       metric: custom(METRIC_NAMES.parkedEventsBacklog, 'Minimum', Duration.minutes(5)),
       threshold: props.parkedEventsBacklogThreshold ?? 1,

@@ -16,7 +16,7 @@ export const PROJECT_ROOT = join(import.meta.dirname, '..', '..');
 const ESM_REQUIRE_BANNER = "import { createRequire } from 'module';const require = createRequire(import.meta.url);";
 
 /** Who invokes a function: the HTTP API, EventBridge Scheduler (asynchronously), or a caller directly. */
-export type InvokedBy = 'api' | 'schedule' | 'direct';
+export type InvokedBy = 'api' | 'schedule' | 'direct' | 'queue';
 
 /** Why a function has no dead-letter queue, by who invokes it (cdk-nag Serverless-LambdaDLQ). */
 const NO_DLQ_REASON: Readonly<Record<InvokedBy, string>> = {
@@ -29,6 +29,9 @@ const NO_DLQ_REASON: Readonly<Record<InvokedBy, string>> = {
   direct:
     'Invoked synchronously by its caller (the example consumer), which gets the error; a caller that invokes it ' +
     'asynchronously configures its own destination.',
+  queue:
+    'Invoked synchronously by an SQS event source mapping: a message that keeps failing moves to the dead-letter ' +
+    'queue of its source queue (the redrive policy, alarmed); a function DLQ would never receive anything.',
 };
 
 export interface AppFunctionProps {

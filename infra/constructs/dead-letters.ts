@@ -11,12 +11,13 @@ export interface DeadLettersProps {
  * One SQS queue for everything the service could not deliver or finish asynchronously: a scheduled
  * invocation EventBridge Scheduler could not deliver, a scheduled run that failed (Lambda's on-failure
  * destination: request, response and error), a notification EventBridge could not hand to the topic,
- * a mail SNS could not deliver. `Alarms` raises an alarm as soon as it holds a message; docs/DEPLOY.md
+ * a mail SNS could not deliver, a refresh message the workers failed on five times (the refresh
+ * queue's redrive policy: the token set stays due and the next dispatch sends it again). `Alarms` raises an alarm as soon as it holds a message; docs/DEPLOY.md
  * says how to read it.
  *
  * @example
  * const deadLetters = new DeadLetters(this, 'DeadLetters');
- * new TokenRefreshSchedule(this, 'Schedules', { refreshTokens, processParkedEvents, failures: deadLetters.queue });
+ * new TokenRefreshSchedule(this, 'Schedules', { dispatchRefreshes, processParkedEvents, failures: deadLetters.queue });
  */
 export class DeadLetters extends Construct {
   readonly queue: Queue;

@@ -8,12 +8,12 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
 export interface TokenRefreshScheduleProps {
-  /** The refresh sweep (`functions/refresh-tokens.ts`). */
-  readonly refreshTokens: IFunction;
+  /** The dispatcher (`functions/dispatch-refreshes.ts`). */
+  readonly dispatchRefreshes: IFunction;
   /** Finishes parked install claims (`functions/process-parked-events.ts`). */
   readonly processParkedEvents: IFunction;
   /**
-   * How often the sweep runs. Must stay below REFRESH_ACCESS_LEAD_MINUTES (15 by default) so an
+   * How often the dispatcher runs. Must stay below REFRESH_ACCESS_LEAD_MINUTES (15 by default) so an
    * access token is renewed before its hour ends. @default Duration.minutes(5)
    */
   readonly refreshInterval?: Duration;
@@ -35,7 +35,7 @@ export interface TokenRefreshScheduleProps {
  * fails, goes to `failures` (an alarmed queue), never silently away.
  *
  * @example
- * new TokenRefreshSchedule(this, 'Schedules', { refreshTokens, processParkedEvents });
+ * new TokenRefreshSchedule(this, 'Schedules', { dispatchRefreshes, processParkedEvents, failures });
  */
 export class TokenRefreshSchedule extends Construct {
   readonly refreshSchedule: Schedule;
@@ -51,14 +51,14 @@ export class TokenRefreshSchedule extends Construct {
       assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
         conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
       }),
-      description: 'EventBridge Scheduler: invokes the refresh sweep and the parked-events job',
+      description: 'EventBridge Scheduler: invokes the refresh dispatcher and the parked-events job',
     });
 
-    this.refreshSchedule = new Schedule(this, 'RefreshTokens', {
-      description: 'Refresh sweep: renews token sets whose due time has come',
+    this.refreshSchedule = new Schedule(this, 'DispatchRefreshes', {
+      description: 'Refresh dispatcher: hands token sets whose due time has come to the refresh workers',
       schedule: ScheduleExpression.rate(refreshInterval),
       timeWindow: TimeWindow.off(),
-      target: new LambdaInvoke(props.refreshTokens, {
+      target: new LambdaInvoke(props.dispatchRefreshes, {
         role,
         retryAttempts,
         maxEventAge: atLeastOneMinute(refreshInterval),
@@ -77,7 +77,7 @@ export class TokenRefreshSchedule extends Construct {
       }),
     });
     for (const [fn, interval] of [
-      [props.refreshTokens, refreshInterval],
+      [props.dispatchRefreshes, refreshInterval],
       [props.processParkedEvents, parkedInterval],
     ] as const) {
       fn.configureAsyncInvoke({
@@ -86,7 +86,7 @@ export class TokenRefreshSchedule extends Construct {
         onFailure: new SqsDestination(props.failures),
       });
     }
-    for (const fn of [props.refreshTokens, props.processParkedEvents]) {
+    for (const fn of [props.dispatchRefreshes, props.processParkedEvents]) {
       Validations.of(role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${logicalIdOf(fn)}.Arn>:*]`,
         reason:

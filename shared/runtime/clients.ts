@@ -14,6 +14,7 @@ export interface AwsClientSettings {
     readonly dynamodb?: string | undefined;
     readonly secretsManager?: string | undefined;
     readonly eventBridge?: string | undefined;
+    readonly sqs?: string | undefined;
   };
   /**
    * DynamoDB's time limits. A call must end well inside the refresh lease: a write that hangs longer
@@ -111,6 +112,7 @@ export function awsClientSettingsFromEnv(env: Readonly<Record<string, string | u
       dynamodb: env.AWS_ENDPOINT_URL_DYNAMODB ?? env.AWS_ENDPOINT_URL,
       secretsManager: env.AWS_ENDPOINT_URL_SECRETS_MANAGER ?? env.AWS_ENDPOINT_URL,
       eventBridge: env.AWS_ENDPOINT_URL_EVENTBRIDGE ?? env.AWS_ENDPOINT_URL,
+      sqs: env.AWS_ENDPOINT_URL_SQS ?? env.AWS_ENDPOINT_URL,
     },
   };
 }

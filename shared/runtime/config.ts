@@ -26,8 +26,13 @@ import {
 const schema = {
   /** The token table. */
   TABLE_NAME: text('bitrix24-tokens'),
-  /** Shards of the due index the sweep reads. Changing it needs every token set re-written. */
-  DUE_SHARDS: int(4, 1),
+  /**
+   * Shards of the due index (`DUE#0…`): one Query each per dispatch. 16 keeps each shard's index writes
+   * at about 5% of a partition's limit with a million token sets kept warm (docs/CAPACITY.md). It may
+   * grow at any time (entries of the old shards are still read, and move on their next write); it must
+   * never shrink while token sets are stored.
+   */
+  DUE_SHARDS: int(16, 1),
   /** Authorization servers we send our client secret to (host names as Bitrix24 names them). */
   BITRIX_AUTH_SERVERS: lowerCaseList(['oauth.bitrix.info', 'oauth.bitrix24.tech']),
   /**
@@ -109,8 +114,25 @@ const schema = {
   REFRESH_SWEEP_CONCURRENCY: int(8, 1),
   /** The sweep starts no refresh when less than this is left of the invocation; longer than one refresh. */
   REFRESH_SWEEP_MARGIN_SECONDS: positive(15),
-  /** Most due token sets one sweep reads (the rest stay due for the next run and count as backlog). */
-  REFRESH_SWEEP_MAX_KEYS: int(5000, 1),
+  /**
+   * Most due token sets one dispatch (or `ops -- sweep`) reads; the rest stay due for the next run and
+   * count as backlog. A million token sets kept warm have about 111,000 due per 5-minute interval.
+   */
+  REFRESH_SWEEP_MAX_KEYS: int(120_000, 1),
+  /**
+   * URL of the SQS queue the dispatcher hands due token sets to (the stack sets it). Unset: the
+   * dispatcher has nowhere to send and fails its run with this name in the message.
+   */
+  REFRESH_QUEUE_URL: optionalText(),
+  /**
+   * Ceiling of calls per second to the authorization server for the whole app (docs/REFRESH.md §5):
+   * the dispatcher hands out at most one interval's worth, spread evenly; the rest waits in the index.
+   */
+  REFRESH_CALLS_PER_SECOND: positive(100),
+  /** Percent of that ceiling kept for on-demand refreshes of waiting consumers; the sweep never uses it. */
+  REFRESH_ON_DEMAND_PERCENT: int(20, 0),
+  /** Time between two dispatches: the schedule's rate (the stack sets it from `refreshInterval`). */
+  REFRESH_DISPATCH_INTERVAL_SECONDS: int(300, 1),
   /** EventBridge bus for token-status notifications; unset = notifications go to the log only. */
   EVENT_BUS_NAME: optionalText(),
   /** Largest event / install-frame body accepted (bytes, after base64 decoding); larger ones get 413. */
@@ -238,6 +260,9 @@ function refreshConfigProblems(c: Config): string[] {
   }
   if (dynamoDbCallMs(c) >= c.REFRESH_LEASE_SECONDS * 1000) {
     problems.push('one DynamoDB call (DYNAMODB_MAX_ATTEMPTS × its timeouts) must end inside REFRESH_LEASE_SECONDS');
+  }
+  if (c.REFRESH_ON_DEMAND_PERCENT > 90) {
+    problems.push('REFRESH_ON_DEMAND_PERCENT must be at most 90 (the sweep needs a share of the ceiling)');
   }
   if (c.REFRESH_SWEEP_MARGIN_SECONDS * 1000 <= c.BITRIX_HTTP_TIMEOUT_MS) {
     problems.push('REFRESH_SWEEP_MARGIN_SECONDS must exceed BITRIX_HTTP_TIMEOUT_MS');

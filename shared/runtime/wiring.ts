@@ -29,6 +29,7 @@ import type { PortalListing } from '#shared/core/ports/portal-listing.js';
 import type { RecoveryStore } from '#shared/core/ports/recovery-store.js';
 import type { TokenRepository } from '#shared/core/ports/token-repository.js';
 import { type CompleteAuthorizationDeps, policyFirstRefreshAt } from '#shared/core/use-cases/complete-authorization.js';
+import { countCalls } from '#shared/core/use-cases/count-calls.js';
 import type { HandleAppEventDeps } from '#shared/core/use-cases/handle-app-event.js';
 import type { OpenInstallPageDeps } from '#shared/core/use-cases/open-install-page.js';
 import type { RefreshSettings } from '#shared/core/use-cases/refresh-token-set.js';
@@ -186,7 +187,7 @@ export function wire(config: Config, options: WireOptions = {}): Wiring {
   const refresh = once(
     (): SweepDeps => ({
       repository: repository(),
-      oauth: oauth(config.BITRIX_HTTP_TIMEOUT_MS),
+      oauth: countCalls(oauth(config.BITRIX_HTTP_TIMEOUT_MS), metrics(), 'sweep'),
       recovery: recovery(),
       credentials: credentialsHealth(),
       notifications: notifications(),
@@ -200,7 +201,7 @@ export function wire(config: Config, options: WireOptions = {}): Wiring {
   const vendor = once(
     (): VendDeps => ({
       tokens: repository(),
-      refresh: { ...refresh(), oauth: httpOAuth(config.BITRIX_HTTP_TIMEOUT_MS) },
+      refresh: { ...refresh(), oauth: countCalls(httpOAuth(config.BITRIX_HTTP_TIMEOUT_MS), metrics(), 'on_demand') },
       probe: new HttpPortalProbe({ urlRewrites: config.BITRIX_URL_REWRITES, timeoutMs: config.BITRIX_HTTP_TIMEOUT_MS }),
       settings: {
         minValidityMs: config.CONSUMER_REFRESH_MARGIN_SECONDS * SECOND,
@@ -260,6 +261,7 @@ export function wire(config: Config, options: WireOptions = {}): Wiring {
       refreshTokenLifetimeMs: settings().refreshTokenLifetimeMs,
       nextRefreshAt: firstRefreshAt(),
       now: clock,
+      logger: logger(),
     }),
   );
   return {

@@ -1,5 +1,6 @@
 import { dueShardOf } from '#shared/core/domain/due-shard.js';
 import { LeaseHeldError, PortalNotFoundError, TokenConflictError } from '#shared/core/domain/errors.js';
+import type { History } from '#shared/core/domain/token-history.js';
 import {
   domainFromEndpoint,
   REFRESHABLE_STATUSES,
@@ -12,6 +13,7 @@ import type {
   LeaseInput,
   RecordFailureInput,
   RefreshResultInput,
+  StoredHistory,
 } from '#shared/core/ports/token-repository.js';
 import type { RefreshRepository } from '#shared/core/use-cases/refresh-token-set.js';
 
@@ -25,6 +27,7 @@ const id = (key: TokenKey) => `${key.memberId}#${key.userId}`;
 export class MemoryTokenRepository implements RefreshRepository {
   readonly dueShards = 2;
   readonly sets = new Map<string, TokenSet>();
+  readonly histories = new Map<string, StoredHistory>();
   failWrites = 0;
   /** Runs before each `completeRefresh` (to interleave another worker). */
   beforeComplete: (() => Promise<void>) | undefined;
@@ -94,12 +97,24 @@ export class MemoryTokenRepository implements RefreshRepository {
       leaseOwner: undefined,
       leaseUntil: undefined,
       nextRefreshAt: input.nextRefreshAt,
-      history: input.history ?? before.history,
+      runRefreshes: input.runRefreshes,
+      history: undefined,
       version: before.version + 1,
       updatedAt: input.now,
     };
     this.put(after);
     return after;
+  }
+
+  async readHistory(key: TokenKey): Promise<StoredHistory | undefined> {
+    return this.histories.get(id(key));
+  }
+
+  async writeHistory(key: TokenKey, entries: History, expectedVersion: number | null): Promise<void> {
+    if ((this.histories.get(id(key))?.version ?? null) !== expectedVersion) {
+      throw new TokenConflictError('history changed meanwhile');
+    }
+    this.histories.set(id(key), { entries, version: (expectedVersion ?? 0) + 1 });
   }
 
   async recordFailure(key: TokenKey, input: RecordFailureInput): Promise<TokenSet> {
@@ -116,7 +131,8 @@ export class MemoryTokenRepository implements RefreshRepository {
       nextRefreshAt: REFRESHABLE_STATUSES.has(input.status) ? input.nextRefreshAt : undefined,
       leaseOwner: input.owner === undefined ? before.leaseOwner : undefined,
       leaseUntil: input.owner === undefined ? before.leaseUntil : undefined,
-      history: input.history ?? before.history,
+      runRefreshes: undefined,
+      history: undefined,
       version: before.version + 1,
       updatedAt: input.now,
     };

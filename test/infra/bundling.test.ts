@@ -66,10 +66,11 @@ describe('bundled functions (real esbuild synth)', () => {
   );
 
   it('runs from nothing but a function environment: credentials from the environment reach DynamoDB', async () => {
-    // Prepare: an empty table, and the variables Lambda and CDK would give the sweep
+    // Prepare: an empty table, and the variables Lambda and CDK would give the dispatcher (nothing is
+    // due, so nothing is sent to its queue)
     table = await createTestTable('bundle-run');
-    const script = `const { handler } = await import(${JSON.stringify(pathToFileURL(bundles.refreshTokens.path).href)});
-const context = { functionName: 'refresh-tokens', awsRequestId: 'r', getRemainingTimeInMillis: () => 60000 };
+    const script = `const { handler } = await import(${JSON.stringify(pathToFileURL(bundles.dispatchRefreshes.path).href)});
+const context = { functionName: 'dispatch-refreshes', awsRequestId: 'r', getRemainingTimeInMillis: () => 60000 };
 const summary = await handler({ source: 'aws.scheduler' }, context);
 process.stdout.write(JSON.stringify(summary));`;
 
@@ -83,6 +84,7 @@ process.stdout.write(JSON.stringify(summary));`;
         AWS_SESSION_TOKEN: 'local',
         AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoDbEndpoint'),
         TABLE_NAME: table.tableName,
+        REFRESH_QUEUE_URL: 'http://127.0.0.1:9/000000000000/refresh',
         POWERTOOLS_LOG_LEVEL: 'SILENT',
         POWERTOOLS_METRICS_DISABLED: 'true',
       },
@@ -91,6 +93,6 @@ process.stdout.write(JSON.stringify(summary));`;
 
     // Assess
     expect(child.stderr).toBe('');
-    expect(JSON.parse(child.stdout)).toMatchObject({ due: 0, refreshed: 0, backlog: 0 });
+    expect(JSON.parse(child.stdout)).toMatchObject({ due: 0, enqueued: 0, backlog: 0 });
   }, 60_000);
 });

@@ -121,7 +121,7 @@ describe('cdk-nag AwsSolutions and Serverless', () => {
   it('acknowledges only the expected findings, each with its reason', () => {
     // Prepare
     const { stack } = nagApp();
-    const refresh = stack.resolve(stack.functions.refreshTokens.functionArn)['Fn::GetAtt'][0];
+    const dispatch = stack.resolve(stack.functions.dispatchRefreshes.functionArn)['Fn::GetAtt'][0];
     const parked = stack.resolve(stack.functions.processParkedEvents.functionArn)['Fn::GetAtt'][0];
     const table = stack.resolve(stack.tokens.table.tableArn)['Fn::GetAtt'][0];
 
@@ -134,11 +134,12 @@ describe('cdk-nag AwsSolutions and Serverless', () => {
       [
         'AwsSolutions-SMG4',
         ...Array.from({ length: 5 }, () => 'AwsSolutions-APIG4'),
-        `AwsSolutions-IAM5[Resource::<${refresh}.Arn>:*]`,
+        `AwsSolutions-IAM5[Resource::<${dispatch}.Arn>:*]`,
         `AwsSolutions-IAM5[Resource::<${parked}.Arn>:*]`,
         `AwsSolutions-IAM5[Resource::<${table}.Arn>/stream/*]`,
         'AwsSolutions-SQS3',
         'Serverless-SQSRedrivePolicy',
+        'Serverless-LambdaEventSourceMappingDestination',
         ...Array.from({ length: functions }, () => 'Serverless-LambdaDLQ'),
         ...Array.from({ length: functions }, () => 'Serverless-LambdaTracing'),
       ].sort(),
@@ -153,7 +154,8 @@ describe('cdk-nag AwsSolutions and Serverless', () => {
     ]);
     const dlqReason = (path: string) =>
       found.find((a) => a.id === 'Serverless-LambdaDLQ' && a.path === `Bitrix24TokenService/${path}`)?.reason;
-    expect(dlqReason('RefreshTokens')).toContain('on-failure destination');
+    expect(dlqReason('DispatchRefreshes')).toContain('on-failure destination');
+    expect(dlqReason('RefreshWorker')).toContain('SQS event source mapping');
     expect(dlqReason('ProcessParkedEvents')).toContain('on-failure destination');
     expect(dlqReason('AppEvents')).toContain('synchronously by API Gateway');
   });

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import {
   FUNCTIONS,
   type FunctionName,
+  OPERATOR_SETTINGS,
   PROP_SETTINGS,
   RESOURCE_SETTINGS,
   SETTING_AREAS,
@@ -21,7 +22,7 @@ describe('operator settings', () => {
     const settings = {
       DUE_SHARDS: '8',
       OAUTH_STATE_TTL_SECONDS: '300',
-      REFRESH_SWEEP_CONCURRENCY: '4',
+      REFRESH_SWEEP_MAX_KEYS: '4',
       CONSUMER_CACHE_SECONDS: '60',
       PARKED_EVENT_SHARDS: '3',
     };
@@ -38,16 +39,17 @@ describe('operator settings', () => {
     // Assess: a consumer reads only its own tuning; the store's layout is the service's business
     expect(holders('DUE_SHARDS')).toEqual(NAMES.filter((name) => name !== 'oauthStart' && name !== 'exampleConsumer'));
     expect(holders('OAUTH_STATE_TTL_SECONDS')).toEqual(['oauthStart', 'oauthCallback']);
-    expect(holders('REFRESH_SWEEP_CONCURRENCY')).toEqual(['refreshTokens']);
+    expect(holders('REFRESH_SWEEP_MAX_KEYS')).toEqual(['dispatchRefreshes']);
     expect(holders('CONSUMER_CACHE_SECONDS')).toEqual(['exampleConsumer']);
     expect(holders('PARKED_EVENT_SHARDS')).toEqual(['appEvents', 'installPage', 'processParkedEvents']);
     built.template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: { DUE_SHARDS: '8', REFRESH_SWEEP_CONCURRENCY: '4' } },
+      Environment: { Variables: { DUE_SHARDS: '8', REFRESH_SWEEP_MAX_KEYS: '4' } },
     });
   });
 
   it.each([
     [{ NOT_A_SETTING: '1' }, /NOT_A_SETTING is read by no function/],
+    [{ REFRESH_SWEEP_CONCURRENCY: '4' }, /REFRESH_SWEEP_CONCURRENCY is read by the operator CLI's sweep only/],
     [{ TABLE_NAME: 'mine' }, /TABLE_NAME is set from the deployed resources/],
     [{ BITRIX_CLIENT_ID: 'local.1.2' }, /BITRIX_CLIENT_ID is set from the stack's clientId/],
   ])('refuses %j at synth', (settings, message) => {
@@ -60,6 +62,7 @@ describe('operator settings', () => {
     const mapped = new Set<string>([
       ...Object.values(SETTING_AREAS).flat(),
       ...RESOURCE_SETTINGS,
+      ...OPERATOR_SETTINGS,
       ...Object.keys(PROP_SETTINGS),
     ]);
 
@@ -140,7 +143,7 @@ describe('client credentials secret', () => {
   it('uses an existing secret by name: the name in the environment, only its ARN in the policy', () => {
     // Act
     const built = buildStack({ existingCredentialsSecret: 'bitrix24/client' });
-    const role = logicalId(built.stack.functions.refreshTokens.role);
+    const role = logicalId(built.stack.functions.refreshWorker.role);
     const secretStatement = statementsOfRole(built.template, role).find((s) =>
       actionsOf(s).includes('secretsmanager:GetSecretValue'),
     );

@@ -40,7 +40,7 @@ export function buildApp(
   return { app, stack: new BitrixTokenStack(app, 'Bitrix24TokenService', props) };
 }
 
-/** Logical id of a construct's CloudFormation resource, e.g. of `stack.functions.refreshTokens`. */
+/** Logical id of a construct's CloudFormation resource, e.g. of `stack.functions.refreshWorker`. */
 export function logicalId(construct: IConstruct | undefined): string {
   const child = construct?.node.defaultChild;
   if (construct === undefined || child === undefined || typeof child !== 'object' || !('logicalId' in child)) {

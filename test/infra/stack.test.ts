@@ -147,9 +147,9 @@ describe('AppFunction', () => {
     });
   });
 
-  it('builds exactly the eight functions of the catalog when the example consumer is asked for', () => {
+  it('builds exactly the nine functions of the catalog when the example consumer is asked for', () => {
     built.template.resourceCountIs('AWS::Lambda::Function', NAMES.length);
-    expect(NAMES).toHaveLength(8);
+    expect(NAMES).toHaveLength(9);
   });
 
   it('gives the token vendor time for a lease wait and one refresh of its own: 65 s with the defaults', () => {
@@ -192,7 +192,8 @@ describe('environment per function', () => {
     oauthCallback: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID'],
     appEvents: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID', 'EVENT_BUS_NAME'],
     installPage: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID', 'EVENT_BUS_NAME'],
-    refreshTokens: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID', 'EVENT_BUS_NAME'],
+    dispatchRefreshes: ['TABLE_NAME', 'REFRESH_QUEUE_URL', 'REFRESH_DISPATCH_INTERVAL_SECONDS'],
+    refreshWorker: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID', 'EVENT_BUS_NAME'],
     processParkedEvents: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID', 'EVENT_BUS_NAME'],
     tokenVendor: ['TABLE_NAME', 'CLIENT_CREDENTIALS_SECRET_ID', 'EVENT_BUS_NAME'],
     exampleConsumer: ['BITRIX24_TOKEN_TABLE', 'BITRIX24_TOKEN_VENDOR'],
@@ -256,10 +257,11 @@ describe('least privilege', () => {
       onItems(['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'], 'LIFECYCLE#*'),
       onItems(['GetItem', 'UpdateItem'], 'APP#*'),
     ],
-    refreshTokens: [
+    // Reads the due index only; the workers do the rest.
+    dispatchRefreshes: [onDueIndex('DUE#*')],
+    refreshWorker: [
       onItems(['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'], 'PORTAL#*'),
       onItems(['GetItem', 'UpdateItem'], 'APP#*'),
-      onDueIndex('DUE#*'),
     ],
     processParkedEvents: [
       onItems(['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'], 'PORTAL#*'),
@@ -296,8 +298,9 @@ describe('least privilege', () => {
 
     // Assess
     expect(table?.Properties.StreamSpecification).toEqual({ StreamViewType: 'KEYS_ONLY' });
-    expect(mappings).toHaveLength(1);
-    expect(mappings[0]?.Properties).toMatchObject({
+    const stream = mappings.filter((m) => JSON.stringify(m.Properties.EventSourceArn).includes('StreamArn'));
+    expect(stream).toHaveLength(1);
+    expect(stream[0]?.Properties).toMatchObject({
       StartingPosition: 'LATEST',
       BisectBatchOnFunctionError: true,
       MaximumRetryAttempts: 2,
@@ -313,7 +316,7 @@ describe('least privilege', () => {
         ],
       },
     });
-    expect(JSON.stringify(mappings[0]?.Properties.DestinationConfig)).toContain('DeadLetters');
+    expect(JSON.stringify(stream[0]?.Properties.DestinationConfig)).toContain('DeadLetters');
   });
 
   /** Statements on the table and its index (the stream has its own ARN and no partition keys). */
@@ -346,7 +349,7 @@ describe('least privilege', () => {
     const readers = NAMES.filter((name) => JSON.stringify(statements(name)).includes('/index/'));
 
     // Assess
-    expect(readers).toEqual(['refreshTokens', 'processParkedEvents']);
+    expect(readers).toEqual(['dispatchRefreshes', 'processParkedEvents']);
   });
 
   it.each(NAMES)('%s has no DynamoDB statement without a partition-key condition', (name) => {
@@ -404,8 +407,10 @@ describe('least privilege', () => {
           /"kms:ViaService":\{"Fn::Join":\["",\["(dynamodb|secretsmanager)\."/,
         );
       }
+      // Encrypting only for a function that writes (the dispatcher only queries the due index).
+      const writes = name !== 'dispatchRefreshes';
       expect(kms.map((s) => actionsOf(s).includes('kms:Encrypt'))).toEqual(
-        secretReaders.includes(name) ? [true, false] : [true],
+        secretReaders.includes(name) ? [writes, false] : [writes],
       );
     },
   );
@@ -442,7 +447,7 @@ describe('least privilege', () => {
     const events = statements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('events:')));
 
     // Assess: the refresh path's transitions (the uninstall proof's too) and lost installs (install_lost)
-    const publishes = ['refreshTokens', 'tokenVendor', 'appEvents', 'installPage', 'processParkedEvents'].includes(
+    const publishes = ['refreshWorker', 'tokenVendor', 'appEvents', 'installPage', 'processParkedEvents'].includes(
       name,
     );
     expect(events).toEqual(
@@ -616,7 +621,7 @@ describe('TokenRefreshSchedule', () => {
   const queueId = () => logicalId(built.stack.deadLetters.queue);
 
   it.each([
-    ['refreshTokens', 'rate(5 minutes)', 300],
+    ['dispatchRefreshes', 'rate(5 minutes)', 300],
     ['processParkedEvents', 'rate(1 minute)', 60],
   ] as const)(
     'invokes %s on %s with retries within one interval, and a dead-letter queue',
@@ -634,7 +639,7 @@ describe('TokenRefreshSchedule', () => {
   );
 
   it.each([
-    ['refreshTokens', 300],
+    ['dispatchRefreshes', 300],
     ['processParkedEvents', 60],
   ] as const)(
     'does not let Lambda retry %s (the next tick does), drops it after one interval and sends failures to the queue',
@@ -645,7 +650,12 @@ describe('TokenRefreshSchedule', () => {
         MaximumEventAgeInSeconds: maxAge,
         DestinationConfig: { OnFailure: { Destination: arnOf(queueId()) } },
       });
-      expect(statements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('sqs:')))).toEqual([
+      const onDeadLetters = statements(name).filter(
+        (s) =>
+          actionsOf(s).some((a) => a.startsWith('sqs:')) &&
+          JSON.stringify(s.Resource) === JSON.stringify(arnOf(queueId())),
+      );
+      expect(onDeadLetters).toEqual([
         {
           Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
           Effect: 'Allow',
@@ -659,7 +669,7 @@ describe('TokenRefreshSchedule', () => {
     const configured = Object.values(built.template.findResources('AWS::Lambda::EventInvokeConfig')).map(
       (c) => c.Properties.FunctionName.Ref,
     );
-    expect(configured.sort()).toEqual([fnId('refreshTokens'), fnId('processParkedEvents')].sort());
+    expect(configured.sort()).toEqual([fnId('dispatchRefreshes'), fnId('processParkedEvents')].sort());
   });
 
   it('lets the scheduler invoke those two functions and write to the dead-letter queue, nothing else', () => {
@@ -677,7 +687,7 @@ describe('TokenRefreshSchedule', () => {
     );
     expect(JSON.stringify(invoke.map((s) => s.Resource))).toBe(
       JSON.stringify(
-        (['refreshTokens', 'processParkedEvents'] as const).map((name) => [
+        (['dispatchRefreshes', 'processParkedEvents'] as const).map((name) => [
           arnOf(fnId(name)),
           { 'Fn::Join': ['', [arnOf(fnId(name)), ':*']] },
         ]),
@@ -687,9 +697,95 @@ describe('TokenRefreshSchedule', () => {
   });
 });
 
+describe('RefreshQueue', () => {
+  const refreshQueueId = () => logicalId(built.stack.refreshQueue.queue);
+  const onRefreshQueue = (name: FunctionName) =>
+    statements(name).filter((s) => JSON.stringify(s.Resource) === JSON.stringify(arnOf(refreshQueueId())));
+
+  it('is encrypted, hides a message six worker timeouts long and redrives it to the dead letters after 5 receives', () => {
+    const workerTimeout = timeoutOf(FUNCTIONS.refreshWorker, loadConfig({})).toSeconds();
+    built.template.hasResourceProperties('AWS::SQS::Queue', {
+      SqsManagedSseEnabled: true,
+      VisibilityTimeout: workerTimeout * 6,
+      MessageRetentionPeriod: 3600,
+      RedrivePolicy: { deadLetterTargetArn: arnOf(logicalId(built.stack.deadLetters.queue)), maxReceiveCount: 5 },
+    });
+  });
+
+  it('feeds the refresh worker in batches of 10 with partial batch responses and a maximum concurrency', () => {
+    // Act
+    const mappings = Object.values(built.template.findResources('AWS::Lambda::EventSourceMapping')).filter(
+      (m) => JSON.stringify(m.Properties.EventSourceArn) === JSON.stringify(arnOf(refreshQueueId())),
+    );
+
+    // Assess
+    expect(mappings).toHaveLength(1);
+    expect(mappings[0]?.Properties).toMatchObject({
+      FunctionName: { Ref: fnId('refreshWorker') },
+      BatchSize: 10,
+      ScalingConfig: { MaximumConcurrency: 10 },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  it('takes the maximum concurrency of the workers from the stack props', () => {
+    const custom = buildStack({ refreshWorkers: { maxConcurrency: 50 } });
+    custom.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      ScalingConfig: { MaximumConcurrency: 50 },
+    });
+  });
+
+  it('lets the dispatcher only send to it, the worker only consume it, and no other function touch it', () => {
+    // Act
+    const touching = NAMES.filter((name) => onRefreshQueue(name).length > 0);
+
+    // Assess
+    expect(touching.sort()).toEqual(['dispatchRefreshes', 'refreshWorker']);
+    expect(onRefreshQueue('dispatchRefreshes').flatMap(actionsOf).sort()).toEqual(
+      ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'].sort(),
+    );
+    const consumed = onRefreshQueue('refreshWorker').flatMap(actionsOf);
+    expect(consumed).toEqual(expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage']));
+    expect(consumed).not.toContain('sqs:SendMessage');
+    expect(
+      consumed.filter(
+        (a) => !/^sqs:(ReceiveMessage|ChangeMessageVisibility|GetQueueUrl|DeleteMessage|GetQueueAttributes)$/.test(a),
+      ),
+    ).toEqual([]);
+    expect(environmentOf('dispatchRefreshes').REFRESH_QUEUE_URL).toEqual({ Ref: refreshQueueId() });
+  });
+
+  it('raises an alarm when its oldest message waits longer than 5 minutes', () => {
+    const alarm = Object.values(built.template.findResources('AWS::CloudWatch::Alarm')).find(
+      (a) => a.Properties.MetricName === 'ApproximateAgeOfOldestMessage',
+    );
+    expect(alarm?.Properties).toMatchObject({
+      Namespace: 'AWS/SQS',
+      Threshold: 300,
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [refreshQueueId(), 'QueueName'] } }],
+    });
+  });
+});
+
+describe('rate budget', () => {
+  it('tells the dispatcher the schedule interval its budget is per', () => {
+    expect(environmentOf('dispatchRefreshes').REFRESH_DISPATCH_INTERVAL_SECONDS).toBe('300');
+  });
+
+  it('alarms when the oldest due token set waits past the access lead less one interval, and above the ceiling', () => {
+    const alarms = Object.values(built.template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
+    expect(alarms).toContainEqual(
+      expect.objectContaining({ MetricName: METRIC_NAMES.sweepOldestOverdue, Threshold: 10 * 60_000 }),
+    );
+    const ceiling = alarms.find((a) => JSON.stringify(a.Metrics ?? []).includes(METRIC_NAMES.authServerCalls));
+    expect(ceiling).toMatchObject({ Threshold: 100 * 60, EvaluationPeriods: 5 });
+  });
+});
+
 describe('DeadLetters', () => {
   it('is one encrypted queue that refuses plain http and keeps messages for 14 days', () => {
-    built.template.resourceCountIs('AWS::SQS::Queue', 1);
+    // The other queue is the refresh queue, which redrives to this one.
+    built.template.resourceCountIs('AWS::SQS::Queue', 2);
     built.template.hasResourceProperties('AWS::SQS::Queue', {
       SqsManagedSseEnabled: true,
       MessageRetentionPeriod: 14 * 24 * 3600,
@@ -772,13 +868,13 @@ describe('Alarms', () => {
     );
   });
 
-  it('watches the sweep for duration and for not running', () => {
+  it('watches the dispatcher for duration and for not running', () => {
     // Prepare
-    const sweep = [{ Name: 'FunctionName', Value: { Ref: fnId('refreshTokens') } }];
+    const sweep = [{ Name: 'FunctionName', Value: { Ref: fnId('dispatchRefreshes') } }];
 
     // Assess
     expect(alarms()).toContainEqual(
-      expect.objectContaining({ MetricName: 'Duration', Dimensions: sweep, Threshold: 240_000 * 0.8 }),
+      expect.objectContaining({ MetricName: 'Duration', Dimensions: sweep, Threshold: 120_000 * 0.8 }),
     );
     expect(alarms()).toContainEqual(
       expect.objectContaining({
@@ -905,7 +1001,8 @@ describe('tags', () => {
     // Assess
     expect(component(tableId())).toBe('token-store');
     expect(component(fnId('oauthStart'))).toBe('oauth-start');
-    expect(component(roleId('refreshTokens'))).toBe('refresh-tokens');
+    expect(component(roleId('dispatchRefreshes'))).toBe('dispatch-refreshes');
+    expect(component(logicalId(built.stack.refreshQueue.queue))).toBe('refresh-queue');
     expect(component(logicalId(built.stack.functions.appEvents.logGroup))).toBe('app-events');
     expect(component(logicalId(built.stack.api.httpApi))).toBe('http-api');
     expect(component(logicalId(built.stack.deadLetters.queue))).toBe('dead-letters');

@@ -17,7 +17,7 @@ describe('npm run synth summary', () => {
 
     // Assess
     expect(summary.stacks).toHaveLength(1);
-    expect(summary.stacks[0]).toMatchObject({ name: 'Bitrix24TokenService', functions: 7 });
+    expect(summary.stacks[0]).toMatchObject({ name: 'Bitrix24TokenService', functions: 8 });
     expect(summary.stacks[0]?.outputs).toEqual(
       expect.arrayContaining(['RedirectUri', 'InstallUrl', 'EventHandlerUrl']),
     );
@@ -27,16 +27,17 @@ describe('npm run synth summary', () => {
       'AwsSolutions-IAM5': 3,
       'AwsSolutions-SMG4': 1,
       'AwsSolutions-SQS3': 1,
-      'Serverless-LambdaDLQ': 7,
-      'Serverless-LambdaTracing': 7,
+      'Serverless-LambdaDLQ': 8,
+      'Serverless-LambdaEventSourceMappingDestination': 1,
+      'Serverless-LambdaTracing': 8,
       'Serverless-SQSRedrivePolicy': 1,
     });
     expect(lines[0]).toBe('synth done in 12 s');
     expect(lines[1]).toMatch(
-      /^ {2}template {2}Bitrix24TokenService\.template\.json: \d+ resources, 7 Lambda functions, outputs /,
+      /^ {2}template {2}Bitrix24TokenService\.template\.json: \d+ resources, 8 Lambda functions, outputs /,
     );
     expect(lines.at(-1)).toBe(
-      '  cdk-nag   AwsSolutions and Serverless: passed, no open finding; 25 acknowledged with a reason (AwsSolutions-APIG4 ×5, AwsSolutions-IAM5 ×3, AwsSolutions-SMG4 ×1, AwsSolutions-SQS3 ×1, Serverless-LambdaDLQ ×7, Serverless-LambdaTracing ×7, Serverless-SQSRedrivePolicy ×1)',
+      '  cdk-nag   AwsSolutions and Serverless: passed, no open finding; 28 acknowledged with a reason (AwsSolutions-APIG4 ×5, AwsSolutions-IAM5 ×3, AwsSolutions-SMG4 ×1, AwsSolutions-SQS3 ×1, Serverless-LambdaDLQ ×8, Serverless-LambdaEventSourceMappingDestination ×1, Serverless-LambdaTracing ×8, Serverless-SQSRedrivePolicy ×1)',
     );
   });
 

@@ -6,9 +6,11 @@ import {
   type IssuedTokens,
   TOKEN_SOURCES,
   TOKEN_STATUSES,
+  type TokenKey,
   type TokenSet,
 } from '#shared/core/domain/token-set.js';
 import type { TokenSummary } from '#shared/core/ports/portal-listing.js';
+import type { StoredHistory } from '#shared/core/ports/token-repository.js';
 import { type Item, ItemReader } from './item-reader.js';
 import { TABLE_SCHEMA } from './table-schema.js';
 
@@ -61,8 +63,19 @@ function historyEntryFrom(read: ItemReader): HistoryEntry {
   }
 }
 
-function historyFrom(read: ItemReader): History | undefined {
-  return read.optionalMapList('history')?.map(historyEntryFrom);
+function historyFrom(read: ItemReader, name: string): History | undefined {
+  return read.optionalMapList(name)?.map(historyEntryFrom);
+}
+
+/** A history item (`HISTORY#{userId}`): the token set it belongs to, its entries and version. */
+export function historyFromItem(item: Item): TokenKey & StoredHistory {
+  const read = new ItemReader(item, itemLabel('history', item));
+  return {
+    memberId: read.string('memberId'),
+    userId: read.number('userId'),
+    entries: historyFrom(read, 'entries') ?? [],
+    version: read.number('version'),
+  };
 }
 
 /** A token set's metadata: everything but the two tokens (what an operator may see). */
@@ -89,7 +102,9 @@ export function tokenSummaryFromItem(item: Item): TokenSummary {
     lastUsedAt: read.optionalNumber('lastUsedAt'),
     lastFailure: failureFrom(read.optionalMap('lastFailure')),
     consecutiveFailures: read.optionalNumber('consecutiveFailures') ?? 0,
-    history: historyFrom(read),
+    runRefreshes: read.optionalNumber('runRefreshes'),
+    // Items written before the history had an item of its own kept it here.
+    history: historyFrom(read, 'history'),
     createdAt: read.number('createdAt'),
     updatedAt: read.number('updatedAt'),
   };
@@ -168,8 +183,11 @@ export const SUMMARY_ATTRIBUTES = [
   'lastUsedAt',
   'lastFailure',
   'consecutiveFailures',
-  // Times, statuses and error codes only: no token, code or secret is ever in it.
+  'runRefreshes',
+  // Times, statuses and error codes only: no token, code or secret is ever in them (`history` on token
+  // sets written before the history had an item of its own, `entries` of a history item).
   'history',
+  'entries',
   'createdAt',
   'updatedAt',
   'installedBy',

@@ -1,7 +1,12 @@
 import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Installation } from '#shared/core/domain/token-set.js';
-import type { PortalListing, PortalSummaryPage, TokenSummary } from '#shared/core/ports/portal-listing.js';
-import { installationFromItem, SUMMARY_ATTRIBUTES, tokenSummaryFromItem } from './codec.js';
+import type {
+  HistorySummary,
+  PortalListing,
+  PortalSummaryPage,
+  TokenSummary,
+} from '#shared/core/ports/portal-listing.js';
+import { historyFromItem, installationFromItem, SUMMARY_ATTRIBUTES, tokenSummaryFromItem } from './codec.js';
 import { type AnyDynamoDbClient, documentClientOf } from './item-reader.js';
 import { decodeCursor, encodeCursor } from './paging.js';
 import { keys } from './table-schema.js';
@@ -40,11 +45,22 @@ export class DynamoDbPortalListing implements PortalListing {
     );
     const installations: Installation[] = [];
     const tokenSets: TokenSummary[] = [];
+    const histories: HistorySummary[] = [];
     for (const item of Items ?? []) {
       const sk = String(item.sk);
       if (sk === keys.installationSk) installations.push(installationFromItem(item));
       else if (sk.startsWith(keys.tokenSkPrefix)) tokenSets.push(tokenSummaryFromItem(item));
+      else if (sk.startsWith(keys.historySkPrefix)) {
+        const { memberId, userId, entries } = historyFromItem(item);
+        histories.push({ memberId, userId, entries });
+      }
     }
-    return { installations, tokenSets, scanned: ScannedCount ?? 0, cursor: encodeCursor(LastEvaluatedKey) };
+    return {
+      installations,
+      tokenSets,
+      histories,
+      scanned: ScannedCount ?? 0,
+      cursor: encodeCursor(LastEvaluatedKey),
+    };
   }
 }

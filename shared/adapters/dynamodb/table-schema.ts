@@ -5,6 +5,7 @@
  * Items (see docs/DATA-MODEL.md):
  * - installation  pk `PORTAL#{memberId}`  sk `INSTALLATION`
  * - token set     pk `PORTAL#{memberId}`  sk `TOKEN#{userId}`   (in the due index while refreshable)
+ * - its history   pk `PORTAL#{memberId}`  sk `HISTORY#{userId}` (the status page's timeline)
  * - OAuth state   pk `STATE#{state}`      sk `STATE`            (TTL)
  * - recovery pair pk `PORTAL#{memberId}`  sk `RECOVERY#{userId}#{hash of the spent refresh token}` (TTL)
  * - parked claim  pk `LIFECYCLE#{memberId}` sk `PARKED#{id}`   (TTL; in the due index under `PARKED#{n}`)
@@ -30,6 +31,12 @@ export const keys = {
   installationSk: 'INSTALLATION',
   tokenSk: (userId: number): string => `TOKEN#${userId}`,
   tokenSkPrefix: 'TOKEN#',
+  /**
+   * A token set's history entries, apart from the token set so that the token set stays within one
+   * write unit (docs/DATA-MODEL.md); written when the timeline changes shape, never by a routine refresh.
+   */
+  historySk: (userId: number): string => `HISTORY#${userId}`,
+  historySkPrefix: 'HISTORY#',
   /**
    * A refreshed pair whose write failed, kept for the refresh path to apply (docs/REFRESH.md), keyed by
    * a hash of the refresh token it was obtained with: one slot per spent token, never shared.

@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { dueShardOf } from '#shared/core/domain/due-shard.js';
 import { LeaseHeldError, PortalNotFoundError, TokenConflictError } from '#shared/core/domain/errors.js';
+import type { History } from '#shared/core/domain/token-history.js';
 import {
   domainFromEndpoint,
   type Installation,
@@ -27,10 +28,11 @@ import type {
   NewChainInput,
   RecordFailureInput,
   RefreshResultInput,
+  StoredHistory,
   TokenRepository,
 } from '#shared/core/ports/token-repository.js';
 import { deleteItems } from './batch.js';
-import { installationFromItem, itemLabel, tokenSetFromItem } from './codec.js';
+import { historyFromItem, installationFromItem, itemLabel, tokenSetFromItem } from './codec.js';
 import {
   absentOrBefore,
   attributeIs,
@@ -136,10 +138,11 @@ export class DynamoDbTokenRepository implements TokenRepository, PortalAddressSt
       .set('source', input.source)
       .set('consecutiveFailures', 0)
       .set('lastRefreshAt', input.refreshedAt)
+      .set('runRefreshes', input.runRefreshes)
       .remove('lastFailure')
       .remove('leaseOwner')
-      .remove('leaseUntil');
-    if (input.history !== undefined) write.set('history', input.history);
+      .remove('leaseUntil')
+      .remove(LEGACY_HISTORY);
     this.due(write, key, 'active', input.nextRefreshAt);
     if (expectedVersion === null) {
       write.set('version', 1).set('createdAt', input.now).set('kind', 'token').when(itemAbsent);
@@ -199,13 +202,15 @@ export class DynamoDbTokenRepository implements TokenRepository, PortalAddressSt
       .set('source', 'refresh')
       .set('consecutiveFailures', 0)
       .set('lastRefreshAt', input.now)
+      // The open run's figures ride on the write the refresh makes anyway; its history entries are
+      // not touched (a routine refresh is this one request).
+      .set('runRefreshes', input.runRefreshes)
       .remove('lastFailure')
       .remove('leaseOwner')
       .remove('leaseUntil')
+      .remove(LEGACY_HISTORY)
       .incrementVersion()
       .when(itemExists, attributeIs('refreshToken', input.usedRefreshToken));
-    // The history rides on the write the refresh makes anyway: no extra request.
-    if (input.history !== undefined) write.set('history', input.history);
     this.due(write, key, 'active', input.nextRefreshAt);
     return this.updateToken(key, write, 'tokens were replaced while refreshing');
   }
@@ -216,15 +221,49 @@ export class DynamoDbTokenRepository implements TokenRepository, PortalAddressSt
       .set('lastFailure', input.failure)
       .set('consecutiveFailures', input.consecutiveFailures)
       .set('updatedAt', input.now)
+      // A failure ends the open access-token run: its final figures go to the history entries.
+      .remove('runRefreshes')
+      .remove(LEGACY_HISTORY)
       .incrementVersion()
       .when(itemExists, attributeIs('refreshToken', input.usedRefreshToken));
-    if (input.history !== undefined) write.set('history', input.history);
     this.due(write, key, input.status, input.nextRefreshAt);
     if (input.owner !== undefined) {
       // Release our lease in the same write, but only if it is still ours.
       write.remove('leaseOwner').remove('leaseUntil').when(leaseOwnedByOrFree(input.owner));
     }
     return this.updateToken(key, write, 'tokens were replaced while refreshing');
+  }
+
+  async readHistory(key: TokenKey): Promise<StoredHistory | undefined> {
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: this.historyKey(key), ConsistentRead: true }),
+    );
+    if (Item === undefined) return undefined;
+    const { entries, version } = historyFromItem(Item);
+    return { entries, version };
+  }
+
+  async writeHistory(key: TokenKey, entries: History, expectedVersion: number | null, now: number): Promise<void> {
+    const condition = new WriteExpression().when(expectedVersion === null ? itemAbsent : versionIs(expectedVersion));
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            ...this.historyKey(key),
+            kind: 'history',
+            memberId: key.memberId,
+            userId: key.userId,
+            entries,
+            version: expectedVersion === null ? 1 : expectedVersion + 1,
+            updatedAt: now,
+          },
+          ...condition.condition(),
+        }),
+      );
+    } catch (error) {
+      throw conflict(error, 'history changed meanwhile', key.memberId, key.userId);
+    }
   }
 
   async releaseLease(key: TokenKey, owner: string): Promise<void> {
@@ -284,10 +323,12 @@ export class DynamoDbTokenRepository implements TokenRepository, PortalAddressSt
   }
 
   async deleteTokenSets(memberId: string): Promise<number> {
-    // Token sets and any parked recovery pairs: an uninstalled portal keeps no token anywhere.
+    // Token sets, their histories and any parked recovery pairs: an uninstalled portal keeps no token anywhere.
     const itemKeys = (await this.portalItemKeys(memberId)).filter((item) => {
       const sk = String(item.sk);
-      return sk.startsWith(keys.tokenSkPrefix) || sk.startsWith(keys.recoverySkPrefix);
+      return (
+        sk.startsWith(keys.tokenSkPrefix) || sk.startsWith(keys.historySkPrefix) || sk.startsWith(keys.recoverySkPrefix)
+      );
     });
     // One DeleteItem each (a portal has a token set per user who opened the app): the functions that
     // only clean up after a raced install need no BatchWriteItem (infra/function-catalog.ts).
@@ -316,6 +357,10 @@ export class DynamoDbTokenRepository implements TokenRepository, PortalAddressSt
 
   private tokenKey(key: TokenKey): { pk: string; sk: string } {
     return { pk: keys.portalPk(key.memberId), sk: keys.tokenSk(key.userId) };
+  }
+
+  private historyKey(key: TokenKey): { pk: string; sk: string } {
+    return { pk: keys.portalPk(key.memberId), sk: keys.historySk(key.userId) };
   }
 
   private tokenFields(
@@ -379,6 +424,12 @@ export class DynamoDbTokenRepository implements TokenRepository, PortalAddressSt
     }
   }
 }
+
+/**
+ * Where token sets written before the history had an item of its own kept it: every write of a token
+ * set removes it (the refresh path has moved it to the history item by then).
+ */
+const LEGACY_HISTORY = 'history';
 
 /** A due-index entry (KEYS_ONLY: the table key and the index key) as a token key and its due time. */
 function dueKeyFromIndexItem(item: Item): TokenKey & { readonly dueAt: number } {

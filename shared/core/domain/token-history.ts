@@ -3,12 +3,17 @@ import type { TokenSource, TokenStatus } from '#shared/core/domain/token-set.js'
 
 /**
  * A token set's recent history, for the status page's timeline: when chains started, how long access
- * tokens stayed valid, and what failed. It rides on the token-set item and is written by the writes that
- * already happen (a new chain, a refresh, a failure): no extra write, no extra item.
+ * tokens stayed valid, and what failed.
  *
  * Kept small on purpose: consecutive refreshes that leave no gap merge into one entry (a healthy chain
  * is two entries for its whole life), consecutive identical failures merge into one with a count, and
  * at most `HISTORY_LIMIT` entries are kept (the oldest go first). No token, code or secret is in it.
+ *
+ * Where it is kept: the entries in an item of their own, written only when the timeline changes shape
+ * (a new chain, a failure, a refresh after a gap); the open access-token run's running figures (until,
+ * refreshes, last refresh) on the token set, which a refresh writes anyway (`LiveRun`). A routine
+ * refresh therefore writes nothing but the token set, and the token set stays small enough to cost one
+ * write unit (docs/DATA-MODEL.md).
  */
 
 /** Entries kept per token set (about a kilobyte at most; typical sets hold two or three). */
@@ -132,4 +137,52 @@ export function withFailure(
 /** When the entry happened (its start). */
 export function entryStart(entry: HistoryEntry): EpochMs {
   return entry.kind === 'chain' ? entry.at : entry.from;
+}
+
+/**
+ * What the token set itself says about the open access-token run: the run's until is the token set's
+ * `accessExpiresAt`, its last refresh `lastRefreshAt`, its refresh count `runRefreshes`. `runRefreshes`
+ * is present exactly while the stored history ends with that open run.
+ */
+export interface LiveRun {
+  readonly runRefreshes?: number | undefined;
+  readonly accessExpiresAt: EpochMs;
+  readonly lastRefreshAt?: EpochMs | undefined;
+}
+
+/**
+ * The stored entries with the open access-token run brought up to date from the token set (`LiveRun`):
+ * what the timeline shows and what the next change of shape is applied to.
+ *
+ * @example
+ * const history = withLiveRun(stored.entries, tokenSet);
+ */
+export function withLiveRun(entries: History, live: LiveRun): History {
+  const last = entries.at(-1);
+  if (live.runRefreshes === undefined || last?.kind !== 'access') return entries;
+  const lastAt = live.lastRefreshAt ?? last.lastAt;
+  return [
+    ...entries.slice(0, -1),
+    {
+      kind: 'access',
+      from: last.from,
+      until: Math.max(last.until, live.accessExpiresAt),
+      refreshes: live.runRefreshes,
+      ...(lastAt === undefined ? {} : { lastAt }),
+    },
+  ];
+}
+
+/**
+ * Whether a refresh at `at` only extends the open run (the previous access token was still valid):
+ * then `withRefresh` changes nothing but the run's figures, which live on the token set, and the stored
+ * entries need no write.
+ */
+export function extendsOpenRun(live: LiveRun, at: EpochMs): boolean {
+  return live.runRefreshes !== undefined && live.accessExpiresAt >= at;
+}
+
+/** Refreshes of the open run after a refresh at `at` (`extendsOpenRun`), or 1 for a run it starts. */
+export function runRefreshesAfter(live: LiveRun, at: EpochMs): number {
+  return extendsOpenRun(live, at) ? (live.runRefreshes ?? 0) + 1 : 1;
 }

@@ -114,7 +114,16 @@ export interface TokenSet extends TokenKey {
   readonly lastUsedAt?: EpochMs | undefined;
   readonly lastFailure?: FailureRecord | undefined;
   readonly consecutiveFailures: number;
-  /** Recent chains, access-token runs and failures, oldest first (bounded; see `token-history.ts`). */
+  /**
+   * Refreshes of the open access-token run, while the history ends with one (`LiveRun` in
+   * `token-history.ts`); the run's other figures are `accessExpiresAt` and `lastRefreshAt`.
+   */
+  readonly runRefreshes?: number | undefined;
+  /**
+   * The history as items written before it had an item of its own kept it on the token set; the next
+   * change of the timeline moves it there. Absent otherwise: read the history through
+   * `TokenRepository.readHistory` (or the listing).
+   */
   readonly history?: History | undefined;
   readonly createdAt: EpochMs;
   readonly updatedAt: EpochMs;

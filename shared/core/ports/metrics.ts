@@ -41,13 +41,22 @@ export const METRIC_NAMES = {
   refreshInterrupted: 'RefreshInterrupted',
   /** A token-status notification that could not be published (count). */
   notificationFailed: 'NotificationFailed',
-  /** Due token sets one sweep found (count per sweep). */
+  /** Due token sets one sweep (or dispatch) found (count per run). */
   sweepDue: 'SweepDue',
-  /** Due token sets another worker was refreshing (count per sweep). */
+  /** Due token sets the dispatch handed to the refresh queue (count per run). */
+  refreshesEnqueued: 'RefreshesEnqueued',
+  /** Due token sets the rate budget let one dispatch send (count per run). */
+  refreshAllowance: 'RefreshAllowance',
+  /**
+   * Calls to the authorization server's token endpoint (count), with a `kind` dimension: `sweep` (the
+   * refresh workers) or `on_demand` (the token vendor). Sum per minute / 60 = calls per second.
+   */
+  authServerCalls: 'AuthServerCalls',
+  /** Due token sets another worker was refreshing (count per sweep, or per queued refresh). */
   sweepLeaseHeld: 'SweepLeaseHeld',
   /** How long the oldest due token set had been due when the sweep started (milliseconds). */
   sweepOldestOverdue: 'SweepOldestOverdue',
-  /** Due token sets one sweep left for the next run (count per sweep). */
+  /** Due token sets one sweep (or dispatch) left for the next run (count per run). */
   sweepBacklog: 'SweepBacklog',
   /** Wall time of one sweep (milliseconds). */
   sweepDuration: 'SweepDuration',

@@ -1,12 +1,20 @@
-import type { Installation, TokenSet } from '#shared/core/domain/token-set.js';
+import type { History } from '#shared/core/domain/token-history.js';
+import type { Installation, TokenKey, TokenSet } from '#shared/core/domain/token-set.js';
 
 /** A token set without its tokens: everything an operator may see. */
 export type TokenSummary = Omit<TokenSet, 'accessToken' | 'refreshToken'>;
 
-/** One page of the table's portal items (installations and token summaries, in table order). */
+/** A token set's stored history entries (bring them up to date with `withLiveRun` and the token set). */
+export interface HistorySummary extends TokenKey {
+  readonly entries: History;
+}
+
+/** One page of the table's portal items (installations, token summaries and histories, in table order). */
 export interface PortalSummaryPage {
   readonly installations: readonly Installation[];
   readonly tokenSets: readonly TokenSummary[];
+  /** History items; a token set's may be on another page than the token set. */
+  readonly histories: readonly HistorySummary[];
   /** Items the page read (including ones that are neither, e.g. OAuth states). */
   readonly scanned: number;
   /** Pass back to get the next page; absent on the last page. */

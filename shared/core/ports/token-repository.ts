@@ -18,8 +18,11 @@ export interface NewChainInput extends IssuedTokens {
   readonly nextRefreshAt?: EpochMs | undefined;
   /** When the pair was obtained by a refresh of ours (an install claim is verified by one); else none yet. */
   readonly refreshedAt?: EpochMs | undefined;
-  /** The token set's history with this chain's start (`withChain`); absent leaves the stored one. */
-  readonly history?: History | undefined;
+  /**
+   * Refreshes of the access-token run the chain opens, when its history records one (`withChain`: 1
+   * when its pair came from a refresh of ours, else 0). @default none: no run is open
+   */
+  readonly runRefreshes?: number | undefined;
   readonly now: EpochMs;
 }
 
@@ -32,8 +35,8 @@ export interface RefreshResultInput {
   readonly issued: IssuedTokens;
   readonly refreshExpiresAt: EpochMs;
   readonly nextRefreshAt?: EpochMs | undefined;
-  /** The history with this refresh (`withRefresh`), in the same write; absent leaves the stored one. */
-  readonly history?: History | undefined;
+  /** Refreshes of the open access-token run after this one (`runRefreshesAfter` in `token-history.ts`). */
+  readonly runRefreshes: number;
   readonly now: EpochMs;
 }
 
@@ -45,8 +48,6 @@ export interface RecordFailureInput {
   readonly status: TokenStatus;
   readonly consecutiveFailures: number;
   readonly nextRefreshAt?: EpochMs | undefined;
-  /** The history with this failure (`withFailure`), in the same write; absent leaves the stored one. */
-  readonly history?: History | undefined;
   readonly now: EpochMs;
 }
 
@@ -72,6 +73,12 @@ export interface HeldLease {
 
 /** An installation as a use case writes it; the repository adds `version` and `updatedAt`. */
 export type InstallationInput = Omit<Installation, 'version' | 'updatedAt'> & { readonly now: EpochMs };
+
+/** A token set's stored history entries (the last may be the open run, see `withLiveRun`) and their version. */
+export interface StoredHistory {
+  readonly entries: History;
+  readonly version: number;
+}
 
 export interface DuePage {
   readonly keys: readonly (TokenKey & { readonly dueAt: EpochMs })[];
@@ -103,8 +110,18 @@ export interface TokenRepository {
   acquireLease(key: TokenKey, input: LeaseInput): Promise<HeldLease>;
   /** Writes a refreshed pair (fenced on the spent refresh token) and releases the lease. */
   completeRefresh(key: TokenKey, input: RefreshResultInput): Promise<TokenSet>;
-  /** Records a failed refresh (fenced on the refresh token that was tried) and releases the lease. */
+  /**
+   * Records a failed refresh (fenced on the refresh token that was tried) and releases the lease. The
+   * open access-token run ends with it (`runRefreshes` goes).
+   */
   recordFailure(key: TokenKey, input: RecordFailureInput): Promise<TokenSet>;
+  /** The token set's history entries as stored in their own item (not brought up to date: `withLiveRun`). */
+  readHistory(key: TokenKey): Promise<StoredHistory | undefined>;
+  /**
+   * Replaces the history entries at `expectedVersion` (null: none stored yet); `TokenConflictError`
+   * when another writer was first.
+   */
+  writeHistory(key: TokenKey, entries: History, expectedVersion: number | null, now: EpochMs): Promise<void>;
   /** Releases our lease if we still hold it; never fails because somebody else took it. */
   releaseLease(key: TokenKey, owner: string): Promise<void>;
   /** Records that a consumer read the token (for the warm-while-used policy), at most every `throttleMs`. */
@@ -113,7 +130,7 @@ export interface TokenRepository {
   queryDue(shard: number, dueBefore: number, options?: { limit?: number; cursor?: string }): Promise<DuePage>;
   /** Number of due-index shards the sweep must read. */
   readonly dueShards: number;
-  /** Deletes every token set of the portal; returns how many. */
+  /** Deletes every token set of the portal (with their histories and parked pairs); returns how many. */
   deleteTokenSets(memberId: string): Promise<number>;
   /** Removes every item of the portal (installation and token sets); returns how many. */
   deletePortal(memberId: string): Promise<number>;

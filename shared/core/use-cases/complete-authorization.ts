@@ -3,10 +3,12 @@ import { BitrixOAuthError, TokenConflictError } from '#shared/core/domain/errors
 import { parsePortalAddress } from '#shared/core/domain/portal-address.js';
 import { nextRefreshAt, type RefreshPolicy } from '#shared/core/domain/refresh-policy.js';
 import { withChain } from '#shared/core/domain/token-history.js';
-import { domainFromEndpoint, type IssuedTokens, type TokenKey } from '#shared/core/domain/token-set.js';
+import { domainFromEndpoint, type IssuedTokens, type TokenKey, type TokenSet } from '#shared/core/domain/token-set.js';
+import type { Logger } from '#shared/core/ports/logger.js';
 import type { BitrixOAuthClient } from '#shared/core/ports/oauth-client.js';
 import type { OAuthStateRepository } from '#shared/core/ports/oauth-state-repository.js';
 import type { TokenRepository } from '#shared/core/ports/token-repository.js';
+import { recordHistory } from './record-history.js';
 
 /** The callback's query (`/oauth/callback?code&state&domain&member_id&scope&server_domain`) plus the cookie. */
 export interface CallbackInput {
@@ -64,7 +66,7 @@ export type AuthorizationOutcomeKind = AuthorizationOutcome['kind'];
 /** The part of the token store this use case needs. */
 export type AuthorizationStore = Pick<
   TokenRepository,
-  'getTokenSet' | 'storeNewChain' | 'getInstallation' | 'saveInstallation'
+  'getTokenSet' | 'storeNewChain' | 'getInstallation' | 'saveInstallation' | 'readHistory' | 'writeHistory'
 >;
 
 export interface CompleteAuthorizationDeps {
@@ -78,6 +80,8 @@ export interface CompleteAuthorizationDeps {
   /** When the sweep should first refresh a new chain; undefined keeps it out of the due index. */
   readonly nextRefreshAt: (issued: IssuedTokens) => number | undefined;
   readonly now: () => number;
+  /** Where a history that could not be recorded is reported. @default none */
+  readonly logger?: Logger | undefined;
 }
 
 const MEMBER_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -210,17 +214,20 @@ async function storeChain(issued: IssuedTokens, queryScope: string | undefined, 
   for (let attempt = 1; ; attempt += 1) {
     const existing = await deps.tokens.getTokenSet(key);
     const now = deps.now();
-    const history = withChain(existing?.history, {
-      at: now,
-      source: 'oauth_code',
-      accessExpiresAt: issued.accessExpiresAt,
-      refreshed: false,
-    });
+    let stored: TokenSet;
     try {
-      return await deps.tokens.storeNewChain({ ...chain, history, now }, existing?.version ?? null);
+      stored = await deps.tokens.storeNewChain({ ...chain, runRefreshes: 0, now }, existing?.version ?? null);
     } catch (error) {
       if (!(error instanceof TokenConflictError) || attempt >= WRITE_ATTEMPTS) throw error;
+      continue;
     }
+    await recordHistory(
+      key,
+      existing,
+      (h) => withChain(h, { at: now, source: 'oauth_code', accessExpiresAt: issued.accessExpiresAt, refreshed: false }),
+      { store: deps.tokens, logger: deps.logger, now: deps.now },
+    );
+    return stored;
   }
 }
 

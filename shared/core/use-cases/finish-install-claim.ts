@@ -27,6 +27,7 @@ import type { ParkedEventRepository } from '#shared/core/ports/parked-event-repo
 import type { PortalProfile } from '#shared/core/ports/portal-profile.js';
 import type { TokenRepository } from '#shared/core/ports/token-repository.js';
 import { notifyOperators } from './notify-operators.js';
+import { recordHistory } from './record-history.js';
 import { credentialsAcceptedSince } from './watch-credentials.js';
 
 /**
@@ -619,22 +620,23 @@ async function storeChain(
     if (existing?.refreshToken === issued.refreshToken) return false;
     if (existing !== undefined && HEALTHY.has(existing.status) && existing.updatedAt > claim.receivedAt) return true;
     const now = deps.now();
-    // The pair is the answer of the refresh that verified the claim: the chain's last refresh is that one.
-    const history = withChain(existing?.history, {
-      at: now,
-      source: chain.source,
-      accessExpiresAt: issued.accessExpiresAt,
-      refreshed: true,
-    });
     try {
+      // The pair is the answer of the refresh that verified the claim: the chain's last refresh is that one.
       await deps.tokens.storeNewChain(
-        { ...chain, refreshedAt: issued.refreshIssuedAt, history, now },
+        { ...chain, refreshedAt: issued.refreshIssuedAt, runRefreshes: 1, now },
         existing?.version ?? null,
       );
-      return false;
     } catch (error) {
       if (!(error instanceof TokenConflictError) || attempt >= WRITE_ATTEMPTS) throw error;
+      continue;
     }
+    await recordHistory(
+      key,
+      existing,
+      (h) => withChain(h, { at: now, source: chain.source, accessExpiresAt: issued.accessExpiresAt, refreshed: true }),
+      { store: deps.tokens, logger: deps.logger, now: deps.now },
+    );
+    return false;
   }
 }
 

@@ -1,6 +1,6 @@
 import { PortalNotFoundError } from '#shared/core/domain/errors.js';
 import { DAY, type EpochMs, HOUR, MINUTE } from '#shared/core/domain/time.js';
-import type { History } from '#shared/core/domain/token-history.js';
+import { type History, withLiveRun } from '#shared/core/domain/token-history.js';
 import type {
   FailureRecord,
   Installation,
@@ -9,7 +9,7 @@ import type {
   TokenSource,
   TokenStatus,
 } from '#shared/core/domain/token-set.js';
-import type { PortalListing, TokenSummary } from '#shared/core/ports/portal-listing.js';
+import type { HistorySummary, PortalListing, TokenSummary } from '#shared/core/ports/portal-listing.js';
 import type { TokenRepository } from '#shared/core/ports/token-repository.js';
 
 /**
@@ -99,6 +99,7 @@ export async function collectPortalStatus(
 ): Promise<PortalStatusReport> {
   const installations: Installation[] = [];
   const tokenSets: TokenSummary[] = [];
+  const histories: HistorySummary[] = [];
   const memberIds = new Set<string>();
   let cursor: string | undefined;
   let pages = 0;
@@ -110,6 +111,7 @@ export async function collectPortalStatus(
     });
     installations.push(...page.installations);
     tokenSets.push(...page.tokenSets);
+    histories.push(...page.histories);
     for (const item of [...page.installations, ...page.tokenSets]) memberIds.add(item.memberId);
     pages += 1;
     scanned += page.scanned;
@@ -117,7 +119,7 @@ export async function collectPortalStatus(
     cursor = page.cursor;
   } while (cursor !== undefined);
 
-  const rows = toRows(installations, tokenSets);
+  const rows = toRows(installations, tokenSets, histories);
   const counts = Object.fromEntries(ROW_STATUSES.map((status) => [status, 0])) as Record<PortalRowStatus, number>;
   for (const row of rows) counts[row.status] += 1;
   const wanted = options.statuses === undefined ? undefined : new Set(options.statuses);
@@ -153,13 +155,22 @@ export async function describePortal(
   ]);
   if (installation === undefined && tokenSets.length === 0) throw new PortalNotFoundError(memberId);
   const summaries = tokenSets.map(summarizeTokenSet);
+  const histories: HistorySummary[] = [];
+  for (const tokenSet of tokenSets) {
+    const stored = await deps.tokens.readHistory(tokenSet);
+    if (stored !== undefined) histories.push({ memberId, userId: tokenSet.userId, entries: stored.entries });
+  }
   let shown: PortalDetail['installation'];
   if (installation !== undefined) {
     // The hash proves nothing to an operator and is one more thing to leak: left out.
     const { applicationTokenHash: _hash, ...rest } = installation;
     shown = rest;
   }
-  return { memberId, installation: shown, rows: toRows(installation === undefined ? [] : [installation], summaries) };
+  return {
+    memberId,
+    installation: shown,
+    rows: toRows(installation === undefined ? [] : [installation], summaries, histories),
+  };
 }
 
 /** Drops the tokens of a token set. */
@@ -168,9 +179,17 @@ export function summarizeTokenSet(tokenSet: TokenSet): TokenSummary {
   return summary;
 }
 
-/** Joins installations and token sets into rows: one per token set, one per portal without any. */
-export function toRows(installations: readonly Installation[], tokenSets: readonly TokenSummary[]): PortalStatusRow[] {
+/**
+ * Joins installations, token sets and their histories into rows: one per token set, one per portal
+ * without any.
+ */
+export function toRows(
+  installations: readonly Installation[],
+  tokenSets: readonly TokenSummary[],
+  histories: readonly HistorySummary[] = [],
+): PortalStatusRow[] {
   const byMember = new Map(installations.map((installation) => [installation.memberId, installation]));
+  const historyOf = new Map(histories.map((h) => [`${h.memberId}#${h.userId}`, h.entries]));
   const withTokens = new Set<string>();
   const rows: PortalStatusRow[] = tokenSets.map((t) => {
     withTokens.add(t.memberId);
@@ -192,7 +211,7 @@ export function toRows(installations: readonly Installation[], tokenSets: readon
       lastFailure: t.lastFailure,
       consecutiveFailures: t.consecutiveFailures,
       leaseUntil: t.leaseUntil,
-      history: t.history,
+      history: timeline(historyOf.get(`${t.memberId}#${t.userId}`) ?? t.history, t),
     };
   });
   for (const installation of installations) {
@@ -213,6 +232,11 @@ export function toRows(installations: readonly Installation[], tokenSets: readon
       a.memberId.localeCompare(b.memberId) ||
       (a.userId ?? 0) - (b.userId ?? 0),
   );
+}
+
+/** The stored entries brought up to date with the token set's open run; none when none are stored. */
+function timeline(entries: History | undefined, tokenSet: TokenSummary): History | undefined {
+  return entries === undefined ? undefined : withLiveRun(entries, tokenSet);
 }
 
 /** A row's times as short phrases, relative to `now`. */

@@ -18,7 +18,7 @@ import {
   type RefreshPolicy,
 } from '#shared/core/domain/refresh-policy.js';
 import type { EpochMs } from '#shared/core/domain/time.js';
-import { withFailure, withRefresh } from '#shared/core/domain/token-history.js';
+import { extendsOpenRun, withFailure, withRefresh } from '#shared/core/domain/token-history.js';
 import {
   accessTokenValid,
   type FailureRecord,
@@ -41,6 +41,7 @@ import type { BitrixOAuthClient } from '#shared/core/ports/oauth-client.js';
 import type { ParkOutcome, RecoveryRecord, RecoveryStore } from '#shared/core/ports/recovery-store.js';
 import type { HeldLease, TokenRepository } from '#shared/core/ports/token-repository.js';
 import { notifyOperators } from './notify-operators.js';
+import { recordHistory } from './record-history.js';
 import { credentialsAcceptedSince } from './watch-credentials.js';
 
 /**
@@ -104,7 +105,7 @@ export interface RefreshSettings {
 /** The token store operations the refresh path uses. */
 export type RefreshRepository = Pick<
   TokenRepository,
-  'getTokenSet' | 'acquireLease' | 'completeRefresh' | 'recordFailure' | 'releaseLease'
+  'getTokenSet' | 'acquireLease' | 'completeRefresh' | 'recordFailure' | 'releaseLease' | 'readHistory' | 'writeHistory'
 >;
 
 export interface RefreshDeps {
@@ -182,6 +183,12 @@ class RefreshRun {
   /** Set once another worker is seen to have changed the token set during this call. */
   private raced = false;
   private recovered = false;
+  /**
+   * The refresh the history must record once its pair is stored (one after a gap starts a new run; the
+   * first of a token set whose history an older item kept on itself moves it); undefined when the
+   * refresh only extends the open run, whose figures are on the token set.
+   */
+  private newRun: { readonly at: EpochMs; readonly accessExpiresAt: EpochMs } | undefined;
 
   constructor(
     private readonly key: TokenKey,
@@ -366,7 +373,7 @@ class RefreshRun {
           issued,
           refreshExpiresAt,
           nextRefreshAt: this.nextDue(issued.accessExpiresAt, refreshExpiresAt, held.lastUsedAt, now),
-          history: withRefresh(held.history, { at: now, accessExpiresAt: issued.accessExpiresAt }),
+          runRefreshes: this.runRefreshes(held, now, issued.accessExpiresAt),
           now,
         });
         return this.stored(held, saved);
@@ -409,12 +416,40 @@ class RefreshRun {
     return { kind: 'superseded' };
   }
 
+  /**
+   * The open run's refresh count after a refresh at `now`; notes the new run a refresh after a gap
+   * starts, for `recordNewRun` once the pair is stored. A history still kept on the token set itself
+   * (an older item) is moved to its own item by that write.
+   */
+  private runRefreshes(held: TokenSet, now: EpochMs, accessExpiresAt: EpochMs): number {
+    if (held.history === undefined && extendsOpenRun(held, now)) {
+      this.newRun = undefined;
+      return (held.runRefreshes ?? 0) + 1;
+    }
+    this.newRun = { at: now, accessExpiresAt };
+    // A history kept on the token set may end with a run this refresh extends.
+    const last = withRefresh(held.history, this.newRun).at(-1);
+    return last?.kind === 'access' ? last.refreshes : 1;
+  }
+
+  /** Records the run a stored pair started (a refresh after a gap) in the history; nothing for a routine refresh. */
+  private async recordNewRun(held: TokenSet): Promise<void> {
+    const run = this.newRun;
+    this.newRun = undefined;
+    if (run !== undefined) await recordHistory(this.key, held, (h) => withRefresh(h, run), this.historyDeps());
+  }
+
+  private historyDeps() {
+    return { store: this.deps.repository, logger: this.deps.logger, now: this.deps.clock };
+  }
+
   /** The pair is in the table: count it, say it, return it. */
   private async stored(
     held: TokenSet,
     saved: TokenSet,
     options: { readonly confirmedByRead?: boolean } = {},
   ): Promise<RefreshOutcome> {
+    await this.recordNewRun(held);
     this.deps.metrics.count(METRIC_NAMES.tokensRefreshed);
     this.deps.logger.info('tokens refreshed', {
       memberId: this.key.memberId,
@@ -615,7 +650,6 @@ class RefreshRun {
         status: decision.status,
         consecutiveFailures: decision.consecutiveFailures,
         nextRefreshAt: decision.nextRefreshAt,
-        history: withFailure(held.history, { at: now, category, code: failure.code, status: decision.status }),
         now,
       });
     } catch (writeError) {
@@ -641,6 +675,12 @@ class RefreshRun {
         });
       }
     }
+    await recordHistory(
+      this.key,
+      held,
+      (h) => withFailure(h, { at: now, category, code: failure.code, status: decision.status }),
+      this.historyDeps(),
+    );
     this.deps.metrics.count(METRIC_NAMES.refreshFailed, 1, { category });
     const log = {
       memberId: this.key.memberId,
@@ -728,10 +768,11 @@ class RefreshRun {
         issued: parked.issued,
         refreshExpiresAt: parked.refreshExpiresAt,
         nextRefreshAt: this.nextDue(parked.issued.accessExpiresAt, parked.refreshExpiresAt, held.lastUsedAt, now),
-        history: withRefresh(held.history, { at: now, accessExpiresAt: parked.issued.accessExpiresAt }),
+        runRefreshes: this.runRefreshes(held, now, parked.issued.accessExpiresAt),
         now,
       });
     } catch (error) {
+      this.newRun = undefined;
       if (error instanceof TokenConflictError) return;
       await this.releaseQuietly();
       throw new TokenRefreshError(this.key, 'transient', held.status, undefined, {
@@ -739,6 +780,7 @@ class RefreshRun {
         details: { code: OWN_ERROR_CODES.recoveryUnapplied },
       });
     }
+    await this.recordNewRun(held);
     await this.deps.recovery.remove(this.key, parked.usedRefreshToken).catch(() => undefined);
     this.recovered = true;
     this.deps.metrics.count(METRIC_NAMES.recoveryApplied);

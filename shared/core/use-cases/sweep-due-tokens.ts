@@ -1,9 +1,9 @@
 import { performance } from 'node:perf_hooks';
-import { LeaseHeldError, PortalNotFoundError, TokenRefreshError } from '#shared/core/domain/errors.js';
-import type { TokenKey } from '#shared/core/domain/token-set.js';
 import { METRIC_NAMES } from '#shared/core/ports/metrics.js';
 import type { TokenRepository } from '#shared/core/ports/token-repository.js';
-import { type RefreshDeps, type RefreshRepository, refreshTokenSet } from './refresh-token-set.js';
+import { readDue } from './read-due.js';
+import { refreshDueToken } from './refresh-due-token.js';
+import type { RefreshDeps, RefreshRepository } from './refresh-token-set.js';
 
 export interface SweepDeps extends RefreshDeps {
   readonly repository: RefreshRepository & Pick<TokenRepository, 'queryDue' | 'dueShards'>;
@@ -41,12 +41,11 @@ export interface SweepSummary {
   readonly durationMs: number;
 }
 
-type DueKey = TokenKey & { readonly dueAt: number };
-
 /**
- * The scheduled sweep: reads every shard of the due index (Query, never Scan) up to `now`, oldest
- * first, and sends each token set through `refreshTokenSet` with bounded concurrency while time is
- * left. Each token set is isolated: one failure never stops the others. Publishes metrics (due,
+ * The sweep in one process (`npm run ops -- sweep`; deployed, the dispatcher and the refresh workers
+ * do the same in two halves): reads every shard of the due index (Query, never Scan) up to `now`,
+ * oldest first, and sends each token set through the refresh path (`refreshDueToken`) with bounded
+ * concurrency while time is left. Each token set is isolated: one failure never stops the others. Publishes metrics (due,
  * backlog, oldest overdue, lease held, duration; the refresh path counts refreshes and failures by
  * category) and logs the summary.
  *
@@ -58,7 +57,6 @@ export async function sweepDueTokens(options: SweepOptions, deps: SweepDeps): Pr
   const started = performance.now();
   const now = deps.clock();
   const { keys, moreDue } = await readDue(deps.repository, now, options.maxKeys);
-  keys.sort((a, b) => a.dueAt - b.dueAt);
 
   let refreshed = 0;
   let skipped = 0;
@@ -77,26 +75,12 @@ export async function sweepDueTokens(options: SweepOptions, deps: SweepDeps): Pr
       next += 1;
       if (due === undefined) return;
       attempted += 1;
-      const key = { memberId: due.memberId, userId: due.userId };
-      try {
-        const { kind } = await refreshTokenSet(key, { reason: 'sweep' }, deps);
-        if (kind === 'refreshed' || kind === 'recovered') refreshed += 1;
-        else skipped += 1;
-      } catch (error) {
-        if (error instanceof LeaseHeldError) leaseHeld += 1;
-        else if (error instanceof TokenRefreshError) fail(error.category);
-        else if (error instanceof PortalNotFoundError) skipped += 1;
-        else {
-          // Not a refresh outcome (DynamoDB, credentials, a bug): counted, logged, and the sweep goes on.
-          fail('internal');
-          deps.metrics.count(METRIC_NAMES.refreshFailed, 1, { category: 'internal' });
-          deps.logger.error('refresh of a due token set crashed', {
-            memberId: key.memberId,
-            userId: key.userId,
-            error,
-          });
-        }
-      }
+      const outcome = await refreshDueToken({ memberId: due.memberId, userId: due.userId }, deps);
+      if (outcome.kind === 'refreshed') refreshed += 1;
+      else if (outcome.kind === 'skipped') skipped += 1;
+      else if (outcome.kind === 'lease_held') leaseHeld += 1;
+      // A crash is counted and logged there, and the sweep goes on; the next run finds it still due.
+      else fail(outcome.category);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, keys.length)) }, worker));
@@ -122,30 +106,4 @@ export async function sweepDueTokens(options: SweepOptions, deps: SweepDeps): Pr
   if (summary.backlog > 0 || moreDue) deps.logger.warn('sweep left due token sets for the next run', { ...summary });
   else deps.logger.info('sweep finished', { ...summary });
   return summary;
-}
-
-/** Due keys of every shard, at most `maxKeys` in all (an even share per shard, oldest first). */
-async function readDue(
-  repository: Pick<TokenRepository, 'queryDue' | 'dueShards'>,
-  now: number,
-  maxKeys: number,
-): Promise<{ keys: DueKey[]; moreDue: boolean }> {
-  const perShard = Math.max(1, Math.ceil(maxKeys / repository.dueShards));
-  const shards = Array.from({ length: repository.dueShards }, (_, shard) => shard);
-  const pages = await Promise.all(
-    shards.map(async (shard) => {
-      const found: DueKey[] = [];
-      let cursor: string | undefined;
-      do {
-        const page = await repository.queryDue(shard, now, { limit: Math.min(1000, perShard - found.length), cursor });
-        found.push(...page.keys);
-        cursor = page.cursor;
-      } while (cursor !== undefined && found.length < perShard);
-      // DynamoDB hands out a cursor whenever a page is full, even if nothing follows: look once.
-      const more =
-        cursor !== undefined && (await repository.queryDue(shard, now, { limit: 1, cursor })).keys.length > 0;
-      return { found, more };
-    }),
-  );
-  return { keys: pages.flatMap((p) => p.found), moreDue: pages.some((p) => p.more) };
 }

@@ -33,6 +33,8 @@ function unwritableTokens(options: { releaseFails: boolean }): RefreshRepository
       if (options.releaseFails) throw new Error('ServiceUnavailable');
       await h.repository.releaseLease(k, o);
     },
+    readHistory: (k) => h.repository.readHistory(k),
+    writeHistory: (k, e, v, n) => h.repository.writeHistory(k, e, v, n),
   };
 }
 

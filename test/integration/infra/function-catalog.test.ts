@@ -1,11 +1,14 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeAppEvents } from '#functions/app-events.js';
+import { makeDispatchRefreshes } from '#functions/dispatch-refreshes.js';
 import { makeInstallPage } from '#functions/install-page.js';
 import { makeOAuthCallback } from '#functions/oauth-callback.js';
 import { makeOAuthStart } from '#functions/oauth-start.js';
 import { makeProcessParkedEvents } from '#functions/process-parked-events.js';
-import { makeRefreshTokens } from '#functions/refresh-tokens.js';
+import { makeRefreshWorker } from '#functions/refresh-worker.js';
 import { makeTokenVendor } from '#functions/token-vendor.js';
 import {
   DUE_ENTRY_KEYS,
@@ -16,10 +19,13 @@ import {
 } from '#infra/constructs/token-table.js';
 import { FUNCTIONS, type FunctionName } from '#infra/function-catalog.js';
 import { type LambdaHttpServer, localContext, startLambdaHttpServer } from '#local/lambda-http-server.js';
+import { startQueueEventSource } from '#local/queue-event-source.js';
+import { type SqsServer, startSqsServer } from '#local/sqs-server.js';
 import { noParkedClaimDue, startTableStream, type TableStream } from '#local/table-stream.js';
 import { PARKED_CLAIM_STREAM_FILTER } from '#shared/adapters/dynamodb/table-schema.js';
 import { DAY } from '#shared/core/domain/time.js';
-import { awsClientSettingsFromEnv, createAwsClients } from '#shared/runtime/clients.js';
+import { type AwsClients, awsClientSettingsFromEnv, createAwsClients } from '#shared/runtime/clients.js';
+import { wireDispatch } from '#shared/runtime/dispatch-wiring.js';
 import type { Wiring } from '#shared/runtime/wiring.js';
 import { type DeployedEnv, startDeployedEnv } from '#test/helpers/harnesses/deployed-env.js';
 
@@ -141,6 +147,8 @@ function allowed(request: TableRequest, access: TableAccess): boolean {
 let deployed: DeployedEnv;
 let api: LambdaHttpServer;
 let stream: TableStream | undefined;
+let sqs: SqsServer;
+let dispatcherClients: AwsClients;
 /** The service's own functions; consumers read through their own grant (test/infra/stack.test.ts). */
 type ServiceFunction = Exclude<FunctionName, 'exampleConsumer'>;
 const SERVICE_FUNCTIONS = (Object.keys(FUNCTIONS) as FunctionName[]).filter(
@@ -153,20 +161,24 @@ const requests = {} as Record<ServiceFunction, TableRequest[]>;
 const wirings = {} as Record<ServiceFunction, Wiring>;
 
 beforeAll(async () => {
+  sqs = await startSqsServer({ refresh: {} });
   deployed = await startDeployedEnv({
     tableName: 'function-catalog',
     secretId: 'table-access-app',
     client: CLIENT,
-    env: { PARKED_RETRY_BASE_SECONDS: '1' },
+    env: {
+      PARKED_RETRY_BASE_SECONDS: '1',
+      AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+      REFRESH_QUEUE_URL: sqs.queueUrl('refresh'),
+    },
   });
   for (const name of SERVICE_FUNCTIONS) {
     const clients = createAwsClients(awsClientSettingsFromEnv({ ...process.env, ...deployed.env }));
     requests[name] = record(clients.dynamoDb);
-    // The sweep runs two days ahead, so every stored chain is due.
-    wirings[name] = deployed.wiring({
-      clients,
-      ...(name === 'refreshTokens' ? { clock: () => Date.now() + 2 * DAY } : {}),
-    });
+    if (name === 'dispatchRefreshes') dispatcherClients = clients;
+    // The sweep (dispatcher and workers) runs two days ahead, so every stored chain is due.
+    const sweeping = name === 'dispatchRefreshes' || name === 'refreshWorker';
+    wirings[name] = deployed.wiring({ clients, ...(sweeping ? { clock: () => Date.now() + 2 * DAY } : {}) });
   }
   const installPage = makeInstallPage(wirings.installPage);
   api = await startLambdaHttpServer({
@@ -194,6 +206,7 @@ afterAll(async () => {
   await stream?.stop();
   await api?.stop();
   await deployed?.stop();
+  await sqs?.stop();
 });
 
 describe('table grants of the function catalog, against the functions at work', () => {
@@ -248,11 +261,37 @@ describe('table grants of the function catalog, against the functions at work', 
       undefined,
       localContext('process-parked-events', 60_000),
     );
-    // The sweep refreshes every stored chain; then an uninstall without CLEAN
-    const sweep = await makeRefreshTokens(wirings.refreshTokens)(
+    // The sweep refreshes every stored chain (dispatched to the queue, refreshed by the workers); then an
+    // uninstall without CLEAN
+    const dispatcher = wireDispatch(wirings.dispatchRefreshes.config, {
+      clients: dispatcherClients,
+      clock: wirings.dispatchRefreshes.clock,
+      aws: awsClientSettingsFromEnv({ ...process.env, ...deployed.env }),
+    });
+    const dispatched = await makeDispatchRefreshes(dispatcher)(
       { source: 'aws.scheduler' },
-      localContext('refresh-tokens', 60_000),
+      localContext('dispatch-refreshes', 60_000),
     );
+    const worker = makeRefreshWorker(wirings.refreshWorker);
+    const answers: SQSBatchResponse[] = [];
+    const queueClient = new SQSClient({
+      endpoint: sqs.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+    });
+    const workers = startQueueEventSource({
+      client: queueClient,
+      queueUrl: sqs.queueUrl('refresh'),
+      handler: async (event, context) => {
+        const answer = await worker(event, context);
+        answers.push(answer);
+        return answer;
+      },
+      context: () => localContext('refresh-worker', 60_000),
+    });
+    while (sqs.depth('refresh') > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    await workers.stop();
+    queueClient.destroy();
     statuses.push((await emulator.uninstall(installed, { clean: false })).status);
     // A consumer asks the token vendor for a token valid half an hour longer than the stored one
     const vended = await makeTokenVendor(wirings.tokenVendor)(
@@ -262,9 +301,9 @@ describe('table grants of the function catalog, against the functions at work', 
 
     // Assess: the flows did what they should
     expect(statuses).toEqual([302, 302, 200, 400, 400, 202, 202, 200, 202, 200, 200, 403, 202, 200]);
-    expect(sweep).toMatchObject({ refreshed: expect.any(Number) });
     expect(vended).toMatchObject({ v: 1, memberId: parked.memberId, userId: 1 });
-    expect((sweep as { refreshed: number }).refreshed).toBeGreaterThanOrEqual(2);
+    expect((dispatched as { enqueued: number }).enqueued).toBeGreaterThanOrEqual(2);
+    expect(answers.flatMap((a) => a.batchItemFailures)).toEqual([]);
     // Assess: every request was allowed by the function's grant
     for (const name of SERVICE_FUNCTIONS) {
       const access = tableAccessOf(name);
@@ -286,9 +325,11 @@ describe('table grants of the function catalog, against the functions at work', 
       // accepted since a claim was refused with invalid_client
       installPage: ['portal:Query', 'portal:DeleteItem', 'app:GetItem'],
       processParkedEvents: ['portal:Query', 'portal:DeleteItem', 'app:GetItem'],
-      // the recovery item of a refreshed pair whose write failed (a put checked against its token set);
-      // whether our credentials were accepted since an invalid_client
-      refreshTokens: ['portal:PutItem', 'portal:DeleteItem', 'portal:ConditionCheckItem', 'app:GetItem'],
+      // reads the due index only
+      dispatchRefreshes: [],
+      // the recovery item of a refreshed pair whose write failed (a put checked against its token set;
+      // the history item's put is used); whether our credentials were accepted since an invalid_client
+      refreshWorker: ['portal:DeleteItem', 'portal:ConditionCheckItem', 'app:GetItem'],
       // the consumer library's refresh path, recovery items and portal renames (test/integration/consumer)
       // a token set without a user named (the default-user lookup); recovery items; use records and
       // portal moves; whether our credentials were accepted since an invalid_client

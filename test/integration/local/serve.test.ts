@@ -216,8 +216,10 @@ describe('npm start (local/serve.ts as a child process)', () => {
     expect(dead.lastFailure?.at).toBeGreaterThanOrEqual(monthLater);
     expect(report.generatedAt).toBeGreaterThanOrEqual(monthLater);
     expect((JSON.parse(list.stdout) as PortalStatusReport).generatedAt).toBeGreaterThanOrEqual(monthLater);
-    expect(serve.output()).toMatch(/\[refresh-tokens\] due 1, refreshed 1/);
-    expect(serve.output()).toMatch(/\[refresh-tokens\] due 1, refreshed 0, failed 1 \(invalid_grant 1\)/);
+    // Dispatched to the local queue, refreshed by the workers that consume it
+    expect(serve.output()).toMatch(/\[dispatch-refreshes\] due 1, enqueued 1/);
+    expect(serve.output()).toMatch(/\[refresh-worker\] refreshed 1/);
+    expect(serve.output()).toMatch(/\[refresh-worker\] refreshed 0, failed 1 \(invalid_grant 1\)/);
   });
 
   it('prints one readable line per log entry and one line for a burst of refused requests', async () => {

@@ -52,10 +52,10 @@ describe('flushMetrics', () => {
     // Act
     const output = await captureOutput(async () => {
       for (let run = 0; run < 9; run += 1) {
-        await idleJob({}, localContext('refresh-tokens'));
+        await idleJob({}, localContext('dispatch-refreshes'));
         await page(event, localContext('status'));
       }
-      await countingJob({}, localContext('refresh-tokens'));
+      await countingJob({}, localContext('dispatch-refreshes'));
     });
 
     // Assess

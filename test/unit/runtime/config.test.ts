@@ -40,6 +40,6 @@ describe('loadConfig', () => {
   });
 
   it('treats empty strings as unset', () => {
-    expect(loadConfig({ DUE_SHARDS: '' }).DUE_SHARDS).toBe(4);
+    expect(loadConfig({ DUE_SHARDS: '' }).DUE_SHARDS).toBe(16);
   });
 });

@@ -11,8 +11,9 @@ import {
   TokenConflictError,
 } from '#shared/core/domain/errors.js';
 import { DAY, HOUR } from '#shared/core/domain/time.js';
-import { withChain, withFailure, withRefresh } from '#shared/core/domain/token-history.js';
+import { withChain, withFailure, withLiveRun } from '#shared/core/domain/token-history.js';
 import { issued, memberId, newChain, token } from '#test/helpers/builders/fixtures.js';
+import { ConsumedCapacityRecorder } from '#test/helpers/harnesses/consumed-capacity.js';
 import { createTestTable, type TestTable } from '#test/helpers/harnesses/table.js';
 
 let table: TestTable;
@@ -164,6 +165,7 @@ describe('DynamoDbTokenRepository (DynamoDB Local)', () => {
       issued: next,
       refreshExpiresAt: now + 30 * DAY,
       nextRefreshAt: now + 50 * 60_000,
+      runRefreshes: 1,
       now,
     });
     const late = repo.completeRefresh(key, {
@@ -171,6 +173,7 @@ describe('DynamoDbTokenRepository (DynamoDB Local)', () => {
       usedRefreshToken: stored.refreshToken,
       issued: issued({ memberId: input.memberId }),
       refreshExpiresAt: now + 30 * DAY,
+      runRefreshes: 1,
       now,
     });
 
@@ -216,7 +219,7 @@ describe('DynamoDbTokenRepository (DynamoDB Local)', () => {
     });
   });
 
-  it('keeps the history in the writes it already makes: chain, refresh and failure, one request each', async () => {
+  it('keeps the history in an item of its own: a refresh that extends the run writes only the token set', async () => {
     // Prepare
     const t0 = Date.now();
     const input = newChain({ refreshIssuedAt: t0 });
@@ -227,8 +230,8 @@ describe('DynamoDbTokenRepository (DynamoDB Local)', () => {
       accessExpiresAt: t0 + HOUR,
       refreshed: true,
     });
-    await repo.storeNewChain({ ...input, refreshedAt: t0, history: chainHistory }, null);
-    const afterChain = await repo.getTokenSet(key);
+    await repo.storeNewChain({ ...input, refreshedAt: t0, runRefreshes: 1 }, null);
+    await repo.writeHistory(key, chainHistory, null, t0);
     const next = issued({ memberId: input.memberId, refreshIssuedAt: t0 + 45 * 60_000 });
     const requests: string[] = [];
     const counting = new DynamoDbTokenRepository({
@@ -237,44 +240,66 @@ describe('DynamoDbTokenRepository (DynamoDB Local)', () => {
       dueShards: 3,
     });
 
-    // Act
+    // Act: a routine refresh (the access token was still valid), then a failure recorded with its history
     await counting.acquireLease(key, { owner: 'w', now: t0 + 45 * 60_000, leaseMs: 30_000 });
     await counting.completeRefresh(key, {
       owner: 'w',
       usedRefreshToken: input.refreshToken,
       issued: next,
       refreshExpiresAt: next.refreshIssuedAt + 30 * DAY,
-      history: withRefresh(afterChain?.history, { at: t0 + 45 * 60_000, accessExpiresAt: next.accessExpiresAt }),
+      runRefreshes: 2,
       now: t0 + 45 * 60_000,
     });
     const refreshed = await repo.getTokenSet(key);
+    const routine = [...requests];
+    const stored = await counting.readHistory(key);
     await counting.recordFailure(key, {
       usedRefreshToken: next.refreshToken,
       failure: { category: 'invalid_grant', code: 'invalid_grant', message: 'dead', at: t0 + 31 * DAY },
       status: 'reauth_required',
       consecutiveFailures: 1,
-      history: withFailure(refreshed?.history, {
+      now: t0 + 31 * DAY,
+    });
+    await counting.writeHistory(
+      key,
+      withFailure(withLiveRun(stored?.entries ?? [], refreshed ?? input), {
         at: t0 + 31 * DAY,
         category: 'invalid_grant',
         code: 'invalid_grant',
         status: 'reauth_required',
       }),
-      now: t0 + 31 * DAY,
-    });
+      stored?.version ?? null,
+      t0 + 31 * DAY,
+    );
     const failed = await repo.getTokenSet(key);
     const listed = await new DynamoDbPortalListing({
       client: table.client,
       tableName: table.tableName,
     }).listPortalSummaries();
 
-    // Assess
-    expect(afterChain?.lastRefreshAt).toBe(t0);
-    expect(afterChain?.history).toEqual(chainHistory);
-    expect(refreshed?.history).toEqual([
+    // Assess: the refresh is two requests (lease, pair); the history item was not touched by it
+    expect(routine.filter((name) => /ItemCommand$|^QueryCommand$|^ScanCommand$/.test(name))).toEqual([
+      'UpdateItemCommand',
+      'UpdateItemCommand',
+    ]);
+    expect(refreshed?.runRefreshes).toBe(2);
+    expect(stored).toEqual({ entries: chainHistory, version: 1 });
+    expect(withLiveRun(stored?.entries ?? [], refreshed ?? input)).toEqual([
       { kind: 'chain', at: t0, source: 'install_event' },
       { kind: 'access', from: t0, until: next.accessExpiresAt, refreshes: 2, lastAt: t0 + 45 * 60_000 },
     ]);
-    expect(failed?.history?.at(-1)).toEqual({
+    // Assess: the failure closed the run on the token set and in the history
+    expect(failed?.runRefreshes).toBeUndefined();
+    const history = await repo.readHistory(key);
+    expect(history?.version).toBe(2);
+    expect(history?.entries.at(-2)).toEqual({
+      kind: 'access',
+      from: t0,
+      until: next.accessExpiresAt,
+      refreshes: 2,
+      lastAt: t0 + 45 * 60_000,
+    });
+    expect(history?.entries.at(-1)).toEqual({
       kind: 'failure',
       from: t0 + 31 * DAY,
       to: t0 + 31 * DAY,
@@ -283,15 +308,65 @@ describe('DynamoDbTokenRepository (DynamoDB Local)', () => {
       code: 'invalid_grant',
       status: 'reauth_required',
     });
-    // Lease, refresh, failure: one UpdateItem each, as without a history.
-    expect(requests.filter((name) => /^[A-Z][A-Za-z]+ItemCommand$|^QueryCommand$|^ScanCommand$/.test(name))).toEqual([
-      'UpdateItemCommand',
-      'UpdateItemCommand',
-      'UpdateItemCommand',
+    // Assess: the listing hands out the history item (no token in it)
+    const summary = listed.histories.find((h) => h.memberId === input.memberId);
+    expect(summary?.entries).toEqual(history?.entries);
+    expect(JSON.stringify(listed.histories)).not.toContain(next.refreshToken);
+  });
+
+  it('refuses a history write that lost a race, and deletes histories with the token sets', async () => {
+    // Prepare
+    const input = newChain({});
+    const key = { memberId: input.memberId, userId: 1 };
+    await repo.storeNewChain(input, null);
+    const entries = withChain(undefined, { at: input.now, source: 'oauth_code', accessExpiresAt: 1, refreshed: false });
+    await repo.writeHistory(key, entries, null, input.now);
+
+    // Act
+    const stale = await repo.writeHistory(key, entries, null, input.now).catch((error: unknown) => error);
+    const deleted = await repo.deleteTokenSets(input.memberId);
+
+    // Assess
+    expect(stale).toBeInstanceOf(TokenConflictError);
+    expect(deleted).toBe(1);
+    expect(await repo.readHistory(key)).toBeUndefined();
+  });
+
+  it('costs one write unit per token-set write and two for the due index, with a realistic token set', async () => {
+    // Prepare: a token set as Bitrix24 hands them out (long scope list, real endpoints), leased
+    const recorder = new ConsumedCapacityRecorder();
+    const client = recorder.client;
+    const measured = new DynamoDbTokenRepository({ client, tableName: table.tableName, dueShards: 3 });
+    const now = Date.now();
+    const input = newChain({
+      scope:
+        'crm,task,user,department,im,imbot,entity,placement,bizproc,lists,disk,calendar,telephony,log,sonet_group,timeman,landing,catalog,sale',
+      clientEndpoint: 'https://a-fairly-long-company-name.bitrix24.com/rest/',
+      nextRefreshAt: now - 1000,
+      runRefreshes: 1,
+    });
+    const key = { memberId: input.memberId, userId: 1 };
+    await measured.storeNewChain(input, null);
+    recorder.reset();
+
+    // Act: one refresh (lease, then the fenced write that moves the due time)
+    await measured.acquireLease(key, { owner: `sweep:${crypto.randomUUID()}`, now, leaseMs: 30_000 });
+    await measured.completeRefresh(key, {
+      owner: 'w',
+      usedRefreshToken: input.refreshToken,
+      issued: issued({ memberId: input.memberId, scope: 'app' }),
+      refreshExpiresAt: now + 30 * DAY,
+      nextRefreshAt: now + 45 * 60_000,
+      runRefreshes: 2,
+      now,
+    });
+    recorder.destroy();
+
+    // Assess
+    expect(recorder.requests).toEqual([
+      { command: 'UpdateItem', target: 'TOKEN', table: 1, index: 0 },
+      { command: 'UpdateItem', target: 'TOKEN', table: 1, index: 2 },
     ]);
-    const summary = listed.tokenSets.find((set) => set.memberId === input.memberId);
-    expect(summary?.history).toEqual(failed?.history);
-    expect(JSON.stringify(summary)).not.toContain(next.refreshToken);
   });
 
   it('stores a chain without a last refresh when its pair came from no refresh of ours', async () => {
@@ -307,8 +382,45 @@ describe('DynamoDbTokenRepository (DynamoDB Local)', () => {
     // Assess
     expect(existing?.lastRefreshAt).toBe(input.now);
     expect(replaced?.lastRefreshAt).toBeUndefined();
-    // A writer that passes no history leaves the stored one.
-    expect(replaced?.history).toEqual(existing?.history);
+  });
+
+  it('drops a history kept on the token set by an older version with the next write of the token set', async () => {
+    // Prepare: an item as an earlier version wrote it
+    const input = newChain({});
+    const key = { memberId: input.memberId, userId: 1 };
+    const stored = await repo.storeNewChain(input, null);
+    const legacy = withChain(undefined, {
+      at: input.now,
+      source: 'install_event',
+      accessExpiresAt: 1,
+      refreshed: true,
+    });
+    await DynamoDBDocumentClient.from(table.client).send(
+      new UpdateCommand({
+        TableName: table.tableName,
+        Key: { pk: `PORTAL#${input.memberId}`, sk: 'TOKEN#1' },
+        UpdateExpression: 'SET #h = :h',
+        ExpressionAttributeNames: { '#h': 'history' },
+        ExpressionAttributeValues: { ':h': legacy },
+      }),
+    );
+    const before = await repo.getTokenSet(key);
+
+    // Act
+    await repo.acquireLease(key, { owner: 'w', now: input.now, leaseMs: 30_000 });
+    await repo.completeRefresh(key, {
+      owner: 'w',
+      usedRefreshToken: stored.refreshToken,
+      issued: issued({ memberId: input.memberId }),
+      refreshExpiresAt: input.now + 30 * DAY,
+      runRefreshes: 1,
+      now: input.now,
+    });
+    const after = await repo.getTokenSet(key);
+
+    // Assess
+    expect(before?.history).toEqual(legacy);
+    expect(after?.history).toBeUndefined();
   });
 
   it('finds due token sets through the sharded index without a scan, oldest first, in pages', async () => {

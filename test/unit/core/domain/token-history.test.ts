@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { HOUR, MINUTE } from '#shared/core/domain/time.js';
-import { HISTORY_LIMIT, type History, withChain, withFailure, withRefresh } from '#shared/core/domain/token-history.js';
+import {
+  extendsOpenRun,
+  HISTORY_LIMIT,
+  type History,
+  runRefreshesAfter,
+  withChain,
+  withFailure,
+  withLiveRun,
+  withRefresh,
+} from '#shared/core/domain/token-history.js';
 
 const T0 = 1_800_000_000_000;
 
@@ -104,5 +113,69 @@ describe('token history', () => {
     expect(history).toHaveLength(HISTORY_LIMIT);
     expect(history.at(-1)).toMatchObject({ kind: 'failure', from: T0 + 39 * 2 * HOUR + 90 * MINUTE });
     expect(JSON.stringify(history).length).toBeLessThan(1500);
+  });
+});
+
+describe('the open run kept on the token set', () => {
+  it('brings the stored open run up to date with the token set, and leaves a closed history alone', () => {
+    // Prepare
+    const stored = withChain(undefined, {
+      at: T0,
+      source: 'install_event',
+      accessExpiresAt: T0 + HOUR,
+      refreshed: true,
+    });
+    const live = { runRefreshes: 4, accessExpiresAt: T0 + 4 * HOUR, lastRefreshAt: T0 + 3 * HOUR };
+
+    // Act
+    const current = withLiveRun(stored, live);
+    const closed = withLiveRun(stored, { accessExpiresAt: T0 + 4 * HOUR });
+
+    // Assess
+    expect(current.at(-1)).toEqual({
+      kind: 'access',
+      from: T0,
+      until: T0 + 4 * HOUR,
+      refreshes: 4,
+      lastAt: T0 + 3 * HOUR,
+    });
+    expect(closed).toBe(stored);
+  });
+
+  it('tells a refresh that extends the run (no entry changes shape) from one after a gap', () => {
+    // Prepare
+    const live = { runRefreshes: 2, accessExpiresAt: T0 + HOUR };
+
+    // Act
+    const inTime = extendsOpenRun(live, T0 + 45 * MINUTE);
+    const afterGap = extendsOpenRun(live, T0 + 2 * HOUR);
+    const noRun = extendsOpenRun({ accessExpiresAt: T0 + HOUR }, T0 + 45 * MINUTE);
+
+    // Assess
+    expect([inTime, afterGap, noRun]).toEqual([true, false, false]);
+    expect(runRefreshesAfter(live, T0 + 45 * MINUTE)).toBe(3);
+    expect(runRefreshesAfter(live, T0 + 2 * HOUR)).toBe(1);
+  });
+
+  it('gives the same timeline as the history kept whole, refresh after refresh', () => {
+    // Prepare: one history kept whole, one kept as stored entries plus the open run's figures
+    let whole = withChain(undefined, { at: T0, source: 'oauth_code', accessExpiresAt: T0 + HOUR, refreshed: false });
+    let entries = whole;
+    let live: { runRefreshes?: number; accessExpiresAt: number; lastRefreshAt?: number } = {
+      runRefreshes: 0,
+      accessExpiresAt: T0 + HOUR,
+    };
+    const times = [45, 90, 135, 300, 345].map((m) => T0 + m * MINUTE);
+
+    // Act
+    for (const at of times) {
+      whole = withRefresh(whole, { at, accessExpiresAt: at + HOUR });
+      if (!extendsOpenRun(live, at))
+        entries = withRefresh(withLiveRun(entries, live), { at, accessExpiresAt: at + HOUR });
+      live = { runRefreshes: runRefreshesAfter(live, at), accessExpiresAt: at + HOUR, lastRefreshAt: at };
+    }
+
+    // Assess
+    expect(withLiveRun(entries, live)).toEqual(whole);
   });
 });

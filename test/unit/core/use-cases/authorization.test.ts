@@ -2,10 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { hashBrowserBinding, newOpaqueValue } from '#shared/core/domain/authorization-state.js';
 import { BitrixOAuthError, TokenConflictError } from '#shared/core/domain/errors.js';
 import { HOUR } from '#shared/core/domain/time.js';
+import type { History } from '#shared/core/domain/token-history.js';
 import type { Installation, IssuedTokens, TokenKey, TokenSet } from '#shared/core/domain/token-set.js';
 import type { BitrixOAuthClient } from '#shared/core/ports/oauth-client.js';
 import type { OAuthStateRecord, OAuthStateRepository } from '#shared/core/ports/oauth-state-repository.js';
-import type { InstallationInput, NewChainInput } from '#shared/core/ports/token-repository.js';
+import type { InstallationInput, NewChainInput, StoredHistory } from '#shared/core/ports/token-repository.js';
 import {
   type AuthorizationStore,
   type CompleteAuthorizationDeps,
@@ -60,6 +61,13 @@ class FakeStore implements AuthorizationStore {
     };
     this.tokenSets.set(`${input.memberId}#${input.userId}`, stored);
     return stored;
+  }
+  readonly histories = new Map<string, StoredHistory>();
+  async readHistory(key: TokenKey) {
+    return this.histories.get(`${key.memberId}#${key.userId}`);
+  }
+  async writeHistory(key: TokenKey, entries: History, expectedVersion: number | null) {
+    this.histories.set(`${key.memberId}#${key.userId}`, { entries, version: (expectedVersion ?? 0) + 1 });
   }
   async getInstallation(memberId: string) {
     this.reads += 1;

@@ -63,6 +63,7 @@ class ListingFake implements PortalListing {
     return {
       installations: slice.filter((i): i is Installation => 'installedAt' in i),
       tokenSets: slice.filter((i): i is TokenSummary => 'userId' in i),
+      histories: [],
       scanned: slice.length,
       cursor: next < this.items.length ? String(next) : undefined,
     };

@@ -1,9 +1,11 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { LeaseHeldError, TokenRefreshError, TokenUnavailableError } from '#shared/core/domain/errors.js';
 import { HOUR, MINUTE } from '#shared/core/domain/time.js';
+import { withChain } from '#shared/core/domain/token-history.js';
 import type { TokenSet } from '#shared/core/domain/token-set.js';
 import { SILENT_LOGGER } from '#shared/core/ports/logger.js';
-import { type RefreshDeps, refreshTokenSet } from '#shared/core/use-cases/refresh-token-set.js';
+import { refreshDueToken } from '#shared/core/use-cases/refresh-due-token.js';
+import { type RefreshDeps, type RefreshRepository, refreshTokenSet } from '#shared/core/use-cases/refresh-token-set.js';
 import { sweepDueTokens } from '#shared/core/use-cases/sweep-due-tokens.js';
 import { MemoryAuthServer } from '#test/fakes/memory-auth-server.js';
 import { MemoryMetrics } from '#test/fakes/memory-metrics.js';
@@ -392,6 +394,7 @@ describe('refreshTokenSet', () => {
             usedRefreshToken: set.refreshToken,
             issued,
             refreshExpiresAt: now + 30 * 24 * HOUR,
+            runRefreshes: 1,
             now,
           });
         }
@@ -458,5 +461,142 @@ describe('sweepDueTokens', () => {
     expect(summary.refreshed).toBe(2);
     expect(summary.backlog).toBe(3);
     expect(metrics.durations.get('SweepOldestOverdue')).toEqual([MINUTE]);
+  });
+});
+
+describe('the history kept by the refresh path', () => {
+  it('writes it only when the timeline changes shape: not for a refresh in time, for one after a gap and for a failure', async () => {
+    // Prepare: a chain whose history item holds its start and its open run
+    const set = seed({ runRefreshes: 1, lastRefreshAt: T0 });
+    const entries = withChain(undefined, {
+      at: T0,
+      source: 'install_event',
+      accessExpiresAt: T0 + HOUR,
+      refreshed: true,
+    });
+    await repository.writeHistory(set, entries, null);
+    const versions = () => repository.histories.get(`${set.memberId}#1`)?.version;
+
+    // Act: a refresh in time
+    now = T0 + 45 * MINUTE;
+    const inTime = await sweep(set);
+    const afterInTime = versions();
+    // Act: an on-demand refresh long after the access token expired
+    now = T0 + 5 * HOUR;
+    const afterGap = await refreshTokenSet(set, { reason: 'on_demand' }, deps);
+    const afterGapVersion = versions();
+    // Act: a failure
+    now = afterGap.tokenSet.nextRefreshAt ?? now;
+    server.failures.push(oauthError('http_503', 503));
+    await sweep(set).catch(() => undefined);
+
+    // Assess
+    expect(inTime.tokenSet.runRefreshes).toBe(2);
+    expect(afterInTime).toBe(1);
+    expect(afterGap.tokenSet.runRefreshes).toBe(1);
+    expect(afterGapVersion).toBe(2);
+    const stored = repository.histories.get(`${set.memberId}#1`);
+    expect(stored?.version).toBe(3);
+    expect(stored?.entries.map((e) => [e.kind, e.kind === 'access' ? e.refreshes : 0])).toEqual([
+      ['chain', 0],
+      ['access', 2],
+      ['access', 1],
+      ['failure', 0],
+    ]);
+    expect(stored?.entries[1]).toMatchObject({
+      from: T0,
+      until: inTime.tokenSet.accessExpiresAt,
+      lastAt: T0 + 45 * MINUTE,
+    });
+    expect(repository.get(set).runRefreshes).toBeUndefined();
+  });
+
+  it('moves a history an older item kept on the token set to its own item at the next refresh', async () => {
+    // Prepare
+    const legacy = withChain(undefined, { at: T0, source: 'oauth_code', accessExpiresAt: T0 + HOUR, refreshed: false });
+    const set = seed({ history: legacy });
+
+    // Act
+    now = T0 + 45 * MINUTE;
+    const result = await sweep(set);
+
+    // Assess
+    expect(result.tokenSet.history).toBeUndefined();
+    expect(result.tokenSet.runRefreshes).toBe(1);
+    expect(repository.histories.get(`${set.memberId}#1`)?.entries).toEqual([
+      legacy[0],
+      { kind: 'access', from: T0, until: result.tokenSet.accessExpiresAt, refreshes: 1, lastAt: now },
+    ]);
+  });
+
+  it('never fails a refresh because its history could not be written', async () => {
+    // Prepare
+    const set = seed();
+    repository.writeHistory = async () => {
+      throw new Error('ServiceUnavailable');
+    };
+
+    // Act
+    now = T0 + 45 * MINUTE;
+    const result = await sweep(set);
+
+    // Assess
+    expect(result.kind).toBe('refreshed');
+  });
+});
+
+describe('refreshDueToken (a due token set handed to a worker)', () => {
+  it('asks for a retry only where nothing moved the due time: a parked pair, a crash', async () => {
+    // Prepare: one parked (its writes fail), one failing at the server (recorded), one that crashes
+    const parkedSet = seed();
+    const downSet = seed();
+    const crashing = seed();
+    now = T0 + 45 * MINUTE;
+
+    // Act
+    repository.failWrites = 4;
+    const parked = await refreshDueToken(parkedSet, deps);
+    repository.failWrites = 0;
+    server.down = true;
+    const down = await refreshDueToken(downSet, deps);
+    server.down = false;
+    // The store cannot be read: no refresh outcome at all
+    const unreadable: RefreshRepository = {
+      getTokenSet: async () => {
+        throw new Error('ServiceUnavailable');
+      },
+      acquireLease: (k, i) => repository.acquireLease(k, i),
+      completeRefresh: (k, i) => repository.completeRefresh(k, i),
+      recordFailure: (k, i) => repository.recordFailure(k, i),
+      releaseLease: (k, o) => repository.releaseLease(k, o),
+      readHistory: (k) => repository.readHistory(k),
+      writeHistory: (k, e, v) => repository.writeHistory(k, e, v),
+    };
+    const crashed = await refreshDueToken(crashing, { ...deps, repository: unreadable });
+    const refreshed = await refreshDueToken(parkedSet, deps);
+    const notDue = await refreshDueToken(parkedSet, deps);
+
+    // Assess
+    expect(parked).toEqual({ kind: 'failed', category: 'write_failed', retry: true });
+    expect(down).toMatchObject({ kind: 'failed', retry: false });
+    expect(repository.get(downSet).nextRefreshAt).toBeGreaterThan(now);
+    expect(crashed).toEqual({ kind: 'failed', category: 'internal', retry: true });
+    expect(metrics.get('RefreshFailed{category=internal}')).toBe(1);
+    expect(refreshed).toEqual({ kind: 'refreshed' });
+    expect(notDue).toEqual({ kind: 'skipped' });
+  });
+
+  it('reports a lease another worker holds, and leaves the refresh to it', async () => {
+    // Prepare
+    const set = seed();
+    now = T0 + 45 * MINUTE;
+    await repository.acquireLease(set, { owner: 'other', now, leaseMs: 30_000 });
+
+    // Act
+    const outcome = await refreshDueToken(set, deps);
+
+    // Assess
+    expect(outcome).toEqual({ kind: 'lease_held' });
+    expect(server.calls).toBe(0);
   });
 });
