@@ -26,7 +26,7 @@ import type { BitrixOAuthClient } from '#shared/core/ports/oauth-client.js';
 import type { ParkedEventRepository } from '#shared/core/ports/parked-event-repository.js';
 import type { PortalProfile } from '#shared/core/ports/portal-profile.js';
 import type { TokenRepository } from '#shared/core/ports/token-repository.js';
-import { notifyOperators } from './notify-operators.js';
+import { notifyAboutClaim } from './notify-operators.js';
 import { recordHistory } from './record-history.js';
 import { credentialsAcceptedSince } from './watch-credentials.js';
 
@@ -379,19 +379,7 @@ async function reportLost(event: ParkedEvent, reason: string, deps: InstallClaim
     reason,
     lastError: event.lastError,
   });
-  await notifyOperators(
-    {
-      event: 'install_lost',
-      memberId: claim.memberId,
-      userId: claim.claimedUserId ?? 0,
-      domain: claim.domain ?? '',
-      from: 'none',
-      to: 'none',
-      reason,
-      at: new Date(deps.now()).toISOString(),
-    },
-    deps,
-  );
+  await notifyAboutClaim('install_lost', claim, { reason, at: deps.now() }, deps);
   try {
     await deps.parked.remove(claim.memberId, event.id);
   } catch (error) {
@@ -581,19 +569,7 @@ async function reportTokenKept(
 ): Promise<void> {
   deps.metrics.count(METRIC_NAMES.applicationTokenRefused, 1, { reason });
   deps.logger.warn('application token kept', { memberId: claim.memberId, trigger: claim.trigger, userId, reason });
-  await notifyOperators(
-    {
-      event: 'application_token_refused',
-      memberId: claim.memberId,
-      userId,
-      domain: claim.domain ?? '',
-      from: 'none',
-      to: 'none',
-      reason,
-      at: new Date(deps.now()).toISOString(),
-    },
-    deps,
-  );
+  await notifyAboutClaim('application_token_refused', claim, { reason, at: deps.now(), userId }, deps);
 }
 
 /** Stores the new chain unless a healthy chain of the same user was written after the claim arrived. */

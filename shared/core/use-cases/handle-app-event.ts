@@ -9,7 +9,7 @@ import {
 import { METRIC_NAMES } from '#shared/core/ports/metrics.js';
 import { NOTIFICATION_REASONS } from '#shared/core/ports/notification-publisher.js';
 import type { InstallClaimDeps } from './finish-install-claim.js';
-import { notifyOperators } from './notify-operators.js';
+import { notifyAboutClaim } from './notify-operators.js';
 import { type AcceptOutcome, acceptInstallClaim } from './register-installation.js';
 import { type UninstallOutcome, type UninstallPortalDeps, uninstallPortal } from './uninstall-portal.js';
 
@@ -42,17 +42,10 @@ export async function handleAppEvent(body: unknown, deps: HandleAppEventDeps): P
       } catch (error) {
         deps.metrics.count(METRIC_NAMES.installClaimUnsaved);
         // Nothing was spent, but Bitrix24 does not deliver the event again: the install did not arrive.
-        await notifyOperators(
-          {
-            event: 'install_lost',
-            memberId: claim.memberId,
-            userId: claim.claimedUserId ?? 0,
-            domain: claim.domain ?? '',
-            from: 'none',
-            to: 'none',
-            reason: NOTIFICATION_REASONS.claimUnsaved,
-            at: new Date(deps.now()).toISOString(),
-          },
+        await notifyAboutClaim(
+          'install_lost',
+          claim,
+          { reason: NOTIFICATION_REASONS.claimUnsaved, at: deps.now() },
           deps,
         );
         throw new ClaimNotSavedError(claim.memberId, { cause: error });
