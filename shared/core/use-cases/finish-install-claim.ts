@@ -76,6 +76,8 @@ export interface InstallClaimDeps {
   readonly logger: Logger;
   readonly now: () => number;
   readonly random?: () => number;
+  /** Real waiting between attempts to park a claim. @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 /** Why a claim was refused for good. */

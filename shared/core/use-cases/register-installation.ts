@@ -1,4 +1,4 @@
-import { backoffDelayMs } from '#shared/core/domain/backoff.js';
+import { type Backoff, backoffDelayMs } from '#shared/core/domain/backoff.js';
 import { claimId, type InstallClaim } from '#shared/core/domain/lifecycle-events.js';
 import type { ParkedEvent } from '#shared/core/domain/parked-event.js';
 import {
@@ -34,14 +34,31 @@ export async function acceptInstallClaim(claim: InstallClaim, deps: InstallClaim
     return { kind: 'refused', memberId: claim.memberId, reason: 'server_not_allowed' };
   }
   const id = claimId(claim);
-  if (await deps.parked.hasReceipt(claim.memberId, id)) return { kind: 'duplicate', memberId: claim.memberId };
-  const now = deps.now();
-  const parked = await deps.parked.park(
-    { id, claim, attempts: 0, settledAttempts: 0, dueAt: now, parkedAt: now },
-    parkedTtlSeconds(deps),
-  );
-  return { kind: 'accepted', memberId: claim.memberId, alreadyParked: !parked };
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  // Bitrix24 sends the event once: a park that fails is tried again while the event waits for its
+  // answer, beyond the SDK's own retries (which share a quota that a burst of throttling drains). A
+  // write that landed unseen is found by the next attempt (parked already: accepted).
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      if (await deps.parked.hasReceipt(claim.memberId, id)) return { kind: 'duplicate', memberId: claim.memberId };
+      const now = deps.now();
+      const parked = await deps.parked.park(
+        { id, claim, attempts: 0, settledAttempts: 0, dueAt: now, parkedAt: now },
+        parkedTtlSeconds(deps),
+      );
+      return { kind: 'accepted', memberId: claim.memberId, alreadyParked: !parked };
+    } catch (error) {
+      if (attempt >= PARK_ATTEMPTS) throw error;
+      deps.logger.warn('install claim not parked yet; trying again', { memberId: claim.memberId, attempt, error });
+      await sleep(backoffDelayMs(attempt, PARK_RETRY, deps.random ?? Math.random));
+    }
+  }
 }
+
+/** Attempts to park an event's claim (each with the SDK's own retries) before it is answered 503. */
+const PARK_ATTEMPTS = 4;
+/** 200 ms, 400 ms, 800 ms between them (half random): about a second and a half in all. */
+const PARK_RETRY: Backoff = { baseMs: 200, maxMs: 1000 };
 
 /**
  * Parks a claim already taken by this caller and finishes it now: the install frame, whose user waits

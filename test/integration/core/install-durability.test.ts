@@ -107,6 +107,22 @@ describe('install claims under DynamoDB faults', () => {
     expect(h.notifications.events(portal.memberId)).toEqual([]);
   });
 
+  it('parks the claim through a burst of throttling that outlasts the SDK retries, and finishes it', async () => {
+    // Prepare
+    const portal = newPortal();
+    faults.proxy.addRule({ operations: ['PutItem'], keyPrefixes: ['PARKED#'], fault: { kind: 'throttle' }, times: 4 });
+
+    // Act
+    const delivered = await h.emulator.install(portal);
+    await h.settle();
+
+    // Assess
+    expect(faults.proxy.counts.faults['PutItem:throttle']).toBe(4);
+    expect(delivered.status).toBe(202);
+    expect((await h.tokens.getInstallation(portal.memberId))?.status).toBe('active');
+    expect(h.notifications.events(portal.memberId)).toEqual([]);
+  });
+
   it('answers 503 and spends nothing when the claim cannot be parked', async () => {
     // Prepare
     const portal = newPortal();
