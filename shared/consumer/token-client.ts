@@ -170,20 +170,41 @@ export class TokenClient {
     const running = this.lookups.get(memberId);
     if (running !== undefined) return running;
     const lookup = (async (): Promise<DefaultUser> => {
-      const portal = await this.reader.readPortal(memberId);
+      const fromVendor = async (): Promise<DefaultUser> => {
+        const token = await this.vendor.getAccessToken({ memberId, minValidityMs: this.marginMs });
+        this.lastTouch.set(cacheKey(token), this.now());
+        return { userId: token.userId, token };
+      };
+      const portal = await this.readOrNothing(() => this.reader.readPortal(memberId), memberId);
+      if (portal === undefined) return fromVendor();
       let userId: number;
       try {
         userId = chooseDefaultTokenSet(memberId, portal.installation, portal.tokenSets);
       } catch {
-        const token = await this.vendor.getAccessToken({ memberId, minValidityMs: this.marginMs });
-        this.lastTouch.set(cacheKey(token), this.now());
-        return { userId: token.userId, token };
+        return fromVendor();
       }
       this.defaults.set(memberId, { userId, until: this.now() + this.cacheMaxAgeMs });
       return { userId, tokenSet: portal.tokenSets.find((tokenSet) => tokenSet.userId === userId) };
     })().finally(() => this.lookups.delete(memberId));
     this.lookups.set(memberId, lookup);
     return lookup;
+  }
+
+  /**
+   * A read of the table, or `undefined` when it failed: the vendor reads the same item with the service's
+   * own retries and answers with a token or a typed error, so a consumer never sees a raw SDK error.
+   */
+  private async readOrNothing<T>(read: () => Promise<T>, memberId: string): Promise<T | undefined> {
+    try {
+      return await read();
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      this.logger.warn('the token table could not be read; asking the token vendor', {
+        memberId,
+        error: error instanceof Error ? error.name : String(error),
+      });
+      return undefined;
+    }
   }
 
   /**
@@ -214,7 +235,7 @@ export class TokenClient {
     if (found?.token !== undefined && (stale === undefined || found.token.version > stale)) {
       return this.remember(found.token, this.now());
     }
-    const stored = found?.tokenSet ?? (await this.reader.readTokenSet(key));
+    const stored = found?.tokenSet ?? (await this.readOrNothing(() => this.reader.readTokenSet(key), key.memberId));
     if (stored === undefined) return this.remember(await this.ask(key, stale), this.now());
     this.usedAt(key, stored.lastUsedAt);
     assertUsable(stored);

@@ -240,6 +240,28 @@ describe('consumer getAccessToken (emulator + DynamoDB Local + the token vendor 
     expect((byUser as TokenUnavailableError).reason).toBe('uninstalled');
   });
 
+  it.each([
+    ['without a user', false],
+    ['naming the user', true],
+  ])(
+    'asks the token vendor when its own table read fails (%s), never surfacing a raw SDK error',
+    async (_, nameUser) => {
+      // Prepare: every request of the library times out (the vendor's reads are not affected)
+      const { portal } = await h.seedPortal(domain());
+      const tokens = h.tokenClient();
+      h.libraryDb.addRule({ operations: ['GetItem', 'Query'], fault: { kind: 'error' } });
+
+      // Act
+      const token = await tokens
+        .getAccessToken(nameUser ? { memberId: portal.memberId, userId: 1 } : { memberId: portal.memberId })
+        .finally(() => h.libraryDb.clear());
+
+      // Assess
+      expect(token).toMatchObject({ memberId: portal.memberId, userId: 1 });
+      expect(token.expiresAt).toBeGreaterThan(h.emulator.clock.now());
+    },
+  );
+
   it('answers PortalNotFoundError for a portal the table does not know', async () => {
     // Act / Assess
     await expect(h.tokenClient().getAccessToken({ memberId: 'f'.repeat(32) })).rejects.toBeInstanceOf(
