@@ -2,6 +2,7 @@ import type { AccessToken, GetAccessTokenInput } from '#shared/core/domain/acces
 import { BitrixRestError, httpStatusCode, OWN_ERROR_CODES, ValidationError } from '#shared/core/domain/errors.js';
 import { stringifyPhpForm } from '#shared/core/domain/php-form.js';
 import { portalMoveAllowed } from '#shared/core/domain/portal-address.js';
+import { sleep } from '#shared/core/domain/time.js';
 import { restoreUrl, rewriteUrl } from '#shared/core/domain/url-rewrites.js';
 import type { Logger } from '#shared/core/ports/logger.js';
 
@@ -87,8 +88,6 @@ const MAX_REDIRECTS = 3;
 const BATCH_LIMIT = 50;
 const METHOD = /^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/;
 
-const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
  * A small Bitrix24 REST client over the token service: POSTs `{client_endpoint}{method}` with the
  * parameters and `auth` in a form body, with a timeout. On `expired_token` / `invalid_token` it asks for
@@ -110,7 +109,7 @@ export class BitrixRestClient {
 
   constructor(private readonly options: BitrixRestClientOptions) {
     this.fetch = options.fetch ?? globalThis.fetch;
-    this.sleep = options.sleep ?? defaultSleep;
+    this.sleep = options.sleep ?? sleep;
     this.random = options.random ?? Math.random;
     this.rewrites = options.urlRewrites ?? {};
   }

@@ -1,5 +1,6 @@
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type Backoff, backoffDelayMs } from '#shared/core/domain/backoff.js';
+import { sleep as realSleep } from '#shared/core/domain/time.js';
 import type { Item } from './item-reader.js';
 
 /** DynamoDB's limit per BatchWriteItem. */
@@ -18,7 +19,7 @@ export async function deleteItems(
   doc: DynamoDBDocumentClient,
   tableName: string,
   keys: readonly Item[],
-  sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  sleep: (ms: number) => Promise<void> = realSleep,
 ): Promise<void> {
   for (let i = 0; i < keys.length; i += BATCH_SIZE) {
     let requests: Record<string, { DeleteRequest: { Key: Item } }[]> = {

@@ -12,6 +12,11 @@ export const MINUTE = 60 * SECOND;
 export const HOUR = 60 * MINUTE;
 export const DAY = 24 * HOUR;
 
+/** Real waiting: the default of every `sleep` dependency (tests pass one that does not wait). */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 /** DynamoDB TTL value (epoch seconds, rounded up) of an instant. */
 export function ttlSeconds(at: EpochMs): number {
   return Math.ceil(at / SECOND);

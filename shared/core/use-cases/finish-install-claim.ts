@@ -10,6 +10,7 @@ import {
   parkedTooOld,
   type VerifiedPair,
 } from '#shared/core/domain/parked-event.js';
+import { MINUTE } from '#shared/core/domain/time.js';
 import { withChain } from '#shared/core/domain/token-history.js';
 import {
   accessTokenValid,
@@ -480,7 +481,7 @@ async function adminProof(
 }
 
 /** How long an access token must still be valid to ask the portal with it. */
-const ADMIN_CHECK_MARGIN_MS = 60_000;
+const ADMIN_CHECK_MARGIN_MS = MINUTE;
 
 /**
  * An access token of the claim's user to ask the portal with: the verified pair's, or, when that has

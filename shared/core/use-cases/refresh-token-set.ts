@@ -17,7 +17,7 @@ import {
   type RefreshFailureCategory,
   type RefreshPolicy,
 } from '#shared/core/domain/refresh-policy.js';
-import type { EpochMs } from '#shared/core/domain/time.js';
+import { type EpochMs, HOUR, sleep } from '#shared/core/domain/time.js';
 import { extendsOpenRun, withFailure, withRefresh } from '#shared/core/domain/token-history.js';
 import {
   accessTokenValid,
@@ -142,7 +142,7 @@ const MAX_LEASE_POLL_MS = 1000;
  * from then on, so a recent acceptance rules it out. Older than this, the refusal stays `invalid_client`
  * (the uninstall is unproven) rather than taking a forged event for a real one.
  */
-const UNINSTALL_PROOF_CREDENTIALS_WINDOW_MS = 60 * 60 * 1000;
+const UNINSTALL_PROOF_CREDENTIALS_WINDOW_MS = HOUR;
 
 type Decision = 'refresh' | 'current';
 
@@ -196,7 +196,7 @@ class RefreshRun {
     private readonly deps: RefreshDeps,
   ) {
     this.random = deps.random ?? Math.random;
-    this.sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.sleep = deps.sleep ?? sleep;
     this.owner = `${request.reason}:${randomUUID()}`;
   }
 
@@ -715,13 +715,11 @@ class RefreshRun {
    */
   private async appNotInstalled(held: TokenSet, now: EpochMs): Promise<boolean> {
     const refusedBefore = held.status === 'invalid_client' ? held.lastFailure?.at : undefined;
-    if (refusedBefore !== undefined && (await credentialsAcceptedSince(this.deps.credentials, refusedBefore))) {
-      return true;
-    }
-    return (
-      this.request.reason === 'uninstall_proof' &&
-      (await credentialsAcceptedSince(this.deps.credentials, now - UNINSTALL_PROOF_CREDENTIALS_WINDOW_MS))
-    );
+    const proofSince =
+      this.request.reason === 'uninstall_proof' ? now - UNINSTALL_PROOF_CREDENTIALS_WINDOW_MS : undefined;
+    const since = [refusedBefore, proofSince].filter((at): at is number => at !== undefined);
+    // Either condition is "accepted after some instant": one read answers both, from the earlier one.
+    return since.length > 0 && credentialsAcceptedSince(this.deps.credentials, Math.min(...since));
   }
 
   /**

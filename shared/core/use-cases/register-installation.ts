@@ -1,6 +1,7 @@
 import { type Backoff, backoffDelayMs } from '#shared/core/domain/backoff.js';
 import { claimId, type InstallClaim } from '#shared/core/domain/lifecycle-events.js';
 import type { ParkedEvent } from '#shared/core/domain/parked-event.js';
+import { sleep } from '#shared/core/domain/time.js';
 import {
   allowedServerEndpoint,
   finishInstallClaim,
@@ -34,7 +35,6 @@ export async function acceptInstallClaim(claim: InstallClaim, deps: InstallClaim
     return { kind: 'refused', memberId: claim.memberId, reason: 'server_not_allowed' };
   }
   const id = claimId(claim);
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   // Bitrix24 sends the event once: a park that fails is tried again while the event waits for its
   // answer, beyond the SDK's own retries (which share a quota that a burst of throttling drains). A
   // write that landed unseen is found by the next attempt (parked already: accepted).
@@ -50,7 +50,7 @@ export async function acceptInstallClaim(claim: InstallClaim, deps: InstallClaim
     } catch (error) {
       if (attempt >= PARK_ATTEMPTS) throw error;
       deps.logger.warn('install claim not parked yet; trying again', { memberId: claim.memberId, attempt, error });
-      await sleep(backoffDelayMs(attempt, PARK_RETRY, deps.random ?? Math.random));
+      await (deps.sleep ?? sleep)(backoffDelayMs(attempt, PARK_RETRY, deps.random ?? Math.random));
     }
   }
 }
